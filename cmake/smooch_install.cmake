@@ -1,0 +1,18 @@
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/smooch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS smooch smooch_mock EXPORT smoochTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET smooch-mock)
+  install(TARGETS smooch-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+install(EXPORT smoochTargets NAMESPACE smooch:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/smooch)
+
+configure_package_config_file(cmake/smoochConfig.cmake.in ${PROJECT_BINARY_DIR}/smoochConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/smooch)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/smoochConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/smoochConfig.cmake ${PROJECT_BINARY_DIR}/smoochConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/smooch)

@@ -1,0 +1,10 @@
+# Warnings for our own targets only; Boost headers are included as SYSTEM so they stay quiet.
+function(smooch_warnings target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
+                                             -Wshadow -Wnon-virtual-dtor)
+    if(SMOOCH_WERROR)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  endif()
+endfunction()
