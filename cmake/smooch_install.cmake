@@ -1,7 +1,11 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/smooch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS smooch smooch_mock EXPORT smoochTargets
+set(smooch_install_targets smooch)
+if(TARGET smooch_mock)
+  list(APPEND smooch_install_targets smooch_mock)
+endif()
+install(TARGETS ${smooch_install_targets} EXPORT smoochTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
