@@ -1,0 +1,395 @@
+// The client object, credentials, base URL handling and the request pipeline (gate, retries, deadline).
+
+#include "client_impl.hpp"
+
+#include <smooch/detail/crypto.hpp>
+#include <smooch/json.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+namespace smooch::detail {
+
+namespace asio = boost::asio;
+
+// ---------------------------------------------------------------------------------------------- base URL
+
+origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
+{
+    origin o;
+    auto fail = [&](std::string why) {
+        ec = client_errc::invalid_url;
+        diag.message = "base_url: " + why;
+        return o;
+    };
+    auto u = boost::urls::parse_absolute_uri(url);
+    if (!u) return fail("not an absolute URL");
+    if (u->has_userinfo()) return fail("must not contain credentials; use client_params::credentials");
+    if (u->has_query() || u->has_fragment()) return fail("must not have a query or fragment");
+    const auto scheme = u->scheme();
+    if (scheme == "https")
+        o.tls = true;
+    else if (scheme == "http")
+        o.tls = false;
+    else
+        return fail("scheme must be https (or http for a loopback host)");
+    o.host = u->encoded_host().decode();
+    if (u->host_type() == boost::urls::host_type::ipv6) o.host = u->host_ipv6_address().to_string();
+    if (o.host.empty()) return fail("missing host");
+    o.port = u->has_port() ? std::string(u->port()) : (o.tls ? "443" : "80");
+    if (o.port.empty() || o.port.size() > 5 || std::stoul(o.port) == 0 || std::stoul(o.port) > 65535)
+        return fail("invalid port");
+    if (!o.tls) {
+        error_code aec;
+        auto addr = boost::asio::ip::make_address(o.host, aec);
+        bool loopback = (!aec && addr.is_loopback()) || o.host == "localhost";
+        if (!loopback) return fail("http:// is only allowed for loopback hosts; use https");
+    }
+    o.host_header = std::string(u->encoded_host_and_port());
+    std::string path(u->encoded_path());
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    o.path_prefix = path;
+    return o;
+}
+
+std::string encode_segment(std::string_view s)
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                          c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// ----------------------------------------------------------------------------------------------- credentials
+
+std::string hs256_signature(std::string_view signing_input, std::string_view secret)
+{
+    auto mac = hmac_sha256(secret, signing_input);
+    return base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+}
+
+std::string sign_jwt(const jwt_credentials& c, std::chrono::system_clock::time_point now)
+{
+    boost::json::object header{{"alg", "HS256"}, {"typ", "JWT"}, {"kid", c.key_id}};
+    boost::json::object payload;
+    static constexpr const char* scopes[] = {"app", "account", "appUser"};
+    payload["scope"] = scopes[static_cast<int>(c.scope)];
+    if (c.scope == jwt_scope::app_user) payload["userId"] = c.user_id;
+    const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    payload["iat"] = iat;
+    if (c.lifetime) payload["exp"] = iat + c.lifetime->count();
+    std::string input = base64url_encode(boost::json::serialize(header)) + '.' +
+                        base64url_encode(boost::json::serialize(payload));
+    std::string sig = hs256_signature(input, c.secret);
+    return input + '.' + sig;
+}
+
+authorizer::authorizer(credentials c) : creds_(std::move(c)) {}
+
+void authorizer::check() const
+{
+    auto bad = [](const char* why) {
+        diagnostics d;
+        d.message = why;
+        throw error(client_errc::invalid_credentials, d);
+    };
+    if (auto* b = std::get_if<basic_auth>(&creds_)) {
+        if (b->key_id.empty() || b->secret.empty()) bad("basic_auth needs a key_id and a secret");
+        if (b->key_id.find(':') != std::string::npos) bad("basic_auth key_id must not contain ':'");
+    } else if (auto* t = std::get_if<bearer_token>(&creds_)) {
+        if (t->token.empty()) bad("bearer_token is empty");
+        for (char ch : t->token)
+            if (static_cast<unsigned char>(ch) < 0x21 || static_cast<unsigned char>(ch) > 0x7e)
+                bad("bearer_token contains a character not allowed in a header");
+    } else if (auto* j = std::get_if<jwt_credentials>(&creds_)) {
+        if (j->key_id.empty() || j->secret.empty()) bad("jwt_credentials needs a key_id and a secret");
+        if (j->scope == jwt_scope::app_user && j->user_id.empty()) bad("jwt_credentials: app_user scope needs a user_id");
+        if (j->lifetime && j->lifetime->count() <= 0) bad("jwt_credentials: lifetime must be positive");
+    }
+}
+
+std::string authorizer::header(std::chrono::system_clock::time_point now)
+{
+    if (auto* b = std::get_if<basic_auth>(&creds_)) {
+        std::lock_guard lk(mu_);
+        if (cached_.empty()) cached_ = "Basic " + base64_encode(b->key_id + ':' + b->secret);
+        return cached_;
+    }
+    if (auto* t = std::get_if<bearer_token>(&creds_)) return "Bearer " + t->token;
+    if (auto* j = std::get_if<jwt_credentials>(&creds_)) {
+        std::lock_guard lk(mu_);
+        if (cached_.empty() || (j->lifetime && now >= refresh_at_)) {
+            cached_ = "Bearer " + sign_jwt(*j, now);
+            // Re-sign once nine tenths of the lifetime have passed, well before `exp`.
+            if (j->lifetime) refresh_at_ = now + *j->lifetime * 9 / 10;
+        }
+        return cached_;
+    }
+    return {};
+}
+
+// ------------------------------------------------------------------------------------------------ counters
+
+smooch::counters atomic_counters::snapshot() const
+{
+    smooch::counters c;
+    c.requests = requests;
+    c.attempts = attempts;
+    c.succeeded = succeeded;
+    c.failed = failed;
+    c.connections_opened = connections_opened;
+    c.connections_reused = connections_reused;
+    c.connections_discarded = connections_discarded;
+    c.tls_resumed = tls_resumed;
+    c.pool_waits = pool_waits;
+    c.stale_replays = stale_replays;
+    c.retries_connect = retries_connect;
+    c.retries_throttled = retries_throttled;
+    c.retries_server_error = retries_server_error;
+    c.retries_transport = retries_transport;
+    c.responses_429 = responses_429;
+    c.gate_waits = gate_waits;
+    c.gate_wait_ms = gate_wait_ms;
+    return c;
+}
+
+// ------------------------------------------------------------------------------------------------ pipeline
+
+client_impl::client_impl(asio::any_io_executor ex, client_params p)
+    : executor(std::move(ex)), params(std::move(p)), auth(params.credentials),
+      budget(params.retry.budget_ratio, params.retry.budget_floor, params.retry.budget_window),
+      rng(std::random_device{}())
+{
+    diagnostics diag;
+    error_code ec;
+    base = parse_base_url(params.base_url, diag, ec);
+    if (ec) throw error(ec, diag);
+    auth.check();
+    net = std::make_unique<transport>(executor, params, base, stats);
+}
+
+client_impl::~client_impl() = default;
+
+namespace {
+
+failure_kind classify_attempt(const attempt_result& r)
+{
+    if (r.ec) {
+        if (r.ec == asio::error::operation_aborted) return failure_kind::cancelled;
+        if (r.ec == client_errc::deadline_exceeded || r.ec == client_errc::pool_queue_full ||
+            r.ec == client_errc::client_stopped || r.verify_failed)
+            return failure_kind::permanent;
+        if (r.stale) return failure_kind::stale_connection;
+        if (!r.connected) return failure_kind::connect_failed;
+        if (r.ec == client_errc::response_too_large) return failure_kind::permanent;
+        return r.request_sent ? failure_kind::transport_after_send : failure_kind::connect_failed;
+    }
+    if (r.status >= 200 && r.status < 300) return failure_kind::none;
+    if (r.status == 429 || (r.status == 503 && !r.retry_after.empty())) return failure_kind::throttled;
+    if (r.status >= 500) return failure_kind::server_error;
+    return failure_kind::permanent;
+}
+
+void fill_api_error(const attempt_result& r, diagnostics& diag)
+{
+    diag.status = r.status;
+    if (r.body.empty()) return;
+    diagnostics ignored;
+    auto body = parse<api_error_body>(r.body, ignored);
+    if (body) {
+        diag.api_code = body->code.value_or("");
+        diag.api_description = body->description.value_or("");
+    }
+}
+
+} // namespace
+
+asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const http_request& req, bool idempotent,
+                                                 const call_options& opts, attempt_result& out, diagnostics& diag)
+{
+    auto self = shared_from_this();
+    const retry_params& rp = opts.retry ? *opts.retry : params.retry;
+    const auto total = opts.total_timeout.value_or(params.timeouts.total);
+    const auto start = clock::now();
+    const auto deadline = total.count() > 0 ? start + total : clock::time_point::max();
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+
+    stats.requests++;
+    {
+        std::lock_guard lk(gate_mu);
+        budget.on_request(start);
+    }
+
+    unsigned attempt = 0;
+    bool replayed = false;
+    bool maybe_applied = false;  // some attempt may have reached the server's application logic
+    error_code ec;
+    for (;;) {
+        // Per-app admission: rate gate closed by a 429, or the client-side limit.
+        clock::time_point admit;
+        {
+            std::lock_guard lk(gate_mu);
+            auto it = gates.find(app_id);
+            if (it == gates.end()) it = gates.emplace(std::string(app_id), rate_gate(params.rate_limit)).first;
+            admit = it->second.admit(clock::now(), rng);
+        }
+        if (auto now = clock::now(); admit > now) {
+            if (admit > deadline) {
+                ec = client_errc::rate_limited;
+                diag.stop_reason = stop_reason::deadline;
+                diag.message = "the app's rate gate opens after the deadline";
+                break;
+            }
+            stats.gate_waits++;
+            timer.expires_at(admit);
+            auto [wec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            stats.gate_wait_ms += static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - now).count());
+            if (wec) {
+                ec = wec;
+                diag.stop_reason = stop_reason::cancelled;
+                break;
+            }
+        }
+
+        ++attempt;
+        out = co_await net->run(req, auth.header(std::chrono::system_clock::now()), deadline);
+        const failure_kind f = classify_attempt(out);
+        if (out.request_sent && f != failure_kind::throttled && f != failure_kind::none) maybe_applied = true;
+        if (out.status == 429) stats.responses_429++;
+        diag.attempts.push_back({out.ec ? out.ec : (f == failure_kind::none ? error_code{} : make_http_error(out.status)),
+                                 out.status, std::chrono::milliseconds(0)});
+        diag.message = out.message;
+
+        verdict v = classify(f, idempotent, rp.retry_unknown_outcome);
+        if (v == verdict::replay_free) {
+            if (!replayed) {
+                replayed = true;
+                --attempt;
+                stats.stale_replays++;
+                continue;
+            }
+            v = verdict::retry;  // a second dead connection in a row: back off like a connect failure
+        }
+        if (v == verdict::done) {
+            diag.stop_reason = stop_reason::success;
+            stats.succeeded++;
+            diag.status = out.status;
+            co_return error_code{};
+        }
+        ec = out.ec ? out.ec : make_http_error(out.status);
+        if (!out.ec) fill_api_error(out, diag);
+        if (out.ec == client_errc::deadline_exceeded) {
+            diag.stop_reason = stop_reason::deadline;
+            break;
+        }
+        if (f == failure_kind::cancelled) {
+            diag.stop_reason = stop_reason::cancelled;
+            break;
+        }
+        if (v == verdict::fail) {
+            diag.stop_reason = stop_reason::permanent_error;
+            break;
+        }
+        if (v == verdict::fail_unknown) {
+            diag.stop_reason = stop_reason::not_idempotent;
+            ec = client_errc::outcome_unknown;
+            if (diag.message.empty()) diag.message = out.ec ? out.ec.message() : make_http_error(out.status).message();
+            break;
+        }
+        // verdict::retry
+        std::optional<std::chrono::milliseconds> server_wait;
+        if (!out.retry_after.empty()) {
+            server_wait = parse_retry_after(out.retry_after, std::chrono::system_clock::now());
+            if (server_wait && *server_wait > rp.max_retry_after) server_wait = rp.max_retry_after;
+            diag.retry_after = server_wait;
+        }
+        std::chrono::milliseconds delay;
+        {
+            std::lock_guard lk(gate_mu);
+            delay = server_wait ? *server_wait : full_jitter(attempt, rp.backoff_base, rp.backoff_cap, rng);
+            // A 429 pauses every request to this app, not only this one.
+            if (out.status == 429) gates.find(app_id)->second.close_until(clock::now() + delay);
+        }
+        if (attempt >= rp.max_attempts) {
+            diag.stop_reason = stop_reason::attempts_exhausted;
+            break;
+        }
+        bool allowed;
+        {
+            std::lock_guard lk(gate_mu);
+            allowed = budget.try_retry(clock::now());
+        }
+        if (!allowed) {
+            diag.stop_reason = stop_reason::budget_exhausted;
+            ec = client_errc::retry_budget_exhausted;
+            diag.message = "last failure: " + (out.ec ? out.ec.message() : make_http_error(out.status).message());
+            break;
+        }
+        if (clock::now() + delay > deadline) {
+            diag.stop_reason = stop_reason::deadline;
+            if (server_wait) {
+                ec = client_errc::rate_limited;
+                diag.message = "Retry-After exceeds the remaining deadline";
+            }
+            break;
+        }
+        diag.attempts.back().delay_after = delay;
+        switch (f) {
+        case failure_kind::connect_failed:
+        case failure_kind::stale_connection: stats.retries_connect++; break;
+        case failure_kind::throttled: stats.retries_throttled++; break;
+        case failure_kind::server_error: stats.retries_server_error++; break;
+        default: stats.retries_transport++; break;
+        }
+        if (f == failure_kind::throttled && out.status == 429) continue;  // the gate does the waiting
+        timer.expires_after(delay);
+        auto [wec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (wec) {
+            ec = wec;
+            diag.stop_reason = stop_reason::cancelled;
+            break;
+        }
+    }
+    stats.failed++;
+    if (!idempotent && maybe_applied) diag.outcome_unknown = true;
+    if (ec == client_errc::outcome_unknown) diag.outcome_unknown = true;
+    co_return ec;
+}
+
+} // namespace smooch::detail
+
+namespace smooch {
+
+client::client(boost::asio::any_io_executor ex, client_params params)
+    : impl_(std::make_shared<detail::client_impl>(std::move(ex), std::move(params)))
+{
+}
+
+client::~client() = default;
+
+boost::asio::any_io_executor client::get_executor() const noexcept { return impl_->executor; }
+const client_params& client::params() const noexcept { return impl_->params; }
+smooch::counters client::counters() const { return impl_->stats.snapshot(); }
+std::size_t client::open_connections() const { return impl_->net->open_connections(); }
+void client::shutdown() { impl_->net->shutdown(); }
+
+} // namespace smooch

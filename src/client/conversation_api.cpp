@@ -1,0 +1,258 @@
+// The six typed operations and the history walker, on top of client_impl::execute.
+
+#include "client_impl.hpp"
+
+#include <smooch/conversation_api.hpp>
+#include <smooch/json.hpp>
+#include <smooch/validate.hpp>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace smooch {
+namespace {
+
+namespace asio = boost::asio;
+using detail::http_method;
+
+/// Everything a call needs, owned: public functions build it eagerly, so string_view arguments need not
+/// outlive the returned awaitable.
+struct prepared {
+    const char* operation;
+    std::string app_id;
+    detail::http_request request;
+    bool idempotent = true;
+    call_options opts;
+    error_code ec;  // set when the request failed validation
+    diagnostics diag;
+};
+
+bool check_id(prepared& p, const char* name, std::string_view v)
+{
+    if (!v.empty()) return true;
+    p.ec = client_errc::invalid_request;
+    p.diag.message = std::string(name) + ": must not be empty";
+    return false;
+}
+
+prepared prepare(const char* op, std::string_view app, std::string_view user, http_method m, std::string_view suffix,
+                 call_options opts)
+{
+    prepared p;
+    p.operation = op;
+    p.diag.operation = op;
+    p.app_id = app;
+    p.opts = std::move(opts);
+    p.request.method = m;
+    if (check_id(p, "app_id", app) && check_id(p, "user_id", user))
+        p.request.target = "/v1.1/apps/" + detail::encode_segment(app) + "/appusers/" + detail::encode_segment(user) +
+                           std::string(suffix);
+    return p;
+}
+
+template <class Body>
+void set_body(prepared& p, const Body& body)
+{
+    if (p.ec) return;
+    if ((p.ec = validate(body, p.diag))) return;
+    p.request.body = serialize(body);
+    p.request.json_body = true;
+}
+
+template <class T>
+asio::awaitable<outcome<T>> run(std::shared_ptr<detail::client_impl> impl, prepared p)
+{
+    outcome<T> o;
+    o.diag = std::move(p.diag);
+    if (p.ec) {
+        o.ec = p.ec;
+        co_return o;
+    }
+    detail::attempt_result r;
+    try {
+        o.ec = co_await impl->execute(p.app_id, p.request, p.idempotent, p.opts, r, o.diag);
+    } catch (const boost::system::system_error& e) {  // cancellation delivered as an exception
+        o.ec = e.code();
+        o.diag.stop_reason = stop_reason::cancelled;
+        if (!p.idempotent && r.request_sent) o.diag.outcome_unknown = true;
+    }
+    if (o.ec) co_return o;
+    if constexpr (std::is_same_v<T, done>) {
+        o.value = done{r.status};
+    } else {
+        diagnostics pd;
+        auto v = parse<T>(r.body, pd);
+        if (!v) {
+            o.ec = v.error();
+            o.diag.message = "response body: " + pd.message;
+            o.diag.status = r.status;
+            o.diag.stop_reason = stop_reason::permanent_error;
+            co_return o;
+        }
+        o.value = std::move(*v);
+    }
+    co_return o;
+}
+
+template <class T>
+asio::awaitable<T> or_throw(asio::awaitable<outcome<T>> a)
+{
+    outcome<T> o = co_await std::move(a);
+    throw_on_error(o.ec, o.diag);
+    co_return std::move(*o.value);
+}
+
+} // namespace
+
+asio::awaitable<outcome<activity_response>> conversation_api::try_conversation_activity(
+    std::string_view app_id, std::string_view user_id, const smooch::conversation_activity& body, call_options opts)
+{
+    auto p = prepare("conversation_activity", app_id, user_id, http_method::post, "/conversation/activity",
+                     std::move(opts));
+    set_body(p, body);
+    return run<activity_response>(impl_, std::move(p));
+}
+
+asio::awaitable<outcome<done>> conversation_api::try_delete_message(std::string_view app_id, std::string_view user_id,
+                                                                    std::string_view message_id, call_options opts)
+{
+    auto p = prepare("delete_message", app_id, user_id, http_method::delete_,
+                     "/messages/" + detail::encode_segment(message_id), std::move(opts));
+    if (!p.ec) check_id(p, "message_id", message_id);
+    return run<done>(impl_, std::move(p));
+}
+
+asio::awaitable<outcome<done>> conversation_api::try_delete_messages(std::string_view app_id,
+                                                                     std::string_view user_id, call_options opts)
+{
+    return run<done>(impl_, prepare("delete_messages", app_id, user_id, http_method::delete_, "/messages",
+                                    std::move(opts)));
+}
+
+asio::awaitable<outcome<get_messages_response>> conversation_api::try_get_messages(std::string_view app_id,
+                                                                                  std::string_view user_id,
+                                                                                  get_messages_query query,
+                                                                                  call_options opts)
+{
+    std::string suffix = "/messages";
+    if (query.before) suffix += "?before=" + detail::encode_segment(*query.before);
+    else if (query.after) suffix += "?after=" + detail::encode_segment(*query.after);
+    auto p = prepare("get_messages", app_id, user_id, http_method::get, suffix, std::move(opts));
+    if (!p.ec) p.ec = validate(query, p.diag);
+    return run<get_messages_response>(impl_, std::move(p));
+}
+
+asio::awaitable<outcome<message_response>> conversation_api::try_post_message(std::string_view app_id,
+                                                                              std::string_view user_id,
+                                                                              const message_post& body,
+                                                                              call_options opts)
+{
+    auto p = prepare("post_message", app_id, user_id, http_method::post, "/messages", std::move(opts));
+    p.idempotent = false;
+    set_body(p, body);
+    return run<message_response>(impl_, std::move(p));
+}
+
+asio::awaitable<outcome<done>> conversation_api::try_reset_unread_count(std::string_view app_id,
+                                                                        std::string_view user_id, call_options opts)
+{
+    auto p = prepare("reset_unread_count", app_id, user_id, http_method::post, "/conversation/read", std::move(opts));
+    return run<done>(impl_, std::move(p));
+}
+
+asio::awaitable<activity_response> conversation_api::conversation_activity(std::string_view app_id,
+                                                                           std::string_view user_id,
+                                                                           const smooch::conversation_activity& body,
+                                                                           call_options opts)
+{
+    return or_throw(try_conversation_activity(app_id, user_id, body, std::move(opts)));
+}
+asio::awaitable<done> conversation_api::delete_message(std::string_view app_id, std::string_view user_id,
+                                                       std::string_view message_id, call_options opts)
+{
+    return or_throw(try_delete_message(app_id, user_id, message_id, std::move(opts)));
+}
+asio::awaitable<done> conversation_api::delete_messages(std::string_view app_id, std::string_view user_id,
+                                                        call_options opts)
+{
+    return or_throw(try_delete_messages(app_id, user_id, std::move(opts)));
+}
+asio::awaitable<get_messages_response> conversation_api::get_messages(std::string_view app_id,
+                                                                      std::string_view user_id,
+                                                                      get_messages_query query, call_options opts)
+{
+    return or_throw(try_get_messages(app_id, user_id, std::move(query), std::move(opts)));
+}
+asio::awaitable<message_response> conversation_api::post_message(std::string_view app_id, std::string_view user_id,
+                                                                 const message_post& body, call_options opts)
+{
+    return or_throw(try_post_message(app_id, user_id, body, std::move(opts)));
+}
+asio::awaitable<done> conversation_api::reset_unread_count(std::string_view app_id, std::string_view user_id,
+                                                           call_options opts)
+{
+    return or_throw(try_reset_unread_count(app_id, user_id, std::move(opts)));
+}
+
+// ------------------------------------------------------------------------------------------- history walker
+
+namespace {
+
+asio::awaitable<std::size_t> walk(conversation_api api, std::string app, std::string user, walk_direction dir,
+                                  std::function<void(const message&)> on_message, call_options opts)
+{
+    const bool forward = dir == walk_direction::oldest_first;
+    get_messages_query q;
+    if (forward) q.after = "0";
+    std::size_t visited = 0;
+    // Ids already visited whose `received` equals the boundary value: those may come back on the next page.
+    std::unordered_set<std::string> boundary_ids;
+    std::optional<double> boundary;
+    for (;;) {
+        auto page = co_await api.get_messages(app, user, q, opts);
+        std::vector<message> msgs = page.messages ? std::move(*page.messages) : std::vector<message>{};
+        std::stable_sort(msgs.begin(), msgs.end(), [](const message& a, const message& b) {
+            return a.received.value_or(0) < b.received.value_or(0);
+        });
+        if (!forward) std::reverse(msgs.begin(), msgs.end());
+        std::size_t fresh = 0;
+        for (const auto& m : msgs) {
+            const double r = m.received.value_or(0);
+            if (boundary && (forward ? r < *boundary : r > *boundary)) continue;  // visited on an earlier page
+            if (boundary && r == *boundary && m.id && boundary_ids.count(*m.id)) continue;
+            ++fresh;
+            ++visited;
+            on_message(m);
+        }
+        const bool more = forward ? page.has_next() : page.has_previous();
+        if (!more || msgs.empty()) co_return visited;
+
+        // Next cursor: the value just before the last group, so the boundary group is read again in full.
+        const double last = msgs.back().received.value_or(0);
+        std::optional<double> inner;
+        for (auto it = msgs.rbegin(); it != msgs.rend(); ++it)
+            if (it->received.value_or(0) != last) { inner = it->received.value_or(0); break; }
+        if (!boundary || last != *boundary) boundary_ids.clear();
+        for (const auto& m : msgs)
+            if (m.received.value_or(0) == last && m.id) boundary_ids.insert(*m.id);
+        boundary = last;
+        // No new message on this page, or a page that is one timestamp group: step strictly past it.
+        const double cursor = (inner && fresh > 0) ? *inner : last;
+        q = {};
+        (forward ? q.after : q.before) = format_cursor(cursor);
+    }
+}
+
+} // namespace
+
+asio::awaitable<std::size_t> conversation_api::walk_history(std::string_view app_id, std::string_view user_id,
+                                                            walk_direction direction,
+                                                            std::function<void(const message&)> on_message,
+                                                            call_options opts)
+{
+    return walk(*this, std::string(app_id), std::string(user_id), direction, std::move(on_message), std::move(opts));
+}
+
+} // namespace smooch

@@ -1,0 +1,509 @@
+// The transport layer: Beast HTTP/1.1 connections (TLS or loopback plain) and the pool that leases them.
+// The only translation unit of the client that includes Beast.
+
+#include "client_impl.hpp"
+
+#include <smooch/detail/pool_state.hpp>
+#include <smooch/version.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace smooch::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct connection {
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;
+    std::size_t served = 0;
+
+    beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+    void close()
+    {
+        error_code ignored;
+        tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+        tcp().socket().close(ignored);
+    }
+    // A kept-alive connection is usable only if the peer has neither closed it nor sent anything unasked.
+    bool looks_alive()
+    {
+        char b;
+        ssize_t n = ::recv(tcp().socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+};
+using conn_ptr = std::unique_ptr<connection>;
+
+struct waiter {
+    explicit waiter(const asio::any_io_executor& ex) : ch(ex, 1) {}
+    asio::experimental::concurrent_channel<void(error_code)> ch;
+    // Written under the pool mutex by whoever hands this waiter a slot.
+    bool granted = false;
+    grant_kind kind = grant_kind::open;
+    conn_ptr conn;
+};
+using waiter_ptr = std::shared_ptr<waiter>;
+
+clock::time_point earlier(clock::time_point a, clock::time_point b) { return a < b ? a : b; }
+clock::time_point after(std::chrono::milliseconds d) { return clock::now() + d; }
+
+void set_expiry(beast::tcp_stream& s, clock::time_point t)
+{
+    if (t == clock::time_point::max())
+        s.expires_never();
+    else
+        s.expires_at(t);
+}
+
+bool is_ip_literal(const std::string& host)
+{
+    error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+} // namespace
+
+struct transport::impl : std::enable_shared_from_this<transport::impl> {
+    impl(asio::any_io_executor e, const client_params& p, const origin& o, atomic_counters& s)
+        : ex(std::move(e)), params(p), base(o), stats(s), ctx(ssl::context::tls_client),
+          pool(p.pool.max_connections, p.pool.max_waiters, p.pool.idle_timeout)
+    {
+        if (base.tls) configure_tls();
+        user_agent = std::string("smooch-cpp/") + smooch::version();
+    }
+    ~impl()
+    {
+        if (session) SSL_SESSION_free(session);
+    }
+
+    void configure_tls()
+    {
+        ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        if (params.tls.insecure_skip_verify) {
+            ctx.set_verify_mode(ssl::verify_none);
+            return;
+        }
+        ctx.set_verify_mode(ssl::verify_peer);
+        if (!params.tls.ca_file.empty())
+            ctx.load_verify_file(params.tls.ca_file);
+        else if (params.tls.ca_pem.empty())
+            ctx.set_default_verify_paths();
+        if (!params.tls.ca_pem.empty())
+            ctx.add_certificate_authority(asio::buffer(params.tls.ca_pem));
+    }
+
+    // ---- leasing -------------------------------------------------------------------------------------
+
+    struct lease {
+        conn_ptr conn;
+        bool fresh = false;  // a permit to open a new connection
+    };
+
+    void close_all(std::vector<conn_ptr>& v)
+    {
+        for (auto& c : v) {
+            c->close();
+            stats.connections_discarded++;
+        }
+        v.clear();
+    }
+
+    void deliver(std::optional<pool_state<conn_ptr, waiter_ptr>::handoff> h)
+    {
+        // Fields were set under the mutex by the caller; waking happens outside it.
+        if (h) h->waiter->ch.try_send(error_code{});
+    }
+
+    std::optional<pool_state<conn_ptr, waiter_ptr>::handoff> assign(
+        std::optional<pool_state<conn_ptr, waiter_ptr>::handoff> h)
+    {
+        if (h) {
+            h->waiter->granted = true;
+            h->waiter->kind = h->kind;
+            if (h->conn) h->waiter->conn = std::move(*h->conn);
+        }
+        return h;
+    }
+
+    /// Gives a connection back. Not reusable: closed, and its slot may go to a waiter.
+    void release(conn_ptr c, bool reusable)
+    {
+        if (!reusable) {
+            c->close();
+            stats.connections_discarded++;
+        }
+        std::optional<pool_state<conn_ptr, waiter_ptr>::handoff> h;
+        {
+            std::lock_guard lk(mu);
+            if (stopped && reusable) {
+                c->close();
+                stats.connections_discarded++;
+                reusable = false;
+            }
+            h = assign(pool.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, reusable,
+                                    clock::now()));
+        }
+        deliver(std::move(h));
+    }
+
+    void release_permit()
+    {
+        std::optional<pool_state<conn_ptr, waiter_ptr>::handoff> h;
+        {
+            std::lock_guard lk(mu);
+            h = assign(pool.release_permit());
+        }
+        deliver(std::move(h));
+    }
+
+    asio::awaitable<error_code> acquire(lease& out, clock::time_point deadline, std::string& message)
+    {
+        using namespace asio::experimental::awaitable_operators;
+        for (unsigned tries = 0;; ++tries) {
+            auto w = std::make_shared<waiter>(co_await asio::this_coro::executor);
+            std::vector<conn_ptr> expired;
+            pool_state<conn_ptr, waiter_ptr>::grant g;
+            {
+                std::lock_guard lk(mu);
+                if (stopped) co_return client_errc::client_stopped;
+                g = pool.acquire(clock::now(), w, expired);
+            }
+            close_all(expired);
+            if (g.kind == grant_kind::queue_full) {
+                message = "max_waiters (" + std::to_string(params.pool.max_waiters) + ") callers already waiting";
+                co_return client_errc::pool_queue_full;
+            }
+            if (g.kind == grant_kind::wait) {
+                stats.pool_waits++;
+                error_code ec;
+                if (deadline == clock::time_point::max()) {
+                    std::tie(ec) = co_await w->ch.async_receive(use_tuple);
+                } else {
+                    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+                    auto res = co_await (w->ch.async_receive(use_tuple) || timer.async_wait(use_tuple));
+                    if (res.index() == 0)
+                        std::tie(ec) = std::get<0>(res);
+                    else
+                        ec = client_errc::deadline_exceeded;
+                }
+                bool granted;
+                {
+                    std::lock_guard lk(mu);
+                    granted = w->granted;
+                    if (!granted) pool.cancel_waiter(w);
+                }
+                if (!granted) {
+                    if (!ec) ec = client_errc::client_stopped;
+                    if (ec == client_errc::deadline_exceeded) message = "while waiting for a pooled connection";
+                    co_return ec;
+                }
+                if (ec) {  // woken with a slot but we are leaving (cancelled or timed out): give it back
+                    if (w->kind == grant_kind::reuse) release(std::move(w->conn), true);
+                    else release_permit();
+                    co_return ec;
+                }
+                g.kind = w->kind;
+                if (w->kind == grant_kind::reuse) g.conn = std::move(w->conn);
+            }
+            if (g.kind == grant_kind::open) {
+                out.fresh = true;
+                out.conn = std::make_unique<connection>();
+                co_return error_code{};
+            }
+            // Reuse: a connection the peer already closed is dropped before we write a byte to it.
+            if ((*g.conn)->looks_alive()) {
+                out.fresh = false;
+                out.conn = std::move(*g.conn);
+                co_return error_code{};
+            }
+            release(std::move(*g.conn), false);
+            if (tries > params.pool.max_connections + 1) {
+                // Every kept-alive connection was dead: open a fresh one on the next round.
+                continue;
+            }
+        }
+    }
+
+    // ---- connecting ----------------------------------------------------------------------------------
+
+    asio::awaitable<error_code> resolve(tcp::resolver::results_type& out)
+    {
+        {
+            std::lock_guard lk(mu);
+            if (dns && clock::now() < dns_expiry) {
+                out = *dns;
+                co_return error_code{};
+            }
+        }
+        if (is_ip_literal(base.host)) {
+            out = tcp::resolver::results_type::create(
+                tcp::endpoint(asio::ip::make_address(base.host), static_cast<unsigned short>(std::stoi(base.port))),
+                base.host, base.port);
+        } else {
+            tcp::resolver r(co_await asio::this_coro::executor);
+            auto [ec, res] = co_await r.async_resolve(base.host, base.port, use_tuple);
+            if (ec) co_return ec;
+            out = res;
+        }
+        std::lock_guard lk(mu);
+        dns = out;
+        dns_expiry = clock::now() + params.pool.dns_ttl;
+        co_return error_code{};
+    }
+
+    void forget_dns()
+    {
+        std::lock_guard lk(mu);
+        dns.reset();
+    }
+
+    asio::awaitable<void> connect(connection& c, clock::time_point deadline, attempt_result& r)
+    {
+        tcp::resolver::results_type eps;
+        if (auto ec = co_await resolve(eps)) {
+            r.ec = ec;
+            r.message = "resolving " + base.host;
+            co_return;
+        }
+        auto io = co_await asio::this_coro::executor;
+        if (base.tls)
+            c.secure.emplace(io, ctx);
+        else
+            c.plain.emplace(io);
+        auto& s = c.tcp();
+        const auto connect_deadline = after(params.timeouts.connect);
+        const auto limit = earlier(connect_deadline, deadline);
+        auto timeout_error = [&] {
+            return limit == deadline ? error_code(client_errc::deadline_exceeded)
+                                     : error_code(client_errc::connect_timeout);
+        };
+        set_expiry(s, limit);
+        auto [ec, ep] = co_await s.async_connect(eps, use_tuple);
+        if (ec) {
+            forget_dns();
+            r.ec = ec == beast::error::timeout ? timeout_error() : ec;
+            r.message = "connecting to " + base.host + ":" + base.port;
+            co_return;
+        }
+        s.socket().set_option(tcp::no_delay(true), ec);
+        stats.connections_opened++;
+        if (!base.tls) {
+            s.expires_never();
+            co_return;
+        }
+        SSL* ssl_handle = c.secure->native_handle();
+        if (!is_ip_literal(base.host)) SSL_set_tlsext_host_name(ssl_handle, base.host.c_str());
+        if (!params.tls.insecure_skip_verify) c.secure->set_verify_callback(ssl::host_name_verification(base.host));
+        {
+            std::lock_guard lk(mu);
+            if (session) SSL_set_session(ssl_handle, session);
+        }
+        auto [hec] = co_await c.secure->async_handshake(ssl::stream_base::client, use_tuple);
+        if (hec) {
+            long v = SSL_get_verify_result(ssl_handle);
+            if (v != X509_V_OK) {
+                r.verify_failed = true;
+                r.message = std::string("TLS certificate verification failed for ") + base.host + ": " +
+                            X509_verify_cert_error_string(v);
+            } else {
+                r.message = "TLS handshake with " + base.host + ":" + base.port;
+            }
+            r.ec = hec == beast::error::timeout ? timeout_error() : hec;
+            co_return;
+        }
+        if (SSL_session_reused(ssl_handle)) stats.tls_resumed++;
+        s.expires_never();
+    }
+
+    void remember_session(connection& c)
+    {
+        SSL* h = c.secure->native_handle();
+        std::lock_guard lk(mu);
+        if (session && SSL_session_reused(h)) return;
+        SSL_SESSION* s = SSL_get1_session(h);
+        if (!s) return;
+        if (!SSL_SESSION_is_resumable(s)) {
+            SSL_SESSION_free(s);
+            return;
+        }
+        if (session) SSL_SESSION_free(session);
+        session = s;
+    }
+
+    // ---- one exchange --------------------------------------------------------------------------------
+
+    template <class Stream>
+    asio::awaitable<bool> exchange(Stream& stream, connection& c, const http_request& req,
+                                   const std::string& authorization, clock::time_point deadline, bool reused,
+                                   attempt_result& r)
+    {
+        static constexpr http::verb verbs[] = {http::verb::get, http::verb::post, http::verb::delete_};
+        http::request<http::string_body> rq{verbs[static_cast<int>(req.method)], base.path_prefix + req.target, 11};
+        rq.set(http::field::host, base.host_header);
+        rq.set(http::field::user_agent, user_agent);
+        rq.set(http::field::accept, "application/json");
+        if (!authorization.empty()) rq.set(http::field::authorization, authorization);
+        if (req.json_body) rq.set(http::field::content_type, "application/json");
+        rq.body() = req.body;
+        rq.prepare_payload();
+
+        const auto attempt_deadline = after(params.timeouts.attempt);
+        const auto limit = earlier(attempt_deadline, deadline);
+        auto timeout_error = [&] {
+            return limit == deadline ? error_code(client_errc::deadline_exceeded)
+                                     : error_code(client_errc::attempt_timeout);
+        };
+        set_expiry(c.tcp(), limit);
+        auto [wec, written] = co_await http::async_write(stream, rq, use_tuple);
+        if (wec) {
+            r.stale = reused && written == 0 && wec != asio::error::operation_aborted && wec != beast::error::timeout;
+            r.request_sent = written > 0 || !r.stale;
+            r.ec = wec == beast::error::timeout ? timeout_error() : wec;
+            co_return false;
+        }
+        r.request_sent = true;
+
+        http::response_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(params.max_response_header));
+        parser.body_limit(params.max_response_body);
+        auto [rec, read] = co_await http::async_read(stream, c.buffer, parser, use_tuple);
+        if (rec) {
+            if (rec == beast::error::timeout)
+                r.ec = timeout_error();
+            else if (rec == http::error::body_limit || rec == http::error::header_limit ||
+                     rec == http::error::buffer_overflow) {
+                r.ec = client_errc::response_too_large;
+                r.message = rec.message();
+            } else if (rec == http::error::end_of_stream || rec == asio::error::eof ||
+                       rec == ssl::error::stream_truncated) {
+                r.ec = client_errc::connection_closed;
+                r.message = read == 0 ? "no response bytes" : "response cut short";
+            } else if (rec.category() == make_error_code(http::error::bad_target).category()) {  // beast's parser errors
+                r.ec = client_errc::bad_response;
+                r.message = rec.message();
+            } else {
+                r.ec = rec;
+            }
+            co_return false;
+        }
+        c.tcp().expires_never();
+        auto& res = parser.get();
+        r.status = res.result_int();
+        r.body = std::move(res.body());
+        if (auto it = res.find(http::field::retry_after); it != res.end()) r.retry_after = std::string(it->value());
+        co_return res.keep_alive();
+    }
+
+    asio::any_io_executor ex;
+    client_params params;
+    origin base;
+    atomic_counters& stats;
+    ssl::context ctx;
+    std::string user_agent;
+
+    mutable std::mutex mu;
+    pool_state<conn_ptr, waiter_ptr> pool;
+    std::optional<tcp::resolver::results_type> dns;
+    clock::time_point dns_expiry{};
+    SSL_SESSION* session = nullptr;
+    bool stopped = false;
+};
+
+transport::transport(asio::any_io_executor ex, const client_params& p, const origin& o, atomic_counters& stats)
+    : impl_(std::make_shared<impl>(std::move(ex), p, o, stats))
+{
+}
+
+transport::~transport() { shutdown(); }
+
+asio::awaitable<attempt_result> transport::run(const http_request& req, const std::string& authorization,
+                                               clock::time_point deadline)
+{
+    auto self = impl_;  // in-flight calls keep the pool alive
+    attempt_result r;
+    impl::lease l;
+    if (auto ec = co_await self->acquire(l, deadline, r.message)) {
+        r.ec = ec;
+        co_return r;
+    }
+    // From here the slot must go back to the pool on every path, exceptions (cancellation) included.
+    struct guard {
+        impl& i;
+        conn_ptr& c;
+        bool fresh_unopened;
+        bool reusable = false;
+        ~guard()
+        {
+            if (fresh_unopened) i.release_permit();
+            else if (c) i.release(std::move(c), reusable);
+        }
+    } g{*self, l.conn, l.fresh};
+
+    if (l.fresh) {
+        co_await self->connect(*l.conn, deadline, r);
+        if (r.ec) co_return r;  // the guard returns the permit (the connection object never counted)
+        g.fresh_unopened = false;
+    } else {
+        self->stats.connections_reused++;
+    }
+    r.connected = true;
+    self->stats.attempts++;
+    bool keep_alive;
+    if (l.conn->secure)
+        keep_alive = co_await self->exchange(*l.conn->secure, *l.conn, req, authorization, deadline, !l.fresh, r);
+    else
+        keep_alive = co_await self->exchange(*l.conn->plain, *l.conn, req, authorization, deadline, !l.fresh, r);
+    if (!r.ec && l.conn->secure) self->remember_session(*l.conn);
+    const auto max = self->params.pool.max_requests_per_connection;
+    g.reusable = !r.ec && keep_alive && (max == 0 || ++l.conn->served < max);
+    co_return r;
+}
+
+std::size_t transport::open_connections() const
+{
+    std::lock_guard lk(impl_->mu);
+    return impl_->pool.open();
+}
+
+void transport::shutdown()
+{
+    std::vector<conn_ptr> idle;
+    std::vector<waiter_ptr> waiters;
+    {
+        std::lock_guard lk(impl_->mu);
+        impl_->stopped = true;
+        waiters = impl_->pool.shutdown(idle);
+    }
+    impl_->close_all(idle);
+    for (auto& w : waiters) w->ch.try_send(error_code(client_errc::client_stopped));
+}
+
+} // namespace smooch::detail
