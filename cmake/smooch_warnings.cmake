@@ -2,7 +2,7 @@
 function(smooch_warnings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
-                                             -Wshadow -Wnon-virtual-dtor)
+                                             -Wshadow)
     if(SMOOCH_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
