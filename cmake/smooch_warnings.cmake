@@ -2,7 +2,8 @@
 function(smooch_warnings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
-                                             -Wshadow)
+                                             -Wshadow
+                                             -Wno-missing-field-initializers)  # designated initialisers omit fields by design
     if(SMOOCH_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
