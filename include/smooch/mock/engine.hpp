@@ -1,0 +1,76 @@
+#pragma once
+// The sans-I/O core of smooch-mock: routing, auth, rate limit, fault decisions, state and record.
+//
+// smooch::mock::server feeds it parsed HTTP requests and writes what it returns; it has no socket and no
+// executor, so it can also be driven directly (e.g. to unit-test a request handler's logic without TLS).
+// Most users want server.hpp instead. Thread-safe: every member function may be called from any thread.
+
+#include <smooch/mock/server.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace smooch::mock {
+
+/// A complete HTTP request, as views valid for the duration of engine::handle().
+struct http_request {
+    std::string_view method;         ///< e.g. "POST".
+    std::string_view target;         ///< Raw request-target: "/v1.1/apps/a%20b/appusers/u/messages?after=1.5".
+    std::string_view authorization;  ///< Authorization header value, empty if absent.
+    std::string_view body;
+    std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
+};
+
+/// What to send back. Reused across requests of a connection to keep its buffers.
+struct http_response {
+    unsigned status = 200;
+    std::string body;                           ///< JSON (or deliberately broken JSON for `malformed`).
+    std::string retry_after;                    ///< `Retry-After` value; empty = no header.
+    std::string allow;                          ///< `Allow` value for 405; empty = no header.
+    fault_action fault = fault_action::none;    ///< What the transport must do beyond sending the response.
+    std::chrono::milliseconds delay{0};         ///< Wait before answering (or resetting).
+};
+
+/// Standard reason phrase of `status` ("Unknown" if none).
+std::string_view reason_phrase(unsigned status) noexcept;
+
+class engine {
+public:
+    /// Validates `p` (throws std::invalid_argument with the field's name).
+    explicit engine(const server_params& p);
+    ~engine();
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    /// Base of the absolute `next`/`previous` URLs, e.g. "https://127.0.0.1:4433". Set by server::start().
+    void set_base_url(std::string url);
+
+    /// Handles one request; `out` is overwritten (its capacity is reused).
+    void handle(const http_request& req, http_response& out);
+
+    /// Fills `out` with an API error body: {"error":{"code":CODE,"description":DESCRIPTION}}.
+    static void error_response(unsigned status, std::string_view code, std::string_view description,
+                               http_response& out);
+
+    record snapshot() const;
+    void add_fault(fault_rule rule);
+    void clear_faults();
+    void set_rate_limit(std::optional<rate_limit> limit);
+    void reset();
+    bool admin_enabled() const noexcept;
+
+    // Per-connection settings read by the transport (atomics: cheap to read on every request).
+    std::size_t close_after_requests() const noexcept;
+    void set_close_after_requests(std::size_t n) noexcept;
+    std::chrono::milliseconds idle_timeout() const noexcept;
+    void set_idle_timeout(std::chrono::milliseconds t) noexcept;
+
+    struct state;  ///< Implementation detail (opaque).
+
+private:
+    std::unique_ptr<state> s_;
+};
+
+} // namespace smooch::mock

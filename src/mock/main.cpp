@@ -1,0 +1,193 @@
+// smooch-mock: the program. Parses argv by hand (no Boost.Program_options in our dependency set), runs the
+// server on one thread and stops on SIGINT/SIGTERM.
+
+#include <smooch/mock/server.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(usage: smooch-mock [options]
+
+A local Smooch-compatible server (REST v1.1 Conversation API) with auth, rate limits and fault injection.
+When ready it prints one line, "listening on https://HOST:PORT" (or http://), and flushes stdout.
+SIGINT/SIGTERM stop it cleanly. See docs/mock.md for every rule.
+
+Network and TLS:
+  --host ADDR              address to bind (default 127.0.0.1; IPv6 literals without brackets)
+  --port N                 port (default 0: the OS chooses; read it from the "listening on" line)
+  --tls-cert FILE          PEM certificate chain to serve (with --tls-key)
+  --tls-key FILE           PEM private key
+  --self-signed            generate a CA and a server certificate at start (the default when neither
+                           --tls-cert nor --plain is given); SANs: localhost, 127.0.0.1, ::1 and --host
+  --write-ca FILE          with --self-signed: write the generated CA certificate (PEM) to FILE
+  --plain                  serve plain HTTP instead of HTTPS
+
+Credentials (repeatable; with none, authentication is off and every request is accepted):
+  --key-id ID --secret S   accept this key (Basic ID:S, or HS256 JWT with kid ID)
+  --key-app APP            bind the preceding key to app APP (an app key); default: account key, any app
+
+Rate limit, per app (token bucket):
+  --rate-limit RPS         refill rate in requests per second (default: no limit)
+  --burst N                bucket size (default: RPS, at least 1)
+
+Faults (see docs/mock.md for the grammar):
+  --fault SPEC             add a fault rule, repeatable, e.g. status=503,retry_after=1,count=5,route=post_message
+  --seed N                 seed of the RNG for fault probabilities and ids (default 1)
+  --close-after-requests N close each connection after N requests, without Connection: close (default 0 = never)
+  --idle-timeout MS        close keep-alive connections idle for MS milliseconds, silently (default 60000)
+
+Limits against hostile clients:
+  --header-timeout MS      time to receive request headers (default 10000)
+  --body-timeout MS        time to receive a request body (default 30000)
+  --header-limit BYTES     largest request head (default 16384; larger gets 431)
+  --max-connections N      concurrent connections (default 1024)
+  --max-recorded N         requests kept in the record (default 100000; later ones are only counted)
+
+Admin:
+  --admin                  serve /_admin/record (GET), /_admin/faults (POST spec lines, DELETE),
+                           /_admin/reset (POST), /_admin/rate-limit (POST "RPS,BURST" or "off"),
+                           /_admin/connections (POST "close_after_requests=N,idle_timeout=MS")
+  --help                   print this help
+)";
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class T>
+T number(const std::string& opt, const std::string& v)
+{
+    T out{};
+    auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
+        throw usage_error(opt + ": invalid number '" + v + "'");
+    return out;
+}
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw std::runtime_error("cannot read " + path);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    namespace mock = smooch::mock;
+    mock::server_params p;
+    std::string cert_file, key_file, ca_out;
+    bool self_signed = false, plain = false;
+    std::optional<double> rps, burst;
+    try {
+        std::vector<std::string> args(argv + 1, argv + argc);
+        bool pending_key = false;  // --key-id seen, --secret not yet
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            auto value = [&]() -> std::string {
+                if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--help" || a == "-h") {
+                std::cout << usage;
+                return 0;
+            } else if (a == "--host") p.host = value();
+            else if (a == "--port") p.port = number<unsigned short>(a, value());
+            else if (a == "--tls-cert") cert_file = value();
+            else if (a == "--tls-key") key_file = value();
+            else if (a == "--self-signed") self_signed = true;
+            else if (a == "--write-ca") ca_out = value();
+            else if (a == "--plain") plain = true;
+            else if (a == "--key-id") {
+                if (pending_key) throw usage_error("--key-id " + p.keys.back().key_id + " has no --secret");
+                p.keys.push_back({value(), {}, std::nullopt});
+                pending_key = true;
+            } else if (a == "--secret") {
+                if (!pending_key) throw usage_error("--secret must follow --key-id");
+                p.keys.back().secret = value();
+                pending_key = false;
+            } else if (a == "--key-app") {
+                if (p.keys.empty() || pending_key) throw usage_error("--key-app must follow --key-id ID --secret S");
+                p.keys.back().app_id = value();
+            } else if (a == "--rate-limit") rps = number<double>(a, value());
+            else if (a == "--burst") burst = number<double>(a, value());
+            else if (a == "--fault") {
+                try {
+                    p.faults.push_back(mock::parse_fault(value()));
+                } catch (const std::invalid_argument& e) {
+                    throw usage_error(e.what());
+                }
+            } else if (a == "--seed") p.seed = number<std::uint64_t>(a, value());
+            else if (a == "--admin") p.admin = true;
+            else if (a == "--close-after-requests") p.close_after_requests = number<std::size_t>(a, value());
+            else if (a == "--idle-timeout") p.idle_timeout = std::chrono::milliseconds(number<long>(a, value()));
+            else if (a == "--header-timeout") p.header_timeout = std::chrono::milliseconds(number<long>(a, value()));
+            else if (a == "--body-timeout") p.body_timeout = std::chrono::milliseconds(number<long>(a, value()));
+            else if (a == "--header-limit") p.header_limit = number<std::size_t>(a, value());
+            else if (a == "--max-connections") p.max_connections = number<std::size_t>(a, value());
+            else if (a == "--max-recorded") p.max_recorded_requests = number<std::size_t>(a, value());
+            else throw usage_error("unknown option " + a + " (see --help)");
+        }
+        if (pending_key) throw usage_error("--key-id " + p.keys.back().key_id + " has no --secret");
+        if (plain && (self_signed || !cert_file.empty() || !key_file.empty()))
+            throw usage_error("--plain excludes --self-signed, --tls-cert and --tls-key");
+        if (self_signed && (!cert_file.empty() || !key_file.empty()))
+            throw usage_error("--self-signed excludes --tls-cert and --tls-key");
+        if (cert_file.empty() != key_file.empty()) throw usage_error("--tls-cert and --tls-key go together");
+        if (!ca_out.empty() && (plain || !cert_file.empty())) throw usage_error("--write-ca needs --self-signed");
+        if (burst && !rps) throw usage_error("--burst needs --rate-limit");
+        if (rps) p.rate = mock::rate_limit{*rps, burst.value_or(std::max(1.0, *rps))};
+    } catch (const usage_error& e) {
+        std::cerr << "smooch-mock: " << e.what() << "\n";
+        return 2;
+    }
+
+    try {
+        if (!plain) {
+            if (!cert_file.empty()) {
+                p.tls = mock::tls_material{{}, read_file(cert_file), read_file(key_file)};
+            } else {
+                std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
+                if (std::find(names.begin(), names.end(), p.host) == names.end() && p.host != "0.0.0.0" &&
+                    p.host != "::")
+                    names.push_back(p.host);
+                p.tls = mock::generate_tls(names);
+                if (!ca_out.empty()) {
+                    std::ofstream f(ca_out, std::ios::binary | std::ios::trunc);
+                    f << p.tls->ca_pem;
+                    if (!f.flush()) throw std::runtime_error("cannot write " + ca_out);
+                }
+            }
+        }
+        boost::asio::io_context io(1);
+        mock::server srv(io.get_executor(), p);
+        srv.start();
+        boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int) {
+            if (!ec) srv.stop();
+        });
+        std::cout << "listening on " << srv.base_url() << std::endl;  // endl: flush, scripts wait for it
+        io.run();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "smooch-mock: error: " << e.what() << "\n";
+        return 1;
+    }
+}
