@@ -1,0 +1,729 @@
+// Boost.JSON conversions of every model (see <smooch/json.hpp>).
+//
+// Each model lists its JSON keys once, in a field table (fields_of<T>); both directions walk that table, so a key
+// can never be read under one name and written under another. Readers track the JSON path for diagnostics.
+
+#include <smooch/json.hpp>
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace smooch {
+namespace {
+
+namespace bj = boost::json;
+
+// ------------------------------------------------------------------------------------------- field tables
+
+template <class T, class M>
+struct member {
+    std::string_view key;
+    M T::*ptr;
+};
+
+template <class T, class M>
+constexpr member<T, M> mem(std::string_view key, M T::*ptr)
+{
+    return {key, ptr};
+}
+
+template <class T>
+struct fields_of;
+
+#define SMOOCH_FIELDS(T, ...)                                                        \
+    template <>                                                                      \
+    struct fields_of<T> {                                                            \
+        using type = T;                                                              \
+        static constexpr auto get() { return std::make_tuple(__VA_ARGS__); }         \
+    }
+#define F(key, m) mem(key, &type::m)
+
+SMOOCH_FIELDS(conversation_activity, F("role", role), F("type", type), F("name", name), F("avatarUrl", avatar_url));
+SMOOCH_FIELDS(action, F("type", type), F("text", text), F("payload", payload), F("metadata", metadata),
+              F("amount", amount), F("currency", currency), F("default", is_default), F("iconUrl", icon_url),
+              F("uri", uri), F("fallback", fallback), F("size", size),
+              F("extraChannelOptions", extra_channel_options), F("openOnReceive", open_on_receive),
+              F("_id", id), F("state", state));
+SMOOCH_FIELDS(message_item, F("title", title), F("description", description), F("mediaUrl", media_url),
+              F("altText", alt_text), F("size", size), F("mediaType", media_type), F("actions", actions),
+              F("_id", id));
+SMOOCH_FIELDS(display_settings, F("imageAspectRatio", image_aspect_ratio));
+SMOOCH_FIELDS(destination, F("integrationId", integration_id), F("integrationType", integration_type));
+SMOOCH_FIELDS(coordinates, F("lat", lat), F("long", long_), F("_id", id));
+SMOOCH_FIELDS(location, F("address", address), F("name", name));
+SMOOCH_FIELDS(option, F("name", name), F("label", label));
+SMOOCH_FIELDS(field_post, F("type", type), F("name", name), F("label", label), F("placeholder", placeholder),
+              F("minSize", min_size), F("maxSize", max_size), F("options", options));
+SMOOCH_FIELDS(select_choice, F("_id", id), F("name", name), F("label", label));
+SMOOCH_FIELDS(field, F("_id", id), F("type", type), F("name", name), F("label", label),
+              F("placeholder", placeholder), F("minSize", min_size), F("maxSize", max_size), F("options", options),
+              F("selectSize", select_size), F("text", text), F("email", email), F("select", select));
+SMOOCH_FIELDS(message_post, F("role", role), F("type", type), F("name", name), F("email", email),
+              F("avatarUrl", avatar_url), F("metadata", metadata), F("payload", payload), F("text", text),
+              F("mediaUrl", media_url), F("mediaType", media_type), F("altText", alt_text), F("items", items),
+              F("actions", actions), F("blockChatInput", block_chat_input), F("displaySettings", display_settings),
+              F("fields", fields), F("destination", destination), F("override", override_),
+              F("coordinates", coordinates), F("location", location));
+SMOOCH_FIELDS(source, F("id", id), F("type", type), F("originalMessageId", original_message_id),
+              F("originalMessageTimestamp", original_message_timestamp));
+SMOOCH_FIELDS(quoted_message, F("type", type), F("externalMessageId", external_message_id), F("content", content));
+SMOOCH_FIELDS(message, F("_id", id), F("authorId", author_id), F("role", role), F("type", type),
+              F("source", source), F("name", name), F("text", text), F("email", email), F("avatarUrl", avatar_url),
+              F("received", received), F("mediaUrl", media_url), F("mediaType", media_type),
+              F("altText", alt_text), F("metadata", metadata), F("items", items), F("actions", actions),
+              F("payload", payload), F("displaySettings", display_settings), F("blockChatInput", block_chat_input),
+              F("fields", fields), F("submitted", submitted), F("quotedMessage", quoted_message),
+              F("textFallback", text_fallback), F("coordinates", coordinates), F("location", location));
+SMOOCH_FIELDS(conversation, F("_id", id), F("unreadCount", unread_count));
+SMOOCH_FIELDS(message_response, F("message", message), F("extraMessages", extra_messages),
+              F("conversation", conversation));
+SMOOCH_FIELDS(get_messages_response, F("conversation", conversation), F("messages", messages), F("next", next),
+              F("previous", previous));
+SMOOCH_FIELDS(activity_response, F("conversation", conversation));
+#undef F
+#undef SMOOCH_FIELDS
+
+template <class T>
+concept model = requires { fields_of<T>::get(); };
+
+template <class Tuple, class Fn, std::size_t... I>
+void for_each_field_impl(const Tuple& t, Fn&& fn, std::index_sequence<I...>)
+{
+    (fn(I, std::get<I>(t)), ...);
+}
+
+template <class Tuple, class Fn>
+void for_each_field(const Tuple& t, Fn&& fn)
+{
+    for_each_field_impl(t, fn, std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+}
+
+template <class M>
+struct is_optional_member : std::false_type {};
+template <class M>
+struct is_optional_member<std::optional<M>> : std::true_type {};
+template <class M>
+struct is_optional_member<indirect<M>> : std::true_type {};
+
+// ------------------------------------------------------------------------------------------------ reading
+
+// Models nest only through quotedMessage and arrays; text parsed here is already capped at depth 32, but a
+// caller's own boost::json::value could be arbitrarily deep, so the reader has its own cap against stack overflow.
+constexpr int max_read_depth = 64;
+
+class reader {
+public:
+    std::string path;   // e.g. "messages[3].received"; empty at the root
+    std::string error;  // set by fail()
+    int depth = 0;
+
+    bool fail(std::string_view what)
+    {
+        error.assign(path.empty() ? std::string_view("(root)") : std::string_view(path));
+        error.append(": ").append(what);
+        return false;
+    }
+};
+
+// Appends a path segment for the lifetime of the guard.
+class path_segment {
+public:
+    path_segment(reader& r, std::string_view key) : r_(r), size_(r.path.size())
+    {
+        if (!r.path.empty()) r.path += '.';
+        r.path.append(key);
+    }
+    path_segment(reader& r, std::size_t index) : r_(r), size_(r.path.size())
+    {
+        r.path.append("[").append(std::to_string(index)).append("]");
+    }
+    ~path_segment() { r_.path.resize(size_); }
+    path_segment(const path_segment&) = delete;
+    path_segment& operator=(const path_segment&) = delete;
+
+private:
+    reader& r_;
+    std::size_t size_;
+};
+
+// Every overload is declared before any template uses it: these live in an unnamed namespace, which
+// argument-dependent lookup does not search, so the order of declaration decides what a template sees.
+bool read(const bj::value& v, std::string& out, reader& r);
+bool read(const bj::value& v, bool& out, reader& r);
+bool read(const bj::value& v, double& out, reader& r);
+bool read(const bj::value& v, std::int64_t& out, reader& r);
+bool read(const bj::value& v, json_object& out, reader& r);
+template <class E>
+bool read(const bj::value& v, open_enum<E>& out, reader& r);
+template <class T>
+bool read(const bj::value& v, std::vector<T>& out, reader& r);
+template <class T>
+bool read(const bj::value& v, std::optional<T>& out, reader& r);
+template <class T>
+bool read(const bj::value& v, indirect<T>& out, reader& r);
+template <model T>
+bool read(const bj::value& v, T& out, reader& r);
+
+bool read(const bj::value& v, std::string& out, reader& r)
+{
+    const bj::string* s = v.if_string();
+    if (!s) return r.fail("expected string");
+    out.assign(s->data(), s->size());
+    return true;
+}
+
+bool read(const bj::value& v, bool& out, reader& r)
+{
+    const bool* b = v.if_bool();
+    if (!b) return r.fail("expected boolean");
+    out = *b;
+    return true;
+}
+
+bool read(const bj::value& v, double& out, reader& r)
+{
+    switch (v.kind()) {
+    case bj::kind::int64: out = static_cast<double>(v.get_int64()); return true;
+    case bj::kind::uint64: out = static_cast<double>(v.get_uint64()); return true;
+    case bj::kind::double_:
+        // A caller-built value may hold inf/NaN (Boost's own parse() turns 1e999 into inf).
+        if (!std::isfinite(v.get_double())) return r.fail("number out of range");
+        out = v.get_double();
+        return true;
+    default: return r.fail("expected number");
+    }
+}
+
+bool read(const bj::value& v, std::int64_t& out, reader& r)
+{
+    constexpr auto max = std::numeric_limits<std::int64_t>::max();
+    switch (v.kind()) {
+    case bj::kind::int64: out = v.get_int64(); return true;
+    case bj::kind::uint64:
+        if (v.get_uint64() > static_cast<std::uint64_t>(max)) return r.fail("expected integer in 64-bit range");
+        out = static_cast<std::int64_t>(v.get_uint64());
+        return true;
+    case bj::kind::double_: {
+        // 3.0 is an integer that happened to be written with a fraction or exponent; 3.5 is not.
+        const double d = v.get_double();
+        if (!std::isfinite(d) || std::trunc(d) != d) return r.fail("expected integer");
+        // [-2^63, 2^63): both bounds are exact doubles.
+        if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+            return r.fail("expected integer in 64-bit range");
+        out = static_cast<std::int64_t>(d);
+        return true;
+    }
+    default: return r.fail("expected integer");
+    }
+}
+
+bool read(const bj::value& v, json_object& out, reader& r)
+{
+    const bj::object* o = v.if_object();
+    if (!o) return r.fail("expected object");
+    out = *o;
+    return true;
+}
+
+template <class E>
+bool read(const bj::value& v, open_enum<E>& out, reader& r)
+{
+    // Open enum: any string is kept verbatim, known or not.
+    const bj::string* s = v.if_string();
+    if (!s) return r.fail("expected string");
+    out = open_enum<E>(std::string(s->data(), s->size()));
+    return true;
+}
+
+template <class T>
+bool read(const bj::value& v, std::vector<T>& out, reader& r)
+{
+    const bj::array* a = v.if_array();
+    if (!a) return r.fail("expected array");
+    if (r.depth >= max_read_depth) return r.fail("nesting too deep");
+    ++r.depth;
+    out.clear();
+    out.reserve(a->size());
+    for (std::size_t i = 0; i < a->size(); ++i) {
+        path_segment seg(r, i);
+        T item{};
+        if (!read((*a)[i], item, r)) return false;
+        out.push_back(std::move(item));
+    }
+    --r.depth;
+    return true;
+}
+
+template <class T>
+bool read(const bj::value& v, std::optional<T>& out, reader& r)
+{
+    // null for an optional field means "absent": servers write null for unset fields.
+    if (v.is_null()) {
+        out.reset();
+        return true;
+    }
+    T item{};
+    if (!read(v, item, r)) return false;
+    out = std::move(item);
+    return true;
+}
+
+template <class T>
+bool read(const bj::value& v, indirect<T>& out, reader& r)
+{
+    if (v.is_null()) {
+        out = indirect<T>();
+        return true;
+    }
+    T item{};
+    if (!read(v, item, r)) return false;
+    out = indirect<T>(std::move(item));
+    return true;
+}
+
+template <model T>
+bool read(const bj::value& v, T& out, reader& r)
+{
+    const bj::object* o = v.if_object();
+    if (!o) return r.fail("expected object");
+    if (r.depth >= max_read_depth) return r.fail("nesting too deep");
+    ++r.depth;
+
+    constexpr auto fields = fields_of<T>::get();
+    std::array<bool, std::tuple_size_v<decltype(fields)>> seen{};
+    for (const auto& kv : *o) {
+        const std::string_view key(kv.key().data(), kv.key().size());
+        bool known = false;
+        bool ok = true;
+        for_each_field(fields, [&](std::size_t i, const auto& f) {
+            if (known || f.key != key) return;
+            known = true;
+            seen[i] = true;
+            path_segment seg(r, key);
+            ok = read(kv.value(), out.*(f.ptr), r);
+        });
+        if (!ok) return false;
+        if (!known) out.extra.insert_or_assign(kv.key(), kv.value());
+    }
+
+    // Plain (non-optional) members exist only in request types, where the key is required: a missing key is
+    // an error rather than a silently defaulted role or type.
+    bool ok = true;
+    for_each_field(fields, [&](std::size_t i, const auto& f) {
+        using member_type = std::remove_cvref_t<decltype(out.*(f.ptr))>;
+        if (!ok || seen[i] || is_optional_member<member_type>::value) return;
+        path_segment seg(r, f.key);
+        ok = r.fail("required key missing");
+    });
+    if (!ok) return false;
+    --r.depth;
+    return true;
+}
+
+bool read_error_body(const bj::value& v, api_error_body& out, reader& r)
+{
+    const bj::object* o = v.if_object();
+    if (!o) return r.fail("expected object");
+    for (const auto& kv : *o) {
+        if (kv.key() != "error") {
+            out.outer_extra.insert_or_assign(kv.key(), kv.value());
+            continue;
+        }
+        if (kv.value().is_null()) continue;
+        path_segment seg(r, "error");
+        const bj::object* e = kv.value().if_object();
+        if (!e) return r.fail("expected object");
+        for (const auto& ekv : *e) {
+            if (ekv.key() == "code" || ekv.key() == "description") {
+                auto& slot = ekv.key() == "code" ? out.code : out.description;
+                path_segment inner(r, std::string_view(ekv.key().data(), ekv.key().size()));
+                if (!read(ekv.value(), slot, r)) return false;
+            } else {
+                out.extra.insert_or_assign(ekv.key(), ekv.value());
+            }
+        }
+    }
+    return true;
+}
+
+template <class T>
+bool read_root(const bj::value& v, T& out, reader& r)
+{
+    if constexpr (std::is_same_v<T, api_error_body>)
+        return read_error_body(v, out, r);
+    else
+        return read(v, out, r);
+}
+
+// ------------------------------------------------------------------------------------------------ writing
+
+void write(bj::value& out, const std::string& s) { out.emplace_string().assign(s); }
+void write(bj::value& out, bool b) { out = b; }
+void write(bj::value& out, double d) { out = d; }
+void write(bj::value& out, std::int64_t i) { out = i; }
+void write(bj::value& out, const json_object& o) { out.emplace_object() = o; }
+template <class E>
+void write(bj::value& out, const open_enum<E>& e);
+template <class T>
+void write(bj::value& out, const std::vector<T>& v);
+template <model T>
+void write(bj::value& out, const T& m);
+
+template <class E>
+void write(bj::value& out, const open_enum<E>& e)
+{
+    out.emplace_string().assign(e.str());
+}
+
+template <class T>
+void write(bj::value& out, const std::vector<T>& v)
+{
+    bj::array& a = out.emplace_array();
+    a.reserve(v.size());
+    for (const auto& item : v) write(a.emplace_back(nullptr), item);
+}
+
+// A non-finite double has no JSON spelling: its key is left out rather than writing invalid JSON.
+template <class M>
+bool writable(const M&)
+{
+    return true;
+}
+bool writable(double d) { return std::isfinite(d); }
+
+template <class M>
+void write_member(bj::object& o, std::string_view key, const M& m)
+{
+    if (writable(m)) write(o[key], m);
+}
+
+template <class M>
+void write_member(bj::object& o, std::string_view key, const std::optional<M>& m)
+{
+    if (m && writable(*m)) write(o[key], *m);
+}
+
+template <class M>
+void write_member(bj::object& o, std::string_view key, const indirect<M>& m)
+{
+    if (m) write(o[key], *m);
+}
+
+// Known keys first, then `extra`; emplace() never overwrites, so a known key wins over an extra of that name.
+void write_extra(bj::object& o, const json_object& extra)
+{
+    for (const auto& kv : extra) o.emplace(kv.key(), kv.value());
+}
+
+template <model T>
+void write(bj::value& out, const T& m)
+{
+    bj::object& o = out.emplace_object();
+    for_each_field(fields_of<T>::get(), [&](std::size_t, const auto& f) { write_member(o, f.key, m.*(f.ptr)); });
+    write_extra(o, m.extra);
+}
+
+void write(bj::value& out, const api_error_body& b)
+{
+    bj::object& o = out.emplace_object();
+    bj::object& e = o["error"].emplace_object();
+    write_member(e, "code", b.code);
+    write_member(e, "description", b.description);
+    write_extra(e, b.extra);
+    write_extra(o, b.outer_extra);
+}
+
+// ------------------------------------------------------------------------------------------------ parsing
+
+// Boost.JSON 1.81 converts decimal text to double with a fast algorithm that is sometimes one ulp off, which
+// would break parse(serialize(x)) == x. This handler builds the same value as boost::json::parser but
+// re-reads every non-integer number with std::from_chars (correctly rounded). A number beyond the double
+// range (1e999, a 400-digit integer) fails the parse instead of becoming infinity.
+struct precise_handler {
+    static constexpr std::size_t max_object_size = bj::object::max_size();
+    static constexpr std::size_t max_array_size = bj::array::max_size();
+    static constexpr std::size_t max_key_size = bj::string::max_size();
+    static constexpr std::size_t max_string_size = bj::string::max_size();
+
+    bj::value_stack st;
+    std::string number;                  // the text of a number split across buffers
+    std::size_t out_of_range_length = 0; // length of a number beyond the double range, 0 if none
+
+    bool on_document_begin(bj::error_code&) { return true; }
+    bool on_document_end(bj::error_code&) { return true; }
+    bool on_object_begin(bj::error_code&) { return true; }
+    bool on_object_end(std::size_t n, bj::error_code&)
+    {
+        st.push_object(n);
+        return true;
+    }
+    bool on_array_begin(bj::error_code&) { return true; }
+    bool on_array_end(std::size_t n, bj::error_code&)
+    {
+        st.push_array(n);
+        return true;
+    }
+    bool on_key_part(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        st.push_chars(s);
+        return true;
+    }
+    bool on_key(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        st.push_key(s);
+        return true;
+    }
+    bool on_string_part(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        st.push_chars(s);
+        return true;
+    }
+    bool on_string(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        st.push_string(s);
+        return true;
+    }
+    bool on_number_part(bj::string_view s, bj::error_code&)
+    {
+        number.append(s.data(), s.size());
+        return true;
+    }
+    bool on_int64(std::int64_t i, bj::string_view, bj::error_code&)
+    {
+        number.clear();
+        st.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, bj::string_view, bj::error_code&)
+    {
+        number.clear();
+        st.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, bj::string_view s, bj::error_code& ec)
+    {
+        number.append(s.data(), s.size());
+        double x = d;
+        const auto res = std::from_chars(number.data(), number.data() + number.size(), x);
+        if (res.ec == std::errc::result_out_of_range) {
+            if (std::isinf(d) || std::fabs(d) >= 1.0) {
+                out_of_range_length = number.size();
+                number.clear();
+                ec = bj::error::exponent_overflow;
+                return false;
+            }
+            // Underflow (1e-400): zero of the right sign, as the nearest double.
+            x = number.front() == '-' ? -0.0 : 0.0;
+        } else if (res.ec != std::errc{}) {
+            x = d;  // cannot happen for text the parser accepted; keep Boost's value
+        }
+        number.clear();
+        st.push_double(x);
+        return true;
+    }
+    bool on_bool(bool b, bj::error_code&)
+    {
+        st.push_bool(b);
+        return true;
+    }
+    bool on_null(bj::error_code&)
+    {
+        st.push_null();
+        return true;
+    }
+    bool on_comment_part(bj::string_view, bj::error_code&) { return true; }
+    bool on_comment(bj::string_view, bj::error_code&) { return true; }
+};
+
+// Offset of the first byte that does not start a valid UTF-8 sequence (strict: no overlongs, surrogates or
+// code points above U+10FFFF), or nullopt.
+std::optional<std::size_t> first_invalid_utf8(std::string_view s)
+{
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const unsigned char c = byte(i);
+        std::size_t len = 0;
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xBF;
+        if (c < 0x80) len = 1;
+        else if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c == 0xE0) { len = 3; lo = 0xA0; }
+        else if (c >= 0xE1 && c <= 0xEC) len = 3;
+        else if (c == 0xED) { len = 3; hi = 0x9F; }
+        else if (c >= 0xEE && c <= 0xEF) len = 3;
+        else if (c == 0xF0) { len = 4; lo = 0x90; }
+        else if (c >= 0xF1 && c <= 0xF3) len = 4;
+        else if (c == 0xF4) { len = 4; hi = 0x8F; }
+        else return i;
+        if (len > s.size() - i) return i;
+        for (std::size_t k = 1; k < len; ++k) {
+            const unsigned char cc = byte(i + k);
+            const unsigned char min = k == 1 ? lo : 0x80;
+            const unsigned char max = k == 1 ? hi : 0xBF;
+            if (cc < min || cc > max) return i;
+        }
+        i += len;
+    }
+    return std::nullopt;
+}
+
+std::string describe_parse_error(std::string_view text, std::size_t offset, const bj::error_code& ec,
+                                 std::size_t out_of_range_length)
+{
+    // The parser stops after an out-of-range number; point at its start, and do not call a 400-digit
+    // integer an "exponent overflow".
+    if (out_of_range_length != 0 && out_of_range_length <= offset)
+        return "invalid JSON at offset " + std::to_string(offset - out_of_range_length) +
+               ": number out of the range of a double";
+    std::string msg = "invalid JSON at offset " + std::to_string(offset) + ": " + ec.message();
+    if (ec == bj::error::too_deep) {
+        msg += " (nesting deeper than " + std::to_string(bj::parse_options{}.max_depth) + " levels)";
+    } else if (ec == bj::error::syntax) {
+        // Boost.JSON reports invalid UTF-8 inside a string as a plain syntax error at the offending byte.
+        if (const auto bad = first_invalid_utf8(text); bad && *bad <= offset) {
+            char hex[3];
+            const auto b = static_cast<unsigned char>(text[*bad]);
+            constexpr char digits[] = "0123456789abcdef";
+            hex[0] = digits[b >> 4];
+            hex[1] = digits[b & 0xF];
+            hex[2] = '\0';
+            msg += " (invalid UTF-8 byte 0x" + std::string(hex) + " at offset " + std::to_string(*bad) + ")";
+        }
+    } else if (ec == bj::error::incomplete) {
+        msg += " (the text ends before the JSON value does)";
+    } else if (ec == bj::error::extra_data) {
+        msg += " (text after the JSON value)";
+    }
+    return msg;
+}
+
+error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag)
+{
+    bj::basic_parser<precise_handler> p(bj::parse_options{});
+    p.handler().st.reset();
+    bj::error_code ec;
+    const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+    if (!ec && n < text.size()) ec = bj::error::extra_data;
+    if (ec) {
+        diag.message = describe_parse_error(text, n, ec, p.handler().out_of_range_length);
+        return client_errc::invalid_json;
+    }
+    out = p.handler().st.release();
+    return {};
+}
+
+} // namespace
+
+// ------------------------------------------------------------------------------------------ public surface
+
+#define SMOOCH_JSON_MODEL(T)                                  \
+    boost::json::value to_json(const T& v)                    \
+    {                                                         \
+        boost::json::value out;                               \
+        write(out, v);                                        \
+        return out;                                           \
+    }                                                         \
+    void to_json(const T& v, boost::json::value& out) { write(out, v); }
+
+SMOOCH_JSON_MODEL(conversation_activity)
+SMOOCH_JSON_MODEL(action)
+SMOOCH_JSON_MODEL(message_item)
+SMOOCH_JSON_MODEL(display_settings)
+SMOOCH_JSON_MODEL(destination)
+SMOOCH_JSON_MODEL(coordinates)
+SMOOCH_JSON_MODEL(location)
+SMOOCH_JSON_MODEL(option)
+SMOOCH_JSON_MODEL(field_post)
+SMOOCH_JSON_MODEL(select_choice)
+SMOOCH_JSON_MODEL(field)
+SMOOCH_JSON_MODEL(message_post)
+SMOOCH_JSON_MODEL(source)
+SMOOCH_JSON_MODEL(quoted_message)
+SMOOCH_JSON_MODEL(message)
+SMOOCH_JSON_MODEL(conversation)
+SMOOCH_JSON_MODEL(message_response)
+SMOOCH_JSON_MODEL(get_messages_response)
+SMOOCH_JSON_MODEL(activity_response)
+SMOOCH_JSON_MODEL(api_error_body)
+#undef SMOOCH_JSON_MODEL
+
+template <class T>
+boost::system::result<T> from_json(const boost::json::value& v, diagnostics& diag)
+{
+    reader r;
+    T out{};
+    if (!read_root(v, out, r)) {
+        diag.message = std::move(r.error);
+        return error_code(client_errc::unexpected_json);
+    }
+    return out;
+}
+
+template <class T>
+boost::system::result<T> parse(std::string_view text, diagnostics& diag)
+{
+    boost::json::value v;
+    if (const error_code ec = parse_value(text, v, diag)) return ec;
+    return from_json<T>(v, diag);
+}
+
+template <class T>
+T parse(std::string_view text)
+{
+    diagnostics diag;
+    auto r = parse<T>(text, diag);
+    if (!r) throw error(r.error(), std::move(diag));
+    return std::move(*r);
+}
+
+template <class T>
+std::string serialize(const T& v)
+{
+    return boost::json::serialize(to_json(v));
+}
+
+#define SMOOCH_INSTANTIATE(T)                                                                    \
+    template boost::system::result<T> from_json<T>(const boost::json::value&, diagnostics&);    \
+    template boost::system::result<T> parse<T>(std::string_view, diagnostics&);                 \
+    template T parse<T>(std::string_view);                                                       \
+    template std::string serialize<T>(const T&)
+
+SMOOCH_INSTANTIATE(conversation_activity);
+SMOOCH_INSTANTIATE(action);
+SMOOCH_INSTANTIATE(message_item);
+SMOOCH_INSTANTIATE(display_settings);
+SMOOCH_INSTANTIATE(destination);
+SMOOCH_INSTANTIATE(coordinates);
+SMOOCH_INSTANTIATE(location);
+SMOOCH_INSTANTIATE(option);
+SMOOCH_INSTANTIATE(field_post);
+SMOOCH_INSTANTIATE(select_choice);
+SMOOCH_INSTANTIATE(field);
+SMOOCH_INSTANTIATE(message_post);
+SMOOCH_INSTANTIATE(source);
+SMOOCH_INSTANTIATE(quoted_message);
+SMOOCH_INSTANTIATE(message);
+SMOOCH_INSTANTIATE(conversation);
+SMOOCH_INSTANTIATE(message_response);
+SMOOCH_INSTANTIATE(get_messages_response);
+SMOOCH_INSTANTIATE(activity_response);
+SMOOCH_INSTANTIATE(api_error_body);
+#undef SMOOCH_INSTANTIATE
+
+} // namespace smooch
