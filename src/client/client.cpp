@@ -60,6 +60,8 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
 std::string encode_segment(std::string_view s)
 {
     static constexpr char hex[] = "0123456789ABCDEF";
+    // A whole segment of "." or ".." would be a dot-segment that servers and proxies collapse.
+    if (s == "." || s == "..") return s.size() == 1 ? "%2E" : "%2E%2E";
     std::string out;
     out.reserve(s.size());
     for (char ch : s) {
@@ -270,10 +272,39 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
             }
         }
 
+        struct hooks final : attempt_hooks {
+            client_impl& c;
+            std::string_view app;
+            const retry_params& rp;
+            unsigned attempt;
+            std::optional<std::chrono::milliseconds> throttle_delay;
+            hooks(client_impl& ci, std::string_view a, const retry_params& r, unsigned n)
+                : c(ci), app(a), rp(r), attempt(n) {}
+            std::optional<clock::time_point> gate_closed_until() override
+            {
+                std::lock_guard lk(c.gate_mu);
+                auto t = c.gates.find(app)->second.closed_until();
+                return t > clock::now() ? std::optional(t) : std::nullopt;
+            }
+            void on_response(const attempt_result& r) override
+            {
+                if (r.status != 429) return;
+                std::optional<std::chrono::milliseconds> server_wait;
+                if (!r.retry_after.empty())
+                    server_wait = parse_retry_after(r.retry_after, std::chrono::system_clock::now());
+                std::lock_guard lk(c.gate_mu);
+                auto d = server_wait ? std::min(*server_wait, rp.max_retry_after)
+                                     : full_jitter(attempt, rp.backoff_base, rp.backoff_cap, c.rng);
+                throttle_delay = d;
+                // A 429 pauses every request to this app, not only this one.
+                c.gates.find(app)->second.close_until(clock::now() + d);
+            }
+        } h(*this, app_id, rp, attempt + 1);
+        out = co_await net->run(req, auth.header(std::chrono::system_clock::now()), deadline, h);
+        if (out.gated_until) continue;  // back to the gate; nothing was sent
         ++attempt;
-        out = co_await net->run(req, auth.header(std::chrono::system_clock::now()), deadline);
         const failure_kind f = classify_attempt(out);
-        if (out.request_sent && f != failure_kind::throttled && f != failure_kind::none) maybe_applied = true;
+        if (f == failure_kind::server_error || f == failure_kind::transport_after_send) maybe_applied = true;
         if (out.status == 429) stats.responses_429++;
         diag.attempts.push_back({out.ec ? out.ec : (f == failure_kind::none ? error_code{} : make_http_error(out.status)),
                                  out.status, std::chrono::milliseconds(0)});
@@ -323,11 +354,11 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
             diag.retry_after = server_wait;
         }
         std::chrono::milliseconds delay;
-        {
+        if (h.throttle_delay) {
+            delay = *h.throttle_delay;  // the gate is already closed for this long
+        } else {
             std::lock_guard lk(gate_mu);
             delay = server_wait ? *server_wait : full_jitter(attempt, rp.backoff_base, rp.backoff_cap, rng);
-            // A 429 pauses every request to this app, not only this one.
-            if (out.status == 429) gates.find(app_id)->second.close_until(clock::now() + delay);
         }
         if (attempt >= rp.max_attempts) {
             diag.stop_reason = stop_reason::attempts_exhausted;

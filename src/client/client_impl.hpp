@@ -37,6 +37,20 @@ struct attempt_result {
     bool request_sent = false;   ///< Request bytes may have reached the server.
     bool stale = false;          ///< A reused connection turned out closed before any byte was written.
     bool verify_failed = false;  ///< TLS certificate or host-name verification failed (permanent).
+    /// Nothing was sent: the app's rate gate closed while this call waited for a connection.
+    std::optional<clock::time_point> gated_until;
+};
+
+/// Lets the pipeline act at the two moments the transport owns: with a connection leased but nothing
+/// written, and with a response read but the connection not yet back in the pool. So a request never
+/// slips past a gate that closed while it queued, and a 429 closes the gate before the connection frees.
+struct attempt_hooks {
+    /// When the app's gate is closed, the time it reopens.
+    virtual std::optional<clock::time_point> gate_closed_until() = 0;
+    virtual void on_response(const attempt_result& r) = 0;
+
+protected:
+    ~attempt_hooks() = default;
 };
 
 /// Monotonic counters (see smooch::counters).
@@ -116,7 +130,7 @@ public:
     /// One attempt: lease a connection (waiting at most until `deadline`), send, read, return it.
     /// `deadline` is the call's overall deadline (time_point::max() for none).
     boost::asio::awaitable<attempt_result> run(const http_request& req, const std::string& authorization,
-                                               clock::time_point deadline);
+                                               clock::time_point deadline, attempt_hooks& hooks);
     std::size_t open_connections() const;
     void shutdown();
 

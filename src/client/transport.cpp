@@ -383,12 +383,14 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         };
         set_expiry(c.tcp(), limit);
         auto [wec, written] = co_await http::async_write(stream, rq, use_tuple);
-        if (wec) {
-            r.stale = reused && written == 0 && wec != asio::error::operation_aborted && wec != beast::error::timeout;
+        const bool aborted = wec == asio::error::operation_aborted || wec == beast::error::timeout;
+        if (wec && (written == 0 || aborted)) {
+            r.stale = reused && written == 0 && !aborted;
             r.request_sent = written > 0 || !r.stale;
             r.ec = wec == beast::error::timeout ? timeout_error() : wec;
             co_return false;
         }
+        // A server may answer before reading the whole body (e.g. 413) and close: read that answer.
         r.request_sent = true;
 
         http::response_parser<http::string_body> parser;
@@ -416,6 +418,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         }
         c.tcp().expires_never();
         auto& res = parser.get();
+        if (wec) res.keep_alive(false);
         r.status = res.result_int();
         r.body = std::move(res.body());
         if (auto it = res.find(http::field::retry_after); it != res.end()) r.retry_after = std::string(it->value());
@@ -445,7 +448,7 @@ transport::transport(asio::any_io_executor ex, const client_params& p, const ori
 transport::~transport() { shutdown(); }
 
 asio::awaitable<attempt_result> transport::run(const http_request& req, const std::string& authorization,
-                                               clock::time_point deadline)
+                                               clock::time_point deadline, attempt_hooks& hooks)
 {
     auto self = impl_;  // in-flight calls keep the pool alive
     attempt_result r;
@@ -475,6 +478,11 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, const st
         self->stats.connections_reused++;
     }
     r.connected = true;
+    if (auto until = hooks.gate_closed_until(); until && *until > clock::now()) {
+        r.gated_until = until;
+        g.reusable = true;
+        co_return r;
+    }
     self->stats.attempts++;
     bool keep_alive;
     if (l.conn->secure)
@@ -482,6 +490,7 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, const st
     else
         keep_alive = co_await self->exchange(*l.conn->plain, *l.conn, req, authorization, deadline, !l.fresh, r);
     if (!r.ec && l.conn->secure) self->remember_session(*l.conn);
+    if (!r.ec) hooks.on_response(r);
     const auto max = self->params.pool.max_requests_per_connection;
     g.reusable = !r.ec && keep_alive && (max == 0 || ++l.conn->served < max);
     co_return r;

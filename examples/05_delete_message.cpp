@@ -1,0 +1,31 @@
+// Lesson 5: delete one message by id; any id is safe, it is percent-encoded as one path segment.
+#include "example_env.hpp"
+
+#include <smooch/conversation_api.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <iostream>
+
+namespace asio = boost::asio;
+
+asio::awaitable<void> run(smooch::client& client)
+{
+    smooch::conversation_api api{client};
+    const std::string user = "user/with ?odd# chars";
+    smooch::message_post msg;
+    msg.text = "to be deleted";
+    auto posted = co_await api.post_message(example::app_id(), user, msg);
+    co_await api.delete_message(example::app_id(), user, *posted.message->id);
+    auto again = co_await api.try_delete_message(example::app_id(), user, *posted.message->id);
+    std::cout << "deleted " << *posted.message->id << "; deleting again gives " << again.ec.message() << "\n";
+}
+
+int main()
+{
+    asio::io_context io;
+    smooch::client client{io.get_executor(), example::params_from_env()};
+    asio::co_spawn(io, run(client), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+    io.run();
+}

@@ -1,0 +1,27 @@
+// Lesson 6: clear a conversation's history.
+#include "example_env.hpp"
+
+#include <smooch/conversation_api.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <iostream>
+
+namespace asio = boost::asio;
+
+asio::awaitable<void> run(smooch::client& client)
+{
+    smooch::conversation_api api{client};
+    co_await api.delete_messages(example::app_id(), "example-user");
+    auto page = co_await api.get_messages(example::app_id(), "example-user");
+    std::cout << "history cleared: " << (page.messages ? page.messages->size() : 0) << " messages left\n";
+}
+
+int main()
+{
+    asio::io_context io;
+    smooch::client client{io.get_executor(), example::params_from_env()};
+    asio::co_spawn(io, run(client), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+    io.run();
+}

@@ -1,0 +1,250 @@
+#define BOOST_TEST_MODULE client_pool
+#include <boost/test/unit_test.hpp>
+
+#include "fixture.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace smooch;
+using namespace smooch::test;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+/// Spawns n post_message calls at once and waits for all; returns the failures.
+asio::awaitable<std::size_t> fan_out(client& c, std::string app, std::string user, int n, std::size_t& max_open)
+{
+    auto ex = co_await asio::this_coro::executor;
+    std::size_t failures = 0;
+    int remaining = n;
+    asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+    for (int i = 0; i < n; ++i) {
+        asio::co_spawn(
+            ex,
+            [&, i]() -> asio::awaitable<void> {
+                auto o = co_await conversation_api{c}.try_post_message(app, user, text_message("m" + std::to_string(i)));
+                if (o.ec) ++failures;
+                max_open = std::max(max_open, c.open_connections());
+                if (--remaining == 0) done.cancel();
+            },
+            asio::detached);
+    }
+    co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return failures;
+}
+
+std::set<std::string> texts_of(const mock::record& rec, std::string_view app, std::string_view user)
+{
+    auto* conv = rec.find(app, user);
+    if (!conv) return {};
+    auto t = conv->texts();
+    return {t.begin(), t.end()};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(thousand_concurrent_posts_through_eight_connections)
+{
+    mock_env env;
+    auto c = env.make_client([](client_params& p) { p.pool.max_connections = 8; });
+    std::size_t failures = 0, max_open = 0;
+    env.run([&]() -> asio::awaitable<void> { failures = co_await fan_out(*c, "app_1", "fan", 1000, max_open); });
+    BOOST_TEST(failures == 0u);
+    BOOST_TEST(max_open <= 8u);
+    BOOST_TEST(c->counters().connections_opened <= 8u);
+    BOOST_TEST(c->counters().pool_waits > 0u);
+    auto rec = env.server->record();
+    auto* conv = rec.find("app_1", "fan");
+    BOOST_REQUIRE(conv);
+    BOOST_TEST(conv->created_ids.size() == 1000u);       // nothing duplicated
+    BOOST_TEST(texts_of(rec, "app_1", "fan").size() == 1000u);  // nothing lost
+}
+
+BOOST_AUTO_TEST_CASE(server_closing_kept_alive_connections_is_survived_without_duplicates)
+{
+    mock_env env;
+    env.mock_params.close_after_requests = 1;  // every connection is closed silently after one response
+    auto c = env.make_client([](client_params& p) { p.pool.max_connections = 2; });
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        for (int i = 0; i < 30; ++i) {
+            co_await api.post_message("app_1", "stale", text_message("s" + std::to_string(i)));
+            co_await api.get_messages("app_1", "stale");
+        }
+    });
+    auto rec = env.server->record();
+    BOOST_TEST(rec.find("app_1", "stale")->created_ids.size() == 30u);
+    BOOST_TEST(texts_of(rec, "app_1", "stale").size() == 30u);
+    BOOST_TEST(c->counters().connections_discarded >= 59u);  // each closed connection was noticed and dropped
+}
+
+BOOST_AUTO_TEST_CASE(close_after_n_requests_with_concurrency)
+{
+    mock_env env;
+    env.mock_params.close_after_requests = 3;
+    auto c = env.make_client([](client_params& p) { p.pool.max_connections = 4; });
+    std::size_t failures = 0, max_open = 0;
+    env.run([&]() -> asio::awaitable<void> { failures = co_await fan_out(*c, "app_1", "n3", 200, max_open); });
+    BOOST_TEST(failures == 0u);
+    BOOST_TEST(env.server->record().find("app_1", "n3")->created_ids.size() == 200u);
+    BOOST_TEST(max_open <= 4u);
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_mid_request_ends_promptly_and_keeps_the_pool_sound)
+{
+    mock_env env;
+    auto c = env.make_client([](client_params& p) { p.pool.max_connections = 2; });
+    env.start();
+    mock::fault_rule slow;
+    slow.route = "get_messages";
+    slow.delay = 5s;
+    slow.count = 1;
+    env.server->add_fault(slow);
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        co_await api.post_message("app_1", "cancel", text_message("x"));
+        asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
+        auto start = std::chrono::steady_clock::now();
+        auto res = co_await (api.try_get_messages("app_1", "cancel") || timer.async_wait(asio::use_awaitable));
+        auto took = std::chrono::steady_clock::now() - start;
+        BOOST_TEST(res.index() == 1u);  // the timer won
+        BOOST_TEST((took < 2s));
+        BOOST_TEST(c->open_connections() <= 1u);  // the cancelled connection was closed, not pooled
+        // bind_cancellation_slot works too.
+        asio::cancellation_signal sig;
+        mock::fault_rule slow2 = slow;
+        env.server->add_fault(slow2);
+        std::promise<bool> cancelled;
+        asio::co_spawn(co_await asio::this_coro::executor, api.try_get_messages("app_1", "cancel"),
+                       asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, outcome<get_messages_response> o) {
+                           cancelled.set_value(e != nullptr || o.ec == asio::error::operation_aborted);
+                       }));
+        asio::steady_timer t2(co_await asio::this_coro::executor, 50ms);
+        co_await t2.async_wait(asio::use_awaitable);
+        sig.emit(asio::cancellation_type::terminal);
+        // The pool is usable and within its cap afterwards.
+        for (int i = 0; i < 5; ++i) co_await api.post_message("app_1", "cancel", text_message("after"));
+        BOOST_TEST(c->open_connections() <= 2u);
+        BOOST_TEST(cancelled.get_future().get());
+    });
+    BOOST_TEST(c->counters().connections_discarded >= 2u);
+}
+
+BOOST_AUTO_TEST_CASE(overall_deadline_expires_during_a_slow_response)
+{
+    mock_env env;
+    env.mock_params.faults.push_back(mock::parse_fault("delay=5000,count=1,route=get_messages"));
+    auto c = env.make_client();
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        co_await api.post_message("app_1", "dl", text_message("x"));
+        auto start = std::chrono::steady_clock::now();
+        const call_options short_deadline{.total_timeout = 200ms};
+        const get_messages_query latest;
+        auto o = co_await api.try_get_messages("app_1", "dl", latest, short_deadline);
+        auto took = std::chrono::steady_clock::now() - start;
+        BOOST_TEST((o.ec == client_errc::deadline_exceeded));
+        BOOST_TEST((o.diag.stop_reason == stop_reason::deadline));
+        BOOST_TEST((took >= 200ms));
+        BOOST_TEST((took < 1500ms));
+        co_await api.get_messages("app_1", "dl");  // usable afterwards
+    });
+}
+
+BOOST_AUTO_TEST_CASE(pool_wait_counts_against_the_deadline_and_the_queue_is_bounded)
+{
+    mock_env env;
+    env.mock_params.faults.push_back(mock::parse_fault("delay=1000,count=1,route=get_messages"));
+    auto c = env.make_client([](client_params& p) {
+        p.pool.max_connections = 1;
+        p.pool.max_waiters = 1;
+    });
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        co_await api.post_message("app_1", "w", text_message("x"));
+        auto ex = co_await asio::this_coro::executor;
+        std::promise<error_code> slow_result;
+        asio::co_spawn(ex, api.try_get_messages("app_1", "w"),
+                       [&](std::exception_ptr, outcome<get_messages_response> o) { slow_result.set_value(o.ec); });
+        // Let the slow call take the only connection.
+        asio::steady_timer yield_timer(ex, 20ms);
+        co_await yield_timer.async_wait(asio::use_awaitable);
+        const call_options short_deadline{.total_timeout = 100ms};
+        const get_messages_query latest;
+        auto [waiting, rejected] = co_await (api.try_get_messages("app_1", "w", latest, short_deadline) &&
+                                             api.try_get_messages("app_1", "w", latest, short_deadline));
+        // One of the two queued (then timed out waiting), the other found the queue full.
+        std::set<error_code> codes{waiting.ec, rejected.ec};
+        BOOST_TEST(codes.count(client_errc::deadline_exceeded) == 1u);
+        BOOST_TEST(codes.count(client_errc::pool_queue_full) == 1u);
+        auto& timed_out = waiting.ec == client_errc::deadline_exceeded ? waiting : rejected;
+        BOOST_TEST(timed_out.diag.message.find("pooled connection") != std::string::npos);
+        asio::steady_timer wait_slow(ex, 1500ms);
+        co_await wait_slow.async_wait(asio::use_awaitable);
+        BOOST_TEST(!slow_result.get_future().get());
+    });
+}
+
+BOOST_AUTO_TEST_CASE(four_threads_hammer_one_client)
+{
+    // The mock runs on its own single-threaded io_context; the client on a 4-thread pool.
+    asio::io_context mock_io;
+    mock::server_params mp;
+    mp.tls = shared_tls();
+    mp.keys.push_back({"act_key", "act_secret", std::nullopt});
+    mock::server srv(mock_io.get_executor(), mp);
+    srv.start();
+    auto work = asio::make_work_guard(mock_io);
+    std::thread mock_thread([&] { mock_io.run(); });
+
+    asio::thread_pool threads(4);
+    client_params p;
+    p.base_url = srv.base_url();
+    p.credentials = basic_auth{"act_key", "act_secret"};
+    p.tls.ca_pem = shared_tls().ca_pem;
+    p.pool.max_connections = 6;
+    client c(threads.get_executor(), p);
+    std::atomic<int> failures{0};
+    std::vector<std::future<void>> done;
+    for (int t = 0; t < 8; ++t) {
+        done.push_back(asio::co_spawn(
+            threads,
+            [&, t]() -> asio::awaitable<void> {
+                conversation_api api{c};
+                for (int i = 0; i < 40; ++i) {
+                    auto user = "t" + std::to_string(t % 4);
+                    auto o = co_await api.try_post_message("app_1", user, text_message(std::to_string(t) + ":" + std::to_string(i)));
+                    if (o.ec) ++failures;
+                    if (i % 10 == 0) {
+                        auto g = co_await api.try_get_messages("app_1", user);
+                        if (g.ec) ++failures;
+                    }
+                }
+            },
+            asio::use_future));
+    }
+    for (auto& f : done) BOOST_TEST((f.wait_for(60s) == std::future_status::ready));
+    BOOST_TEST(failures.load() == 0);
+    BOOST_TEST(c.open_connections() <= 6u);
+    c.shutdown();
+    threads.join();
+    srv.stop();
+    work.reset();
+    mock_thread.join();
+    auto rec = srv.record();
+    std::size_t stored = 0;
+    for (auto& conv : rec.conversations) stored += conv.created_ids.size();
+    BOOST_TEST(stored == 8u * 40u);
+}
