@@ -243,6 +243,21 @@ asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_base> c)
     }
 }
 
+/// Lingering close after an early 413: read and discard (bounded: 1 MiB, 1 s) what the client is still
+/// sending, so it can finish writing and read the 413 instead of failing with a broken pipe.
+template <class Stream>
+asio::awaitable<void> drain(Stream& stream, conn_base& c, std::uint64_t declared)
+{
+    c.set_deadline(std::chrono::seconds(1));
+    std::uint64_t left = std::min<std::uint64_t>(declared, 1024 * 1024);
+    std::array<char, 4096> sink;
+    while (left > 0) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), tuple_awaitable);
+        if (ec) break;
+        left -= std::min<std::uint64_t>(left, n);
+    }
+}
+
 template <class Stream>
 asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
 {
@@ -286,6 +301,11 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             };
             {
                 auto [ec, n] = co_await http::async_read_header(stream, buf, *parser, tuple_awaitable);
+                if (ec == http::error::body_limit) {  // Content-Length above the limit, seen with the headers
+                    co_await send_error(413, "request_entity_too_large", "The request body exceeds 100 KB");
+                    co_await drain(stream, *c, 1024 * 1024);  // the declared length is not parsed yet
+                    break;
+                }
                 if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
                     co_await send_error(431, "request_header_fields_too_large", "Request headers are too large");
                     break;
@@ -304,6 +324,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             auto len = parser->content_length();
             if (len && *len > params.body_limit) {
                 co_await send_error(413, "request_entity_too_large", "The request body exceeds 100 KB");
+                co_await drain(stream, *c, *len);
                 break;
             }
             auto& hdr = parser->get();

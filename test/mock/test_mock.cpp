@@ -1,0 +1,1362 @@
+// Tests of smooch-mock over real TLS on loopback. The client side is raw Beast on its own io_context, never
+// our client library, so the two cannot share a misunderstanding of the API. Determinism: ports from the
+// OS, every wait bounded (each client operation fails after io_timeout), no sleep used to synchronise, and a
+// guard timeout on every test case.
+
+#define BOOST_TEST_MODULE smooch_mock
+#include <boost/test/unit_test.hpp>
+
+#include <smooch/mock/engine.hpp>
+#include <smooch/mock/server.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <iterator>
+#include <random>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+namespace mock = smooch::mock;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto io_timeout = 10s;      // bound on any single client operation
+constexpr unsigned guard = 60;        // seconds, per test case
+
+const mock::tls_material& shared_tls()
+{
+    static const mock::tls_material t = mock::generate_tls();
+    return t;
+}
+
+// --- JWT, built with OpenSSL directly (independent of the library's crypto helpers)
+
+std::string b64url(std::string_view in)
+{
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                            static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    for (auto& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    while (!out.empty() && out.back() == '=') out.pop_back();
+    return out;
+}
+
+std::string jwt(const std::string& header, const std::string& payload, const std::string& secret)
+{
+    std::string signing = b64url(header) + "." + b64url(payload);
+    unsigned char mac[32];
+    unsigned len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &len);
+    return signing + "." + b64url(std::string_view(reinterpret_cast<char*>(mac), len));
+}
+
+std::string bearer(const std::string& kid, const std::string& payload, const std::string& secret)
+{
+    return "Bearer " + jwt(R"({"alg":"HS256","typ":"JWT","kid":")" + kid + "\"}", payload, secret);
+}
+
+// Basic needs standard, padded base64.
+std::string basic_std(const std::string& id, const std::string& secret)
+{
+    std::string in = id + ":" + secret;
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                            static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return "Basic " + out;
+}
+
+std::string pct(std::string_view s)
+{
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+        else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+std::string msgs_path(std::string_view app, std::string_view user)
+{
+    return "/v1.1/apps/" + pct(app) + "/appusers/" + pct(user) + "/messages";
+}
+
+// --- The server side: runs on its own thread
+
+struct server_fixture {
+    explicit server_fixture(mock::server_params p = default_params())
+    {
+        srv = std::make_unique<mock::server>(io.get_executor(), std::move(p));
+        srv->start();
+        th = std::thread([this] { io.run(); });
+    }
+    ~server_fixture()
+    {
+        srv->stop();
+        th.join();
+    }
+    static mock::server_params default_params()
+    {
+        mock::server_params p;
+        p.tls = shared_tls();
+        p.keys = {{"acct", "acct-secret", std::nullopt}, {"app1key", "app1-secret", "app1"}};
+        return p;
+    }
+    asio::io_context io{1};
+    std::unique_ptr<mock::server> srv;
+    std::thread th;
+};
+
+using response = http::response<http::string_body>;
+
+// --- The client side: raw Beast over TLS, every operation bounded by io_timeout
+
+struct client {
+    explicit client(unsigned short port, bool tls = true, std::string sni = "localhost") : port_(port), tls_(tls)
+    {
+        ctx.add_certificate_authority(asio::buffer(shared_tls().ca_pem));
+        ctx.set_verify_mode(ssl::verify_peer);
+        connect(sni);
+    }
+
+    void connect(const std::string& sni = "localhost")
+    {
+        stream.emplace(cio, ctx);
+        buf.clear();
+        error_code ec = run([&](auto h) {
+            stream->next_layer().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), h);
+        });
+        BOOST_REQUIRE_MESSAGE(!ec, "connect: " << ec.message());
+        if (!tls_) return;
+        SSL_set_tlsext_host_name(stream->native_handle(), sni.c_str());
+        stream->set_verify_callback(ssl::host_name_verification(sni));
+        ec = run([&](auto h) { stream->async_handshake(ssl::stream_base::client, h); });
+        BOOST_REQUIRE_MESSAGE(!ec, "handshake: " << ec.message());
+    }
+
+    /// Runs one async operation to completion or io_timeout (then closes the socket and reports timed_out).
+    template <class Start>
+    error_code run(Start&& start, std::chrono::steady_clock::duration limit = io_timeout)
+    {
+        std::optional<error_code> result;
+        start([&](error_code ec, auto&&...) { result = ec; });
+        cio.restart();
+        auto until = std::chrono::steady_clock::now() + limit;
+        while (!result && std::chrono::steady_clock::now() < until) cio.run_one_until(until);
+        if (!result) {
+            error_code ignored;
+            stream->next_layer().close(ignored);
+            cio.restart();
+            for (int i = 0; i < 100 && !result; ++i) cio.run_one_for(100ms);
+            return asio::error::timed_out;
+        }
+        return *result;
+    }
+
+    error_code write_raw(std::string_view data)
+    {
+        return run([&](auto h) {
+            if (tls_) asio::async_write(*stream, asio::buffer(data.data(), data.size()), h);
+            else asio::async_write(stream->next_layer(), asio::buffer(data.data(), data.size()), h);
+        });
+    }
+
+    error_code read(response& res, std::chrono::steady_clock::duration limit = io_timeout)
+    {
+        res = {};
+        return run(
+            [&](auto h) {
+                if (tls_) http::async_read(*stream, buf, res, h);
+                else http::async_read(stream->next_layer(), buf, res, h);
+            },
+            limit);
+    }
+
+    /// Waits until the server closes the connection (any read error but a timeout). Returns the error seen.
+    error_code wait_closed(std::chrono::steady_clock::duration limit = io_timeout)
+    {
+        std::array<char, 256> sink;
+        for (int i = 0; i < 1000; ++i) {
+            auto ec = run(
+                [&](auto h) {
+                    if (tls_) stream->async_read_some(asio::buffer(sink), h);
+                    else stream->next_layer().async_read_some(asio::buffer(sink), h);
+                },
+                limit);
+            if (ec) return ec;
+        }
+        return {};
+    }
+
+    error_code send(http::verb method, const std::string& target, const std::string& body, const std::string& auth,
+                    bool keep_alive = true)
+    {
+        http::request<http::string_body> req{method, target, 11};
+        req.set(http::field::host, "localhost");
+        req.set(http::field::content_type, "application/json");
+        if (!auth.empty()) req.set(http::field::authorization, auth);
+        req.keep_alive(keep_alive);
+        req.body() = body;
+        req.prepare_payload();
+        return run([&](auto h) {
+            if (tls_) http::async_write(*stream, req, h);
+            else http::async_write(stream->next_layer(), req, h);
+        });
+    }
+
+    response request(http::verb method, const std::string& target, const std::string& body = {},
+                     const std::string& auth = basic_std("acct", "acct-secret"))
+    {
+        auto ec = send(method, target, body, auth);
+        BOOST_REQUIRE_MESSAGE(!ec, "write: " << ec.message());
+        response res;
+        ec = read(res);
+        BOOST_REQUIRE_MESSAGE(!ec, "read: " << ec.message() << " for " << target);
+        return res;
+    }
+
+    asio::io_context cio;
+    ssl::context ctx{ssl::context::tls_client};
+    std::optional<ssl::stream<tcp::socket>> stream;
+    boost::beast::flat_buffer buf;
+    unsigned short port_;
+    bool tls_;
+};
+
+json::object body_of(const response& r)
+{
+    error_code ec;
+    auto v = json::parse(r.body(), ec);
+    BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << r.body());
+    return v.get_object();
+}
+
+void check_error(const response& r, unsigned status, std::string_view code, std::string_view desc_part = {})
+{
+    BOOST_TEST(r.result_int() == status, "status " << r.result_int() << " != " << status << ": " << r.body());
+    auto o = body_of(r);
+    auto* e = o.if_contains("error");
+    BOOST_REQUIRE(e && e->is_object());
+    BOOST_TEST(json::value_to<std::string>(e->at("code")) == code);
+    auto d = json::value_to<std::string>(e->at("description"));
+    BOOST_TEST(d.find(desc_part) != std::string::npos, "description '" << d << "' lacks '" << desc_part << "'");
+}
+
+std::string text_msg(const std::string& text, const std::string& role = "appMaker")
+{
+    json::object o{{"role", role}, {"type", "text"}, {"text", text}};
+    return json::serialize(o);
+}
+
+json::object post(client& c, const std::string& app, const std::string& user, const std::string& text,
+                  const std::string& role = "appMaker")
+{
+    auto r = c.request(http::verb::post, msgs_path(app, user), text_msg(text, role));
+    BOOST_REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+    return body_of(r);
+}
+
+/// A target from an absolute next/previous URL, checking it starts with the server's base URL.
+std::string target_of(const json::value& url, const std::string& base)
+{
+    auto s = json::value_to<std::string>(url);
+    BOOST_REQUIRE_MESSAGE(s.rfind(base, 0) == 0, s << " does not start with " << base);
+    return s.substr(base.size());
+}
+
+bool is_hex24(std::string_view s)
+{
+    return s.size() == 24 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+} // namespace
+
+// =========================================================================================================
+BOOST_AUTO_TEST_SUITE(tls_and_routes)
+
+BOOST_AUTO_TEST_CASE(generated_certificate_verifies_for_names_and_ips, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    BOOST_TEST(f.srv->base_url() == "https://127.0.0.1:" + std::to_string(f.srv->port()));
+    client a(f.srv->port(), true, "localhost");
+    client b(f.srv->port(), true, "127.0.0.1");
+    BOOST_TEST(a.request(http::verb::get, "/nothing").result_int() == 404u);
+    BOOST_TEST(b.request(http::verb::get, "/nothing").result_int() == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(six_operations_status_and_bodies, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto p = post(c, "app1", "user1", "Hello!");
+    auto& m = p.at("message").as_object();
+    BOOST_TEST(is_hex24(m.at("_id").as_string()));
+    BOOST_TEST(m.at("role").as_string() == "appMaker");
+    BOOST_TEST(m.at("type").as_string() == "text");
+    BOOST_TEST(m.at("text").as_string() == "Hello!");
+    BOOST_TEST(is_hex24(m.at("authorId").as_string()));
+    BOOST_TEST(m.at("received").is_double());
+    auto& conv = p.at("conversation").as_object();
+    BOOST_TEST(is_hex24(conv.at("_id").as_string()));
+    BOOST_TEST(conv.at("unreadCount").as_int64() == 1);
+
+    // received is a plain decimal with exactly three fraction digits
+    auto raw = c.request(http::verb::post, msgs_path("app1", "user1"), text_msg("x")).body();
+    auto pos = raw.find("\"received\":");
+    BOOST_REQUIRE(pos != std::string::npos);
+    auto num = raw.substr(pos + 11, raw.find_first_of(",}", pos + 11) - pos - 11);
+    BOOST_TEST(num.find_first_not_of("0123456789.") == std::string::npos, num);
+    BOOST_TEST(num.size() - num.find('.') == 4u, num);
+
+    auto g = c.request(http::verb::get, msgs_path("app1", "user1"));
+    BOOST_TEST(g.result_int() == 200u);
+    auto gb = body_of(g);
+    BOOST_TEST(gb.at("messages").as_array().size() == 2u);
+    BOOST_TEST(gb.at("conversation").at("_id") == conv.at("_id"));
+    BOOST_TEST(!gb.contains("next"));
+    BOOST_TEST(!gb.contains("previous"));
+
+    auto act = c.request(http::verb::post, "/v1.1/apps/app1/appusers/user1/conversation/activity",
+                         R"({"role":"appMaker","type":"typing:start","name":"Steve"})");
+    BOOST_TEST(act.result_int() == 200u);
+    BOOST_TEST(body_of(act).at("conversation").at("_id") == conv.at("_id"));
+
+    auto rd = c.request(http::verb::post, "/v1.1/apps/app1/appusers/user1/conversation/read");
+    BOOST_TEST(rd.result_int() == 200u);
+
+    std::string id(m.at("_id").as_string());
+    auto d1 = c.request(http::verb::delete_, msgs_path("app1", "user1") + "/" + id);
+    BOOST_TEST(d1.result_int() == 200u);
+    BOOST_TEST(body_of(c.request(http::verb::get, msgs_path("app1", "user1"))).at("messages").as_array().size() == 1u);
+    auto d2 = c.request(http::verb::delete_, msgs_path("app1", "user1"));
+    BOOST_TEST(d2.result_int() == 200u);
+    auto after = body_of(c.request(http::verb::get, msgs_path("app1", "user1")));
+    BOOST_TEST(after.at("messages").as_array().empty());
+    BOOST_TEST(after.at("conversation").at("_id") == conv.at("_id"));
+}
+
+BOOST_AUTO_TEST_CASE(every_posted_field_is_stored, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    std::string body = R"({"role":"appMaker","type":"carousel","items":[{"title":"Tacos","actions":[{"text":"Select",)"
+                       R"("type":"postback","payload":"TACOS"}]}],"displaySettings":{"imageAspectRatio":"square"},)"
+                       R"("metadata":{"lang":"en","n":3,"ok":true},"name":"Bot","avatarUrl":"http://a/b.png","x-unknown":[1,2]})";
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), body);
+    BOOST_REQUIRE(r.result_int() == 201u);
+    auto m = body_of(r).at("message").as_object();
+    BOOST_TEST(m.at("items").as_array().size() == 1u);
+    BOOST_TEST(m.at("displaySettings").at("imageAspectRatio").as_string() == "square");
+    BOOST_TEST(m.at("metadata").at("n").as_int64() == 3);
+    BOOST_TEST(m.at("name").as_string() == "Bot");
+    BOOST_TEST(m.at("x-unknown").as_array().size() == 2u);
+    auto g = body_of(c.request(http::verb::get, msgs_path("app1", "u")));
+    BOOST_TEST(g.at("messages").at(0) == m);
+}
+
+BOOST_AUTO_TEST_CASE(not_found_and_method_not_allowed, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/nobody/messages"), 404, "conversation_not_found");
+    check_error(c.request(http::verb::post, "/v1.1/apps/app1/appusers/nobody/conversation/read"), 404,
+                "conversation_not_found");
+    check_error(c.request(http::verb::delete_, "/v1.1/apps/app1/appusers/nobody/messages"), 404, "conversation_not_found");
+    check_error(c.request(http::verb::post, "/v1.1/apps/app1/appusers/nobody/conversation/activity",
+                          R"({"role":"appMaker","type":"typing:stop"})"),
+                404, "conversation_not_found");
+    post(c, "app1", "u", "a");
+    check_error(c.request(http::verb::delete_, "/v1.1/apps/app1/appusers/u/messages/0123456789abcdef01234567"), 404,
+                "message_not_found");
+    check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/u"), 404, "not_found");
+    check_error(c.request(http::verb::get, "/v1/apps/app1/appusers/u/messages"), 404, "not_found");
+    check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/u/messages/"), 404, "not_found");
+    check_error(c.request(http::verb::get, "/v1.1/apps//appusers/u/messages"), 404, "not_found");
+    auto r = c.request(http::verb::put, "/v1.1/apps/app1/appusers/u/messages");
+    check_error(r, 405, "method_not_allowed");
+    BOOST_TEST(r[http::field::allow] == "GET, POST, DELETE");
+    auto r2 = c.request(http::verb::get, "/v1.1/apps/app1/appusers/u/conversation/read");
+    check_error(r2, 405, "method_not_allowed");
+    BOOST_TEST(r2[http::field::allow] == "POST");
+    check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/u/messages/abc"), 405, "method_not_allowed");
+}
+
+BOOST_AUTO_TEST_CASE(state_rules, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    std::set<std::string> ids;
+    double last = 0;
+    std::string conv;
+    for (int i = 0; i < 30; ++i) {
+        auto p = post(c, "app1", "u", "m" + std::to_string(i), i % 3 == 0 ? "appUser" : "appMaker");
+        auto& m = p.at("message").as_object();
+        BOOST_TEST(ids.insert(std::string(m.at("_id").as_string())).second);
+        double rcv = m.at("received").to_number<double>();
+        BOOST_TEST(rcv > last);
+        last = rcv;
+        if (i == 0) conv = p.at("conversation").at("_id").as_string();
+        BOOST_TEST(p.at("conversation").at("_id").as_string() == conv);
+    }
+    // unreadCount: +1 per appMaker message (20 of 30), appUser messages leave it, read resets it.
+    auto g = body_of(c.request(http::verb::get, msgs_path("app1", "u")));
+    BOOST_TEST(g.at("conversation").at("unreadCount").as_int64() == 20);
+    // appUser author is the conversation's appUser id; appMaker author differs
+    auto& ms = g.at("messages").as_array();
+    BOOST_TEST(ms.at(0).at("authorId") != ms.at(1).at("authorId"));
+    BOOST_TEST(ms.at(0).at("authorId") == ms.at(3).at("authorId"));
+    c.request(http::verb::post, "/v1.1/apps/app1/appusers/u/conversation/read");
+    g = body_of(c.request(http::verb::get, msgs_path("app1", "u")));
+    BOOST_TEST(g.at("conversation").at("unreadCount").as_int64() == 0);
+    post(c, "app1", "u", "again");
+    auto a = body_of(c.request(http::verb::post, "/v1.1/apps/app1/appusers/u/conversation/activity",
+                               R"({"role":"appMaker","type":"conversation:read"})"));
+    BOOST_TEST(a.at("conversation").at("unreadCount").as_int64() == 1);
+    c.request(http::verb::delete_, msgs_path("app1", "u"));
+    g = body_of(c.request(http::verb::get, msgs_path("app1", "u")));
+    BOOST_TEST(g.at("conversation").at("unreadCount").as_int64() == 0);
+    // received keeps increasing after deleting the newest message
+    auto p1 = post(c, "app1", "u", "x");
+    c.request(http::verb::delete_, msgs_path("app1", "u") + "/" + std::string(p1.at("message").at("_id").as_string()));
+    auto p2 = post(c, "app1", "u", "y");
+    BOOST_TEST(p2.at("message").at("received").to_number<double>() > p1.at("message").at("received").to_number<double>());
+    // conversations are per app and user
+    auto other = post(c, "app2", "u", "z");
+    BOOST_TEST(other.at("conversation").at("_id").as_string() != conv);
+}
+
+BOOST_AUTO_TEST_CASE(pagination_250_messages, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    std::vector<std::string> ids;
+    std::vector<std::string> stamps;
+    for (int i = 0; i < 250; ++i) {
+        auto raw = c.request(http::verb::post, msgs_path("app1", "pager"), text_msg(std::to_string(i)));
+        BOOST_REQUIRE(raw.result_int() == 201u);
+        auto& b = raw.body();
+        auto pos = b.find("\"received\":") + 11;
+        stamps.push_back(b.substr(pos, b.find_first_of(",}", pos) - pos));
+        ids.push_back(std::string(body_of(raw).at("message").at("_id").as_string()));
+    }
+    auto base = f.srv->base_url();
+    auto page_ids = [](const json::object& o) {
+        std::vector<std::string> v;
+        for (auto& m : o.at("messages").as_array()) v.emplace_back(m.at("_id").as_string());
+        return v;
+    };
+    // Default: the most recent 100, ascending; previous present, next absent.
+    auto p = body_of(c.request(http::verb::get, msgs_path("app1", "pager")));
+    BOOST_TEST(page_ids(p) == std::vector<std::string>(ids.begin() + 150, ids.end()));
+    BOOST_TEST(!p.contains("next"));
+    BOOST_REQUIRE(p.contains("previous"));
+    // Walk backwards with previous: 100, 100, 50.
+    std::vector<std::size_t> sizes{page_ids(p).size()};
+    std::vector<std::string> all = page_ids(p);
+    for (int guard_pages = 0; p.contains("previous") && guard_pages < 10; ++guard_pages) {
+        BOOST_TEST(p.contains("next") == (sizes.size() > 1));
+        p = body_of(c.request(http::verb::get, target_of(p.at("previous"), base)));
+        auto v = page_ids(p);
+        sizes.push_back(v.size());
+        all.insert(all.begin(), v.begin(), v.end());
+    }
+    BOOST_TEST(sizes == (std::vector<std::size_t>{100, 100, 50}));
+    BOOST_TEST(all == ids);
+    BOOST_TEST(p.contains("next"));
+    // Walk forwards from after=0 with next: 100, 100, 50.
+    p = body_of(c.request(http::verb::get, msgs_path("app1", "pager") + "?after=0"));
+    BOOST_TEST(!p.contains("previous"));
+    sizes = {page_ids(p).size()};
+    all = page_ids(p);
+    for (int guard_pages = 0; p.contains("next") && guard_pages < 10; ++guard_pages) {
+        p = body_of(c.request(http::verb::get, target_of(p.at("next"), base)));
+        BOOST_TEST(p.contains("previous"));
+        auto v = page_ids(p);
+        sizes.push_back(v.size());
+        all.insert(all.end(), v.begin(), v.end());
+    }
+    BOOST_TEST(sizes == (std::vector<std::size_t>{100, 100, 50}));
+    BOOST_TEST(all == ids);
+    // before/after are exclusive.
+    p = body_of(c.request(http::verb::get, msgs_path("app1", "pager") + "?before=" + stamps[10]));
+    BOOST_TEST(page_ids(p) == std::vector<std::string>(ids.begin(), ids.begin() + 10));
+    BOOST_TEST(!p.contains("previous"));
+    BOOST_TEST(p.contains("next"));
+    p = body_of(c.request(http::verb::get, msgs_path("app1", "pager") + "?after=" + stamps[240]));
+    BOOST_TEST(page_ids(p) == std::vector<std::string>(ids.begin() + 241, ids.end()));
+    BOOST_TEST(!p.contains("next"));
+    p = body_of(c.request(http::verb::get, msgs_path("app1", "pager") + "?after=" + stamps[249]));
+    BOOST_TEST(page_ids(p).empty());
+    BOOST_TEST(!p.contains("next"));
+    BOOST_TEST(p.contains("previous"));
+    // Both at once, or a bad timestamp: 400.
+    check_error(c.request(http::verb::get, msgs_path("app1", "pager") + "?before=1&after=2"), 400, "bad_request",
+                "mutually exclusive");
+    check_error(c.request(http::verb::get, msgs_path("app1", "pager") + "?before=abc"), 400, "bad_request", "before");
+    check_error(c.request(http::verb::get, msgs_path("app1", "pager") + "?after=1e9"), 400, "bad_request", "after");
+}
+
+BOOST_AUTO_TEST_CASE(validation_400_and_413, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "v");
+    check_error(c.request(http::verb::post, path, "{not json"), 400, "bad_request", "Malformed JSON");
+    check_error(c.request(http::verb::post, path, "[1,2]"), 400, "bad_request", "JSON object");
+    check_error(c.request(http::verb::post, path, R"({"type":"text","text":"a"})"), 400, "bad_request", "role");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","text":"a"})"), 400, "bad_request", "type");
+    check_error(c.request(http::verb::post, path, R"({"role":"bot","type":"text","text":"a"})"), 400, "bad_request",
+                "role");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":5})"), 400, "bad_request",
+                "text");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text"})"), 400, "bad_request", "text");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"image"})"), 400, "bad_request",
+                "mediaUrl");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"carousel"})"), 400, "bad_request",
+                "items");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"location"})"), 400, "bad_request",
+                "coordinates");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","metadata":{"a":{}}})"),
+                400, "bad_request", "metadata.a");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","actions":[{"text":"x"}]})"),
+                400, "bad_request", "actions[0].type");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","blockChatInput":1})"),
+                400, "bad_request", "blockChatInput");
+    post(c, "app1", "v", "ok");
+    auto act = "/v1.1/apps/app1/appusers/v/conversation/activity";
+    check_error(c.request(http::verb::post, act, R"({"role":"appUser","type":"typing:start"})"), 400, "bad_request",
+                "role");
+    check_error(c.request(http::verb::post, act, R"({"role":"appMaker","type":"typing:maybe"})"), 400, "bad_request",
+                "type");
+    check_error(c.request(http::verb::post, act, R"({"role":"appMaker"})"), 400, "bad_request", "type");
+    check_error(c.request(http::verb::post, act, R"({"role":"appMaker","type":"typing:start","name":1})"), 400,
+                "bad_request", "name");
+    // Nothing invalid was stored.
+    BOOST_TEST(f.srv->record().find("app1", "v")->messages.size() == 1u);
+
+    // 413: decided on Content-Length, before the body is read (we never send it).
+    auto ec = c.write_raw("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
+                          "\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n");
+    BOOST_REQUIRE(!ec);
+    response r;
+    BOOST_REQUIRE(!c.read(r));
+    check_error(r, 413, "request_entity_too_large");
+    // Just under the limit is fine.
+    client c2(f.srv->port());
+    std::string big = text_msg(std::string(100 * 1024 - 100, 'a'));
+    BOOST_TEST(c2.request(http::verb::post, path, big).result_int() == 201u);
+    std::string too_big = text_msg(std::string(100 * 1024 + 10, 'a'));
+    check_error(c2.request(http::verb::post, path, too_big), 413, "request_entity_too_large");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================================================
+BOOST_AUTO_TEST_SUITE(auth)
+
+BOOST_AUTO_TEST_CASE(basic_auth, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "u");
+    check_error(c.request(http::verb::get, path, {}, ""), 401, "unauthorized");
+    check_error(c.request(http::verb::get, path, {}, basic_std("acct", "wrong")), 401, "invalid_auth");
+    check_error(c.request(http::verb::get, path, {}, basic_std("nobody", "acct-secret")), 401, "invalid_auth");
+    check_error(c.request(http::verb::get, path, {}, "Basic !!!"), 401, "invalid_auth");
+    check_error(c.request(http::verb::get, path, {}, "Digest abc"), 401, "invalid_auth");
+    BOOST_TEST(c.request(http::verb::post, path, text_msg("a"), basic_std("app1key", "app1-secret")).result_int() == 201u);
+    // An app key only works for its app.
+    check_error(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("a"), basic_std("app1key", "app1-secret")),
+                403, "forbidden");
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("a")).result_int() == 201u);
+    BOOST_TEST(f.srv->record().unauthorized == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(jwt_auth, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "u");
+    auto app_tok = bearer("app1key", R"({"scope":"app"})", "app1-secret");
+    BOOST_TEST(c.request(http::verb::post, path, text_msg("a"), app_tok).result_int() == 201u);
+    BOOST_TEST(c.request(http::verb::get, path, {}, bearer("acct", R"({"scope":"account"})", "acct-secret")).result_int() ==
+               200u);
+    auto future = std::to_string(std::time(nullptr) + 3600), past = std::to_string(std::time(nullptr) - 10);
+    BOOST_TEST(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app","exp":)" + future + "}", "app1-secret"))
+                   .result_int() == 200u);
+    check_error(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app","exp":)" + past + "}", "app1-secret")),
+                401, "invalid_auth", "expired");
+    check_error(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app"})", "wrong")), 401,
+                "invalid_auth", "signature");
+    check_error(c.request(http::verb::get, path, {}, "Bearer " + jwt(R"({"alg":"HS256","typ":"JWT"})", R"({"scope":"app"})", "app1-secret")),
+                401, "invalid_auth", "Missing key id (kid)");
+    check_error(c.request(http::verb::get, path, {}, "Bearer " + b64url(R"({"alg":"none","kid":"app1key"})") + "." + b64url(R"({"scope":"app"})") + "."),
+                401, "invalid_auth", "alg");
+    check_error(c.request(http::verb::get, path, {}, "Bearer " + jwt(R"({"alg":"HS512","kid":"app1key"})", R"({"scope":"app"})", "app1-secret")),
+                401, "invalid_auth", "alg");
+    check_error(c.request(http::verb::get, path, {}, bearer("unknown", R"({"scope":"app"})", "x")), 401, "invalid_auth",
+                "kid");
+    check_error(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"account"})", "app1-secret")), 401,
+                "invalid_auth", "account scope");
+    check_error(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"admin"})", "app1-secret")), 401,
+                "invalid_auth", "scope");
+    check_error(c.request(http::verb::get, path, {}, "Bearer not.a.jwt"), 401, "invalid_auth");
+    check_error(c.request(http::verb::get, path, {}, "Bearer garbage"), 401, "invalid_auth");
+    check_error(c.request(http::verb::get, msgs_path("app2", "u"), {}, app_tok), 403, "forbidden");
+}
+
+BOOST_AUTO_TEST_CASE(app_user_scope, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    post(c, "app1", "alice", "hello");
+    post(c, "app1", "bob", "hello");
+    auto tok = bearer("app1key", R"({"scope":"appUser","userId":"alice"})", "app1-secret");
+    auto base = std::string("/v1.1/apps/app1/appusers/alice");
+    BOOST_TEST(c.request(http::verb::get, base + "/messages", {}, tok).result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::post, base + "/messages", text_msg("hi", "appUser"), tok).result_int() == 201u);
+    BOOST_TEST(c.request(http::verb::post, base + "/conversation/read", {}, tok).result_int() == 200u);
+    check_error(c.request(http::verb::post, base + "/messages", text_msg("hi", "appMaker"), tok), 403, "forbidden");
+    check_error(c.request(http::verb::delete_, base + "/messages", {}, tok), 403, "forbidden");
+    check_error(c.request(http::verb::delete_, base + "/messages/0123456789abcdef01234567", {}, tok), 403, "forbidden");
+    check_error(c.request(http::verb::post, base + "/conversation/activity", R"({"role":"appMaker","type":"typing:start"})", tok),
+                403, "forbidden");
+    check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/bob/messages", {}, tok), 403, "forbidden");
+    check_error(c.request(http::verb::get, base + "/messages", {}, bearer("app1key", R"({"scope":"appUser","userId":7})", "app1-secret")),
+                401, "invalid_auth", "userId");
+    BOOST_TEST(f.srv->record().find("app1", "alice")->messages.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(no_keys_means_open, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.keys.clear();
+    server_fixture f(p);
+    client c(f.srv->port());
+    BOOST_TEST(c.request(http::verb::post, msgs_path("a", "u"), text_msg("x"), "").result_int() == 201u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("a", "u"), {}, "Basic Og==").result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================================================
+BOOST_AUTO_TEST_SUITE(rate_limit_and_record)
+
+BOOST_AUTO_TEST_CASE(rate_limit_429_with_retry_after, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.rate = mock::rate_limit{0.01, 3};  // refill negligible during the test: deterministic
+    server_fixture f(p);
+    client c(f.srv->port());
+    for (int i = 0; i < 3; ++i) BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
+    check_error(r, 429, "too_many_requests");
+    int retry = std::stoi(std::string(r[http::field::retry_after]));
+    BOOST_TEST(retry >= 1);
+    BOOST_TEST(retry <= 100);
+    check_error(c.request(http::verb::get, msgs_path("app1", "u")), 429, "too_many_requests");  // any route
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("a")).result_int() == 201u);  // per app
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.rate_limited == 2u);
+    BOOST_TEST(rec.find("app1", "u")->messages.size() == 3u);
+    f.srv->set_rate_limit(std::nullopt);
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+    f.srv->set_rate_limit(mock::rate_limit{0.01, 1});
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 429u);
+}
+
+BOOST_AUTO_TEST_CASE(record_contents, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i)
+        ids.emplace_back(post(c, "app1", "u1", "t" + std::to_string(i)).at("message").at("_id").as_string());
+    post(c, "app2", "u1", "other");
+    c.request(http::verb::get, msgs_path("app1", "u1"));
+    c.request(http::verb::delete_, msgs_path("app1", "u1") + "/" + ids[1]);
+    auto t1 = std::chrono::steady_clock::now();
+    c.request(http::verb::get, "/nope");
+    c.request(http::verb::get, msgs_path("app1", "u1"), {}, "");
+    auto rec = f.srv->record();
+    auto* conv = rec.find("app1", "u1");
+    BOOST_REQUIRE(conv);
+    BOOST_TEST(conv->message_ids() == (std::vector<std::string>{ids[0], ids[2], ids[3], ids[4]}));
+    BOOST_TEST(conv->texts() == (std::vector<std::string>{"t0", "t2", "t3", "t4"}));
+    BOOST_TEST(conv->created_ids == ids);
+    BOOST_TEST(conv->unread_count == 5);
+    BOOST_TEST(rec.conversations.size() == 2u);
+    BOOST_TEST(rec.operation_count("post_message") == 6u);
+    BOOST_TEST(rec.operation_count("get_messages") == 1u);  // the 401 one did not run
+    BOOST_TEST(rec.operation_count("delete_message") == 1u);
+    BOOST_TEST(rec.routed.at("get_messages") == 2u);
+    BOOST_TEST(rec.routed.at("unknown") == 1u);
+    BOOST_TEST(rec.requests_total == 10u);
+    BOOST_REQUIRE(rec.requests.size() == 10u);
+    BOOST_TEST(rec.requests[0].route == "post_message");
+    BOOST_TEST(rec.requests[0].method == "POST");
+    BOOST_TEST(rec.requests[0].status == 201u);
+    BOOST_TEST(rec.requests[0].applied);
+    BOOST_TEST(rec.requests[9].status == 401u);
+    BOOST_TEST(!rec.requests[9].applied);
+    for (std::size_t i = 1; i < rec.requests.size(); ++i) BOOST_TEST((rec.requests[i - 1].arrival <= rec.requests[i].arrival));
+    BOOST_TEST(rec.requests_before("app1", t0) == 0u);
+    BOOST_TEST(rec.requests_before("app1", t1) == 7u);
+    BOOST_TEST(rec.requests_before("app2", t1) == 1u);
+    f.srv->reset();
+    rec = f.srv->record();
+    BOOST_TEST(rec.conversations.empty());
+    BOOST_TEST(rec.requests_total == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(record_request_limit, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.max_recorded_requests = 3;
+    server_fixture f(p);
+    client c(f.srv->port());
+    for (int i = 0; i < 5; ++i) post(c, "a", "u", "x");
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.requests.size() == 3u);
+    BOOST_TEST(rec.requests_total == 5u);
+    BOOST_TEST(rec.find("a", "u")->messages.size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(admin_endpoint, *boost::unit_test::timeout(guard))
+{
+    {
+        server_fixture closed;  // admin off by default: 404
+        client c(closed.srv->port());
+        check_error(c.request(http::verb::get, "/_admin/record"), 404, "not_found");
+    }
+    auto p = server_fixture::default_params();
+    p.admin = true;
+    server_fixture f(p);
+    client c(f.srv->port());
+    post(c, "app1", "u", "hello");
+    auto r = c.request(http::verb::get, "/_admin/record", {}, "");
+    BOOST_TEST(r.result_int() == 200u);
+    auto o = body_of(r);
+    BOOST_TEST(o.at("requests_total").as_int64() == 1);
+    BOOST_TEST(o.at("operations").at("post_message").as_int64() == 1);
+    auto& convs = o.at("conversations").as_array();
+    BOOST_REQUIRE(convs.size() == 1u);
+    BOOST_TEST(convs[0].at("texts").at(0).as_string() == "hello");
+    BOOST_TEST(convs[0].at("message_ids").as_array().size() == 1u);
+    BOOST_TEST(o.at("requests").at(0).at("route").as_string() == "post_message");
+
+    BOOST_TEST(c.request(http::verb::post, "/_admin/faults", "status=503,count=1\nstatus=500,count=1\n", "").result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 503u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 500u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+    check_error(c.request(http::verb::post, "/_admin/faults", "bogus=1", ""), 400, "bad_request", "bogus");
+    c.request(http::verb::post, "/_admin/faults", "status=502", "");
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 502u);
+    BOOST_TEST(c.request(http::verb::delete_, "/_admin/faults", {}, "").result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+
+    BOOST_TEST(c.request(http::verb::post, "/_admin/rate-limit", "0.01,1", "").result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 429u);
+    BOOST_TEST(c.request(http::verb::post, "/_admin/rate-limit", "off", "").result_int() == 200u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+
+    BOOST_TEST(c.request(http::verb::post, "/_admin/reset", {}, "").result_int() == 200u);
+    check_error(c.request(http::verb::get, msgs_path("app1", "u")), 404, "conversation_not_found");
+    BOOST_TEST(body_of(c.request(http::verb::get, "/_admin/record", {}, "")).at("requests_total").as_int64() == 1);
+
+    // Counts this connection's earlier requests too: it is closed right after this response.
+    BOOST_TEST(c.request(http::verb::post, "/_admin/connections", "close_after_requests=1", "").result_int() == 200u);
+    BOOST_TEST(!!c.wait_closed());
+    client c2(f.srv->port());
+    BOOST_TEST(c2.request(http::verb::post, "/_admin/connections", "close_after_requests=0,idle_timeout=60000", "").result_int() == 200u);
+    BOOST_TEST(c2.request(http::verb::get, "/_admin/record", {}, "").result_int() == 200u);
+    check_error(c2.request(http::verb::post, "/_admin/connections", "bogus=1", ""), 400, "bad_request");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================================================
+BOOST_AUTO_TEST_SUITE(faults)
+
+BOOST_AUTO_TEST_CASE(grammar, *boost::unit_test::timeout(guard))
+{
+    auto r = mock::parse_fault("status=503,retry_after=1,count=5,route=post_message");
+    BOOST_TEST((r.action == mock::fault_action::status));
+    BOOST_TEST(r.status == 503u);
+    BOOST_TEST(*r.retry_after == "1");
+    BOOST_TEST(*r.count == 5u);
+    BOOST_TEST(*r.route == "post_message");
+    r = mock::parse_fault(R"(status=429,retry_after="Wed, 21 Oct 2015 07:28:00 GMT",method=GET)");
+    BOOST_TEST(*r.retry_after == "Wed, 21 Oct 2015 07:28:00 GMT");
+    BOOST_TEST(*r.method == "GET");
+    r = mock::parse_fault("reset,apply,app=app 1,user=u,skip=2,probability=0.5,delay=20");
+    BOOST_TEST((r.action == mock::fault_action::reset));
+    BOOST_TEST(r.apply_before_fault);
+    BOOST_TEST(*r.app_id == "app 1");
+    BOOST_TEST(*r.user_id == "u");
+    BOOST_TEST(r.skip == 2u);
+    BOOST_TEST(r.probability == 0.5);
+    BOOST_TEST(r.delay.count() == 20);
+    BOOST_TEST(!r.count);
+    r = mock::parse_fault("malformed,status=200");
+    BOOST_TEST((r.action == mock::fault_action::malformed));
+    BOOST_TEST(r.status == 200u);
+    r = mock::parse_fault("status=201,truncate");
+    BOOST_TEST((r.action == mock::fault_action::truncate));
+    BOOST_TEST(r.status == 201u);
+    BOOST_TEST((mock::parse_fault("delay=5").action == mock::fault_action::none));
+    BOOST_TEST((mock::parse_fault("stall").action == mock::fault_action::stall));
+    BOOST_TEST((mock::parse_fault("close").action == mock::fault_action::close));
+    for (auto bad : {"", "bogus", "status=abc", "status=99", "reset,close", "count=-1", "probability=2", "probability=0",
+                     "route=nope", "retry_after=1", "reset=1", "delay", "status=503,retry_after=\"x"})
+        BOOST_CHECK_THROW(mock::parse_fault(bad), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(status_with_and_without_retry_after, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    f.srv->add_fault(mock::parse_fault("status=503,retry_after=1,count=2,route=post_message"));
+    f.srv->add_fault(mock::parse_fault(R"(status=429,retry_after="Wed, 21 Oct 2015 07:28:00 GMT",count=1,method=GET)"));
+    f.srv->add_fault(mock::parse_fault("status=500,count=1,method=GET"));
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
+    check_error(r, 503, "service_unavailable");
+    BOOST_TEST(r[http::field::retry_after] == "1");
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 503u);
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+    r = c.request(http::verb::get, msgs_path("app1", "u"));
+    check_error(r, 429, "too_many_requests");
+    BOOST_TEST(r[http::field::retry_after] == "Wed, 21 Oct 2015 07:28:00 GMT");
+    r = c.request(http::verb::get, msgs_path("app1", "u"));
+    check_error(r, 500, "internal_error");
+    BOOST_TEST((r.find(http::field::retry_after) == r.end()));
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.fault_count(mock::fault_action::status) == 4u);
+    BOOST_TEST(rec.find("app1", "u")->created_ids.size() == 1u);  // faulted posts were not applied
+    BOOST_TEST(rec.rate_limited == 0u);
+    BOOST_TEST(rec.requests[0].faulted);
+    BOOST_TEST(!rec.requests[0].applied);
+    BOOST_TEST(rec.requests[0].status == 503u);
+}
+
+BOOST_AUTO_TEST_CASE(status_applied_before_fault, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    f.srv->add_fault(mock::parse_fault("status=500,apply,count=1"));
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 500u);
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.find("app1", "u")->messages.size() == 1u);
+    BOOST_TEST(rec.requests[0].applied);
+}
+
+BOOST_AUTO_TEST_CASE(delay, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    f.srv->add_fault(mock::parse_fault("delay=300,count=1"));
+    auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 300ms));
+    BOOST_TEST(f.srv->record().fault_count(mock::fault_action::none) == 1u);
+    // With a status: the status comes after the delay.
+    f.srv->add_fault(mock::parse_fault("delay=200,status=503,count=1"));
+    t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 503u);
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 200ms));
+}
+
+BOOST_AUTO_TEST_CASE(reset_before_response, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    f.srv->add_fault(mock::parse_fault("reset,count=1,route=post_message"));
+    f.srv->add_fault(mock::parse_fault("reset,apply,count=1,route=post_message"));
+    {
+        client c(f.srv->port());
+        BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("lost"), basic_std("acct", "acct-secret")));
+        response r;
+        auto ec = c.read(r);
+        BOOST_TEST(!!ec);
+        BOOST_TEST((ec != asio::error::timed_out));
+    }
+    BOOST_TEST(!f.srv->record().find("app1", "u"));  // not applied
+    {
+        client c(f.srv->port());
+        BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("stored"), basic_std("acct", "acct-secret")));
+        response r;
+        auto ec = c.read(r);
+        BOOST_TEST(!!ec);
+        BOOST_TEST((ec != asio::error::timed_out));
+    }
+    auto rec = f.srv->record();
+    BOOST_REQUIRE(rec.find("app1", "u"));
+    BOOST_TEST(rec.find("app1", "u")->texts() == std::vector<std::string>{"stored"});
+    BOOST_TEST(rec.fault_count(mock::fault_action::reset) == 2u);
+    BOOST_TEST(rec.requests[1].status == 0u);
+    BOOST_TEST(rec.requests[1].applied);
+    client c(f.srv->port());
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+}
+
+BOOST_AUTO_TEST_CASE(close_after_response, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    f.srv->add_fault(mock::parse_fault("close,count=1"));
+    client c(f.srv->port());
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
+    BOOST_TEST(r.result_int() == 201u);
+    BOOST_TEST(r.keep_alive());  // no Connection: close: the client learns only by the closed socket
+    auto ec = c.wait_closed();
+    BOOST_TEST((ec && ec != asio::error::timed_out), ec.message());
+    BOOST_TEST(f.srv->record().find("app1", "u")->messages.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(truncate_body, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    f.srv->add_fault(mock::parse_fault("truncate,count=1"));
+    f.srv->add_fault(mock::parse_fault("truncate,apply,count=1"));
+    for (int i = 0; i < 2; ++i) {
+        client c(f.srv->port());
+        BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("t"), basic_std("acct", "acct-secret")));
+        http::response_parser<http::string_body> p;
+        auto ec = c.run([&](auto h) { http::async_read_header(*c.stream, c.buf, p, h); });
+        BOOST_REQUIRE(!ec);
+        BOOST_TEST(p.get().result_int() == 201u);
+        BOOST_TEST(p.content_length().value_or(0) > 0u);
+        ec = c.run([&](auto h) { http::async_read(*c.stream, c.buf, p, h); });
+        BOOST_TEST(!!ec);  // body cut short, then the connection closed
+        BOOST_TEST((ec != asio::error::timed_out));
+    }
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.find("app1", "u")->messages.size() == 1u);
+    BOOST_TEST(rec.fault_count(mock::fault_action::truncate) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_body, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    post(c, "app1", "u", "a");
+    f.srv->add_fault(mock::parse_fault("malformed,count=1,route=get_messages"));
+    f.srv->add_fault(mock::parse_fault("malformed,status=502,count=1"));
+    auto r = c.request(http::verb::get, msgs_path("app1", "u"));
+    BOOST_TEST(r.result_int() == 200u);
+    error_code ec;
+    json::parse(r.body(), ec);
+    BOOST_TEST(!!ec);
+    r = c.request(http::verb::get, msgs_path("app1", "u"));  // same connection still usable
+    BOOST_TEST(r.result_int() == 502u);
+    json::parse(r.body(), ec);
+    BOOST_TEST(!!ec);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(stall_after_headers, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.idle_timeout = 500ms;  // bounds the stall
+    server_fixture f(p);
+    f.srv->add_fault(mock::parse_fault("stall,count=1"));
+    client c(f.srv->port());
+    BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("s"), basic_std("acct", "acct-secret")));
+    http::response_parser<http::string_body> rp;
+    auto ec = c.run([&](auto h) { http::async_read_header(*c.stream, c.buf, rp, h); });
+    BOOST_REQUIRE(!ec);
+    BOOST_TEST(rp.get().result_int() == 201u);
+    auto t0 = std::chrono::steady_clock::now();
+    ec = c.run([&](auto h) { http::async_read(*c.stream, c.buf, rp, h); });
+    BOOST_TEST(!!ec);
+    BOOST_TEST((ec != asio::error::timed_out));  // the server gave up after idle_timeout
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 400ms));
+    BOOST_TEST(!f.srv->record().find("app1", "u"));
+}
+
+BOOST_AUTO_TEST_CASE(matching_skip_and_probability, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    post(c, "app1", "u", "a");
+    post(c, "app2", "u", "a");
+    f.srv->add_fault(mock::parse_fault("status=503,app=app2,route=get_messages,skip=1,count=2"));
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);  // other app
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("b")).result_int() == 201u);  // other route
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 200u);  // skipped
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 503u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 503u);
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 200u);  // retired
+    f.srv->clear_faults();
+
+    // Probability: deterministic for a seed, and roughly the asked fraction.
+    auto run_seeded = [&](std::uint64_t seed) {
+        auto p = server_fixture::default_params();
+        p.seed = seed;
+        p.faults.push_back(mock::parse_fault("status=503,probability=0.3"));
+        server_fixture g(p);
+        client cc(g.srv->port());
+        std::vector<unsigned> statuses;
+        for (int i = 0; i < 200; ++i) statuses.push_back(cc.request(http::verb::get, "/x").result_int());
+        return statuses;
+    };
+    auto a = run_seeded(42), b = run_seeded(42), d = run_seeded(7);
+    BOOST_TEST(a == b);
+    BOOST_TEST(a != d);
+    auto n503 = std::count(a.begin(), a.end(), 503u);
+    BOOST_TEST(n503 > 30);
+    BOOST_TEST(n503 < 90);
+}
+
+BOOST_AUTO_TEST_CASE(close_after_n_requests, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.close_after_requests = 2;
+    server_fixture f(p);
+    client c(f.srv->port());
+    BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("b"));
+    BOOST_TEST(r.result_int() == 201u);
+    BOOST_TEST(r.keep_alive());  // silently
+    auto ec = c.wait_closed();
+    BOOST_TEST((ec && ec != asio::error::timed_out));
+    f.srv->set_close_after_requests(0);
+    client c2(f.srv->port());
+    for (int i = 0; i < 5; ++i) BOOST_TEST(c2.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_closed_silently, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.idle_timeout = 300ms;
+    server_fixture f(p);
+    client c(f.srv->port());
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
+    BOOST_TEST(r.keep_alive());
+    auto t0 = std::chrono::steady_clock::now();
+    auto ec = c.wait_closed();
+    BOOST_TEST((ec && ec != asio::error::timed_out));
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 250ms));
+    // The stale connection fails on reuse; a new one works.
+    c.connect();
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================================================
+BOOST_AUTO_TEST_SUITE(hostile)
+
+BOOST_AUTO_TEST_CASE(hostile_ids_round_trip, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    std::vector<std::string> ids = {"a b", "a/b", "q?x=1", "h#f", "100%", "cr\r\nlf", "caf\xc3\xa9", "\xff\xfe", "+plus",
+                                    "steveb@channel5.com", std::string("nul\0byte", 8)};
+    for (auto& id : ids) {
+        auto p = post(c, id, id, "for " + pct(id));
+        auto g = c.request(http::verb::get, msgs_path(id, id));
+        BOOST_TEST(g.result_int() == 200u);
+        auto o = body_of(g);
+        BOOST_TEST(o.at("messages").as_array().size() == 1u);
+        BOOST_TEST(o.at("messages").at(0).at("_id") == p.at("message").at("_id"));
+    }
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.conversations.size() == ids.size());
+    for (auto& id : ids) BOOST_TEST(rec.find(id, id) != nullptr, "missing " << id);
+    // An encoded '/' stays inside its segment: "a/b" is one user, not a longer path.
+    BOOST_TEST(rec.find("a", "b") == nullptr);
+    // next/previous URLs encode the ids again.
+    for (int i = 0; i < 101; ++i) post(c, "a b", "a/b", "x");
+    auto o = body_of(c.request(http::verb::get, msgs_path("a b", "a/b")));
+    auto prev = json::value_to<std::string>(o.at("previous"));
+    BOOST_TEST(prev.find("/v1.1/apps/a%20b/appusers/a%2Fb/messages?before=") != std::string::npos, prev);
+    // Broken escapes are a 400.
+    check_error(c.request(http::verb::get, "/v1.1/apps/a%zz/appusers/u/messages"), 400, "bad_request");
+    check_error(c.request(http::verb::get, "/v1.1/apps/a/appusers/u%/messages"), 400, "bad_request");
+}
+
+BOOST_AUTO_TEST_CASE(garbage_and_oversized_headers, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    {
+        client c(f.srv->port());
+        BOOST_REQUIRE(!c.write_raw(std::string("\x00\x01\x02 garbage \xff\r\n\r\n", 17)));
+        response r;
+        auto ec = c.read(r);
+        if (!ec) BOOST_TEST(r.result_int() == 400u);
+        BOOST_TEST(!!c.wait_closed());
+    }
+    {
+        client c(f.srv->port());
+        std::string huge = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
+        BOOST_REQUIRE(!c.write_raw(huge));
+        response r;
+        BOOST_REQUIRE(!c.read(r));
+        check_error(r, 431, "request_header_fields_too_large");
+        BOOST_TEST(!!c.wait_closed());
+    }
+    {
+        client c(f.srv->port());
+        std::string many = "GET / HTTP/1.1\r\n";
+        for (int i = 0; i < 2000; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
+        many += "\r\n";
+        BOOST_REQUIRE(!c.write_raw(many));
+        response r;
+        BOOST_REQUIRE(!c.read(r));
+        BOOST_TEST(r.result_int() == 431u);
+    }
+    {
+        client c(f.srv->port());  // bad chunked body
+        BOOST_REQUIRE(!c.write_raw("POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
+        BOOST_TEST(!!c.wait_closed());
+    }
+    {
+        client c(f.srv->port(), false);  // plain bytes on the TLS port
+        BOOST_REQUIRE(!c.write_raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        BOOST_TEST(!!c.wait_closed());
+    }
+    {
+        // Random bytes after a valid handshake, many times: the server never crashes.
+        std::mt19937 rng(1);
+        for (int round = 0; round < 20; ++round) {
+            client c(f.srv->port());
+            std::string junk(static_cast<std::size_t>(rng() % 3000 + 1), '\0');
+            for (auto& ch : junk) ch = static_cast<char>(rng());
+            if (round % 2) junk = "POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nContent-Length: 5\r\n\r\n" + junk;
+            (void)c.write_raw(junk);
+            (void)c.wait_closed(2s);
+        }
+    }
+    client ok(f.srv->port());
+    BOOST_TEST(ok.request(http::verb::get, "/x").result_int() == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(slowloris_closed, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.header_timeout = 300ms;
+    p.body_timeout = 300ms;
+    server_fixture f(p);
+    {
+        client c(f.srv->port());
+        BOOST_REQUIRE(!c.write_raw("GET /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+        auto t0 = std::chrono::steady_clock::now();
+        auto ec = c.wait_closed();
+        BOOST_TEST((ec && ec != asio::error::timed_out));
+        BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 250ms));
+    }
+    {
+        client c(f.srv->port());  // slow body
+        BOOST_REQUIRE(!c.write_raw("POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+        auto ec = c.wait_closed();
+        BOOST_TEST((ec && ec != asio::error::timed_out));
+    }
+    {
+        // Silent TCP client that never starts the TLS handshake: closed after handshake_timeout.
+        auto q = server_fixture::default_params();
+        q.handshake_timeout = 300ms;
+        server_fixture g(q);
+        client c(g.srv->port(), false);
+        auto ec = c.wait_closed();
+        BOOST_TEST((ec && ec != asio::error::timed_out));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(max_connections, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.max_connections = 2;
+    server_fixture f(p);
+    client a(f.srv->port()), b(f.srv->port());
+    BOOST_TEST(a.request(http::verb::get, "/x").result_int() == 404u);
+    BOOST_TEST(b.request(http::verb::get, "/x").result_int() == 404u);
+    asio::io_context cio;
+    tcp::socket s(cio);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.srv->port()));
+    // The third is accepted and closed at once: the read sees EOF (bounded by the server, not by us).
+    std::array<char, 16> buf;
+    error_code ec;
+    std::size_t n = 0;
+    bool done = false;
+    s.async_read_some(asio::buffer(buf), [&](error_code e, std::size_t k) { ec = e; n = k; done = true; });
+    cio.run_for(io_timeout);
+    BOOST_TEST(done);
+    BOOST_TEST(!!ec);
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_and_http10, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.tls.reset();
+    server_fixture f(p);
+    BOOST_TEST(f.srv->base_url().rfind("http://127.0.0.1:", 0) == 0u);
+    client c(f.srv->port(), false);
+    BOOST_TEST(c.request(http::verb::post, msgs_path("a", "u"), text_msg("x")).result_int() == 201u);
+    BOOST_REQUIRE(!c.write_raw("GET /v1.1/apps/a/appusers/u/messages HTTP/1.0\r\nAuthorization: " +
+                               basic_std("acct", "acct-secret") + "\r\n\r\n"));
+    response r;
+    BOOST_REQUIRE(!c.read(r));
+    BOOST_TEST(r.result_int() == 200u);
+    BOOST_TEST(!r.keep_alive());
+    BOOST_TEST(!!c.wait_closed());
+}
+
+BOOST_AUTO_TEST_CASE(bad_params_throw, *boost::unit_test::timeout(guard))
+{
+    asio::io_context io;
+    auto p = server_fixture::default_params();
+    p.body_limit = 0;
+    BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::invalid_argument);
+    p = server_fixture::default_params();
+    p.keys.push_back({"", "x", std::nullopt});
+    BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::invalid_argument);
+    p = server_fixture::default_params();
+    p.tls->key_pem = "not a key";
+    BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::exception);
+    p = server_fixture::default_params();
+    p.host = "203.0.113.1";  // not ours: bind fails
+    mock::server s(io.get_executor(), p);
+    BOOST_CHECK_THROW(s.start(), boost::system::system_error);
+    BOOST_CHECK_THROW(mock::generate_tls({}), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================================================
+#ifdef SMOOCH_MOCK_EXE
+BOOST_AUTO_TEST_SUITE(program)
+
+BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit_test::timeout(guard))
+{
+    char ca_path[] = "/tmp/smooch-mock-ca-XXXXXX";
+    int fd = mkstemp(ca_path);
+    BOOST_REQUIRE(fd >= 0);
+    close(fd);
+    int out[2];
+    BOOST_REQUIRE(pipe(out) == 0);
+    pid_t pid = fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl(SMOOCH_MOCK_EXE, SMOOCH_MOCK_EXE, "--self-signed", "--write-ca", ca_path, "--key-id", "k", "--secret", "s",
+              "--fault", "status=503,count=1", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(out[1]);
+    // Read the first line (bounded by the test's guard timeout; the program prints it at once).
+    std::string line;
+    char ch;
+    while (line.size() < 200 && read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+    close(out[0]);
+    BOOST_TEST_INFO("line: " << line);
+    BOOST_REQUIRE(line.rfind("listening on https://127.0.0.1:", 0) == 0);
+    auto port = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
+    {
+        std::ifstream f(ca_path);
+        std::string pem((std::istreambuf_iterator<char>(f)), {});
+        BOOST_TEST(pem.find("BEGIN CERTIFICATE") != std::string::npos);
+        // The program's CA differs from shared_tls(): verify with a TLS client of its own.
+        asio::io_context cio;
+        ssl::context ctx(ssl::context::tls_client);
+        ctx.add_certificate_authority(asio::buffer(pem));
+        ctx.set_verify_mode(ssl::verify_peer);
+        ssl::stream<tcp::socket> s(cio, ctx);
+        s.set_verify_callback(ssl::host_name_verification("localhost"));
+        SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+        error_code ec;
+        bool done = false;
+        s.next_layer().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](error_code e) {
+            if (e) { ec = e; done = true; return; }
+            s.async_handshake(ssl::stream_base::client, [&](error_code e2) {
+                ec = e2;
+                done = true;
+            });
+        });
+        cio.run_for(io_timeout);
+        BOOST_TEST(done);
+        BOOST_TEST(!ec, ec.message());
+        http::request<http::string_body> req{http::verb::get, "/v1.1/apps/a/appusers/u/messages", 11};
+        req.set(http::field::host, "localhost");
+        req.set(http::field::authorization, basic_std("k", "s"));
+        boost::beast::flat_buffer b;
+        response r1, r2;
+        done = false;
+        http::async_write(s, req, [&](error_code e, std::size_t) {
+            if (e) { done = true; return; }
+            http::async_read(s, b, r1, [&](error_code, std::size_t) {
+                http::async_write(s, req, [&](error_code, std::size_t) {
+                    http::async_read(s, b, r2, [&](error_code, std::size_t) { done = true; });
+                });
+            });
+        });
+        cio.restart();
+        cio.run_for(io_timeout);
+        BOOST_TEST(done);
+        BOOST_TEST(r1.result_int() == 503u);  // --fault
+        BOOST_TEST(r2.result_int() == 404u);  // no conversation yet
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    pid_t w = waitpid(pid, &status, 0);  // bounded by the guard timeout
+    BOOST_TEST(w == pid);
+    BOOST_TEST(WIFEXITED(status));
+    BOOST_TEST(WEXITSTATUS(status) == 0);
+    std::remove(ca_path);
+}
+
+BOOST_AUTO_TEST_CASE(program_usage_errors, *boost::unit_test::timeout(guard))
+{
+    auto run = [](const std::string& args) {
+        std::string cmd = std::string(SMOOCH_MOCK_EXE) + " " + args + " >/dev/null 2>&1";
+        int st = std::system(cmd.c_str());
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    };
+    BOOST_TEST(run("--help") == 0);
+    BOOST_TEST(run("--bogus") == 2);
+    BOOST_TEST(run("--key-id k") == 2);
+    BOOST_TEST(run("--secret s") == 2);
+    BOOST_TEST(run("--fault nope") == 2);
+    BOOST_TEST(run("--plain --self-signed") == 2);
+    BOOST_TEST(run("--port notanumber") == 2);
+    BOOST_TEST(run("--tls-cert /nonexistent --tls-key /nonexistent") == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+#endif
