@@ -3,10 +3,6 @@
 
 #include <smooch/conversation_api.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -23,14 +19,4 @@ asio::awaitable<void> run(smooch::client& client)
               << " in conversation " << r.conversation->id.value_or("?") << "\n";
 }
 
-int main()
-{
-    asio::io_context io;  // the client runs on your io_context; it starts no thread
-    smooch::client client{io.get_executor(), example::params_from_env()};
-    asio::co_spawn(io, run(client), [](std::exception_ptr e) {
-        if (!e) return;
-        try { std::rethrow_exception(e); }
-        catch (const smooch::error& err) { std::cerr << err.what() << "\n"; std::exit(1); }  // code + diagnostics
-    });
-    io.run();
-}
+int main() { return example::run(run); }

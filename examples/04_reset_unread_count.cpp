@@ -3,9 +3,6 @@
 
 #include <smooch/conversation_api.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -19,10 +16,4 @@ asio::awaitable<void> run(smooch::client& client)
               << page.conversation->unread_count.value_or(-1) << "\n";
 }
 
-int main()
-{
-    asio::io_context io;
-    smooch::client client{io.get_executor(), example::params_from_env()};
-    asio::co_spawn(io, run(client), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
-    io.run();
-}
+int main() { return example::run(run); }

@@ -3,9 +3,6 @@
 
 #include <smooch/conversation_api.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -22,10 +19,4 @@ asio::awaitable<void> run(smooch::client& client)
     std::cout << "deleted " << *posted.message->id << "; deleting again gives " << again.ec.message() << "\n";
 }
 
-int main()
-{
-    asio::io_context io;
-    smooch::client client{io.get_executor(), example::params_from_env()};
-    asio::co_spawn(io, run(client), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
-    io.run();
-}
+int main() { return example::run(run); }

@@ -9,6 +9,10 @@
 
 #include <smooch/client.hpp>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -37,5 +41,25 @@ inline smooch::client_params params_from_env()
 }
 
 inline std::string app_id() { return env_or("SMOOCH_APP_ID", "app_1"); }
+
+/// Runs `lesson` on a fresh io_context with a client built from the environment. A smooch::error (code plus
+/// diagnostics, never credentials) is printed and turns into exit status 1.
+inline int run(boost::asio::awaitable<void> (*lesson)(smooch::client&))
+{
+    boost::asio::io_context io;  // the client runs on your io_context; it starts no thread
+    smooch::client client{io.get_executor(), params_from_env()};
+    int status = 0;
+    boost::asio::co_spawn(io, lesson(client), [&](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+            std::cerr << err.what() << "\n";
+            status = 1;
+        }
+    });
+    io.run();
+    return status;
+}
 
 } // namespace example
