@@ -5,8 +5,9 @@ function(smooch_warnings target)
                                              -Wshadow
                                              -Wno-missing-field-initializers)  # designated initialisers omit fields by design
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-      # g++ 12 false positive on Asio's coroutine frame allocator when optimising (-O1 and up).
-      target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete)
+      # g++ 12 false positives when optimising: Asio's coroutine frame allocator, and std::optional<std::string>
+      # members seen through inlined copies.
+      target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete -Wno-maybe-uninitialized)
     endif()
     if(SMOOCH_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
