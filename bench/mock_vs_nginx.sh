@@ -5,10 +5,12 @@
 # smooch-mock does the real work: HTTP parsing, Basic auth, JSON parsing and validation, storing the message
 # and serializing the 201 post_message response. The target is mock/nginx >= 0.7.
 #
-# usage: bench/mock_vs_nginx.sh [SMOOCH_MOCK_BINARY] [DURATION_S] [CONNECTIONS]
+# usage: bench/mock_vs_nginx.sh [SMOOCH_MOCK_BINARY] [DURATION_S] [CONNECTIONS] [ROUNDS]
 #   SMOOCH_MOCK_BINARY  default: build/h-mock-rel/src/smooch-mock (build it Release: -DCMAKE_BUILD_TYPE=Release)
-#   DURATION_S          default 10
+#   DURATION_S          per wrk run, default 10
 #   CONNECTIONS         default 50
+#   ROUNDS              default 3: nginx and smooch-mock runs alternate, and the medians are compared, so
+#                       load from other processes on a shared machine hits both sides alike
 # Needs: nginx (Debian nginx-light is enough), wrk, openssl, taskset (util-linux).
 # With 2+ CPUs the server is pinned to CPU 0 and wrk to CPU 1, so the two never share a core.
 set -euo pipefail
@@ -18,6 +20,7 @@ root=$(cd "$here/.." && pwd)
 mock_bin=${1:-$root/build/h-mock-rel/src/smooch-mock}
 duration=${2:-10}
 conns=${3:-50}
+rounds=${4:-3}
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 for tool in wrk openssl "$nginx_bin" "$mock_bin"; do
@@ -87,25 +90,30 @@ run_wrk() {  # url -> prints requests/s
   awk '/Requests\/sec/ {print $2}' "$tmp/wrk.out"
 }
 
-# nginx
+# Both servers run for the whole benchmark (each idle while the other is measured).
 $server_cpu "$nginx_bin" -c "$tmp/nginx.conf" -p "$tmp/nginx" &
 nginx_pid=$!
-for _ in $(seq 1 100); do curl -sk -o /dev/null "https://127.0.0.1:$nginx_port/" && break; sleep 0.05; done
-echo "== nginx (1 worker, fixed 201 body) on :$nginx_port" >&2
-nginx_rps=$(run_wrk "https://127.0.0.1:$nginx_port$path")
-kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
-
-# smooch-mock
 $server_cpu "$mock_bin" --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --key-id bench --secret secret \
   --max-recorded 0 >"$tmp/mock.out" &
 mock_pid=$!
+for _ in $(seq 1 100); do curl -sk -o /dev/null "https://127.0.0.1:$nginx_port/" && break; sleep 0.05; done
 for _ in $(seq 1 100); do grep -q "listening on" "$tmp/mock.out" 2>/dev/null && break; sleep 0.05; done
 mock_url=$(sed -n 's/^listening on //p' "$tmp/mock.out")
-echo "== smooch-mock (1 thread, post_message) at $mock_url" >&2
-mock_rps=$(run_wrk "$mock_url$path")
 status=$(curl -sk -o /dev/null -w '%{http_code}' -u bench:secret -H 'Content-Type: application/json' \
   -d '{"role":"appMaker","type":"text","text":"check"}' "$mock_url$path")
 [ "$status" = 201 ] || { echo "smooch-mock answered $status, not 201: benchmark invalid" >&2; exit 1; }
 
+nginx_all=(); mock_all=()
+for r in $(seq 1 "$rounds"); do
+  echo "== round $r: nginx (1 worker, fixed 201 body) on :$nginx_port" >&2
+  nginx_all+=("$(run_wrk "https://127.0.0.1:$nginx_port$path")")
+  echo "== round $r: smooch-mock (1 thread, post_message) at $mock_url" >&2
+  mock_all+=("$(run_wrk "$mock_url$path")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+nginx_rps=$(median "${nginx_all[@]}")
+mock_rps=$(median "${mock_all[@]}")
 ratio=$(awk -v m="$mock_rps" -v n="$nginx_rps" 'BEGIN { printf "%.2f", m / n }')
-echo "nginx_rps=$nginx_rps mock_rps=$mock_rps ratio=$ratio (target >= 0.70; duration ${duration}s, ${conns} connections)"
+echo "nginx_rps: ${nginx_all[*]}"
+echo "mock_rps:  ${mock_all[*]}"
+echo "median nginx_rps=$nginx_rps mock_rps=$mock_rps ratio=$ratio (target >= 0.70; ${rounds} rounds of ${duration}s, ${conns} connections)"

@@ -949,10 +949,10 @@ void conversation_not_found(context& ctx)
 }
 
 /// Parses the body as a JSON object; fills a 400 and returns nullopt otherwise.
-std::optional<json::object> parse_body(context& ctx)
+std::optional<json::object> parse_body(context& ctx, json::storage_ptr sp)
 {
     boost::system::error_code ec;
-    json::value v = json::parse(ctx.req.body, ec);
+    json::value v = json::parse(ctx.req.body, ec, std::move(sp));
     if (ec) {
         error(ctx.out, 400, "bad_request", "Malformed JSON body: " + ec.message());
         return std::nullopt;
@@ -1071,7 +1071,10 @@ conversation_state& create_conversation(context& ctx)
 
 bool post_message(context& ctx, const principal& who)
 {
-    auto body = parse_body(ctx);
+    // Parse into a stack arena (heap only beyond it): no allocation storm per request.
+    alignas(std::max_align_t) unsigned char arena[8192];
+    json::monotonic_resource mr(arena, sizeof arena);
+    auto body = parse_body(ctx, &mr);
     if (!body) return false;
     auto problem = validate_message(*body, who);
     if (problem == "forbidden") {
@@ -1268,7 +1271,9 @@ bool reset_unread(context& ctx)
 
 bool activity(context& ctx)
 {
-    auto body = parse_body(ctx);
+    alignas(std::max_align_t) unsigned char arena[2048];
+    json::monotonic_resource mr(arena, sizeof arena);
+    auto body = parse_body(ctx, &mr);
     if (!body) return false;
     auto check_string = [&](const char* f, bool required) -> const json::string* {
         auto* v = body->if_contains(f);

@@ -16,7 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <array>
@@ -243,6 +243,29 @@ asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_base> c)
     }
 }
 
+/// Feeds buffered bytes to the parser and reads more only when it needs more: the parsing itself is
+/// synchronous, so a request that arrived in one read costs no extra handler invocation.
+template <class Stream, class Parser>
+asio::awaitable<boost::system::error_code> read_part(Stream& stream, boost::beast::flat_buffer& buf, Parser& p,
+                                                      bool header_only)
+{
+    for (;;) {
+        if (header_only ? p.is_header_done() : p.is_done()) co_return boost::system::error_code{};
+        if (buf.size() > 0) {
+            boost::system::error_code ec;
+            auto n = p.put(buf.data(), ec);
+            buf.consume(n);
+            if (ec && ec != http::error::need_more) co_return ec;
+            if (!ec && n > 0) continue;
+        }
+        if (buf.size() >= buf.max_size()) co_return make_error_code(http::error::buffer_overflow);
+        auto room = std::min<std::size_t>(16 * 1024, buf.max_size() - buf.size());
+        auto [ec, n] = co_await stream.async_read_some(buf.prepare(room), tuple_awaitable);
+        if (ec) co_return ec;
+        buf.commit(n);
+    }
+}
+
 /// Lingering close after an early 413: read and discard (bounded: 1 MiB, 1 s) what the client is still
 /// sending, so it can finish writing and read the 413 instead of failing with a broken pipe.
 template <class Stream>
@@ -291,6 +314,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(params.header_limit, UINT32_MAX)));
             parser->body_limit(params.body_limit);
+            parser->eager(true);
             auto send_error = [&](unsigned status, const char* code, const char* desc) -> asio::awaitable<void> {
                 engine::error_response(status, code, desc, out);
                 out.retry_after.clear();
@@ -300,7 +324,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                 co_await asio::async_write(stream, asio::buffer(wire), tuple_awaitable);
             };
             {
-                auto [ec, n] = co_await http::async_read_header(stream, buf, *parser, tuple_awaitable);
+                auto ec = co_await read_part(stream, buf, *parser, true);
                 if (ec == http::error::body_limit) {  // Content-Length above the limit, seen with the headers
                     co_await send_error(413, "request_entity_too_large", "The request body exceeds 100 KB");
                     co_await drain(stream, *c, 1024 * 1024);  // the declared length is not parsed yet
@@ -335,7 +359,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             }
             if (!parser->is_done()) {
                 c->set_deadline(params.body_timeout);
-                auto [ec, n] = co_await http::async_read(stream, buf, *parser, tuple_awaitable);
+                auto ec = co_await read_part(stream, buf, *parser, false);
                 if (ec == http::error::body_limit) {
                     co_await send_error(413, "request_entity_too_large", "The request body exceeds 100 KB");
                     break;
