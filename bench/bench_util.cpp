@@ -485,7 +485,7 @@ void run_wrk(const peer_target& t, const options& o, summary& s, double our_seco
     }
     // The same request as ours: same path shape, body, and headers. wrk does not verify certificates.
     std::string lua = "wrk.method = \"POST\"\n"
-                      "wrk.body = '{\"role\":\"appMaker\",\"type\":\"text\",\"text\":\"seq 1\",\"metadata\":{\"seq\":1}}'\n"
+                      "wrk.body = '{\"role\":\"appMaker\",\"type\":\"text\",\"metadata\":{\"seq\":1},\"text\":\"seq 1\"}'\n"
                       "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
                       "wrk.headers[\"Accept\"] = \"application/json\"\n";
     if (!t.auth_header.empty()) lua += "wrk.headers[\"Authorization\"] = \"" + t.auth_header + "\"\n";
