@@ -94,8 +94,9 @@ std::string base64(std::string_view in)
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                           static_cast<unsigned char>(in[i + 2]);
+        const unsigned v = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16) |
+                           (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8) |
+                           static_cast<unsigned>(static_cast<unsigned char>(in[i + 2]));
         out += tbl[(v >> 18) & 63];
         out += tbl[(v >> 12) & 63];
         out += tbl[(v >> 6) & 63];
