@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -45,6 +46,13 @@ struct connection {
     beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
     void close()
     {
+        // Mark the TLS session as cleanly ended without sending anything: OpenSSL otherwise treats a session
+        // whose connection was not shut down as bad and refuses to resume it.
+        if (secure) {
+            SSL_set_quiet_shutdown(secure->native_handle(), 1);
+            SSL_shutdown(secure->native_handle());
+            ERR_clear_error();  // a shutdown during a failed handshake leaves an error we do not want to leak
+        }
         error_code ignored;
         tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
         tcp().socket().close(ignored);
@@ -106,7 +114,10 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
     {
         ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        // TLS 1.3 tickets arrive after the handshake; OpenSSL hands each new session to this callback.
         SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_ex_data(ctx.native_handle(), ctx_index(), this);  // not app_data: Asio owns that slot
+        SSL_CTX_sess_set_new_cb(ctx.native_handle(), &impl::on_new_session);
         if (params.tls.insecure_skip_verify) {
             ctx.set_verify_mode(ssl::verify_none);
             return;
@@ -343,19 +354,20 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         s.expires_never();
     }
 
-    void remember_session(connection& c)
+    static int ctx_index()
     {
-        SSL* h = c.secure->native_handle();
-        std::lock_guard lk(mu);
-        if (session && SSL_session_reused(h)) return;
-        SSL_SESSION* s = SSL_get1_session(h);
-        if (!s) return;
-        if (!SSL_SESSION_is_resumable(s)) {
-            SSL_SESSION_free(s);
-            return;
-        }
-        if (session) SSL_SESSION_free(session);
-        session = s;
+        static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+        return index;
+    }
+
+    static int on_new_session(SSL* ssl, SSL_SESSION* s)
+    {
+        auto* self = static_cast<impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
+        if (!SSL_SESSION_is_resumable(s)) return 0;
+        std::lock_guard lk(self->mu);
+        if (self->session) SSL_SESSION_free(self->session);
+        self->session = s;
+        return 1;  // we keep the reference
     }
 
     // ---- one exchange --------------------------------------------------------------------------------
@@ -489,7 +501,6 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, const st
         keep_alive = co_await self->exchange(*l.conn->secure, *l.conn, req, authorization, deadline, !l.fresh, r);
     else
         keep_alive = co_await self->exchange(*l.conn->plain, *l.conn, req, authorization, deadline, !l.fresh, r);
-    if (!r.ec && l.conn->secure) self->remember_session(*l.conn);
     if (!r.ec) hooks.on_response(r);
     const auto max = self->params.pool.max_requests_per_connection;
     g.reusable = !r.ec && keep_alive && (max == 0 || ++l.conn->served < max);

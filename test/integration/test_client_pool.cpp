@@ -248,3 +248,39 @@ BOOST_AUTO_TEST_CASE(four_threads_hammer_one_client)
     for (auto& conv : rec.conversations) stored += conv.created_ids.size();
     BOOST_TEST(stored == 8u * 40u);
 }
+
+BOOST_AUTO_TEST_CASE(tls_sessions_are_resumed_on_new_connections)
+{
+    mock_env env;
+    env.mock_params.close_after_requests = 1;  // forces a new connection (and handshake) per request
+    auto c = env.make_client([](client_params& p) { p.pool.max_connections = 1; });
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        for (int i = 0; i < 5; ++i) co_await api.post_message("app_1", "tls", text_message("t" + std::to_string(i)));
+    });
+    auto k = c->counters();
+    BOOST_TEST(k.connections_opened >= 5u);
+    BOOST_TEST(k.tls_resumed >= 3u);  // every handshake after the first can resume
+}
+
+BOOST_AUTO_TEST_CASE(bad_base_urls_and_credentials_are_refused_up_front)
+{
+    asio::io_context io;
+    auto make = [&](std::function<void(client_params&)> tweak) {
+        client_params p;
+        p.credentials = basic_auth{"k", "s"};
+        tweak(p);
+        client c(io.get_executor(), p);
+    };
+    BOOST_CHECK_THROW(make([](client_params& p) { p.base_url = "http://api.smooch.io"; }), smooch::error);
+    BOOST_CHECK_THROW(make([](client_params& p) { p.base_url = "not a url"; }), smooch::error);
+    BOOST_CHECK_THROW(make([](client_params& p) { p.credentials = jwt_credentials{.key_id = "", .secret = "s"}; }),
+                      smooch::error);
+    try {
+        make([](client_params& p) { p.base_url = "https://user:hunter2@api.smooch.io"; });
+        BOOST_FAIL("accepted credentials in the URL");
+    } catch (const smooch::error& e) {
+        BOOST_TEST((e.code() == client_errc::invalid_url));
+        BOOST_TEST(std::string(e.what()).find("hunter2") == std::string::npos);
+    }
+}
