@@ -8,6 +8,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -41,6 +42,7 @@ struct connection {
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
     beast::flat_buffer buffer;
+    std::string wire;  // the request being written, reused across requests
     std::size_t served = 0;
 
     beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
@@ -377,15 +379,33 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                                    const std::string& authorization, clock::time_point deadline, bool reused,
                                    attempt_result& r)
     {
-        static constexpr http::verb verbs[] = {http::verb::get, http::verb::post, http::verb::delete_};
-        http::request<http::string_body> rq{verbs[static_cast<int>(req.method)], base.path_prefix + req.target, 11};
-        rq.set(http::field::host, base.host_header);
-        rq.set(http::field::user_agent, user_agent);
-        rq.set(http::field::accept, "application/json");
-        if (!authorization.empty()) rq.set(http::field::authorization, authorization);
-        if (req.json_body) rq.set(http::field::content_type, "application/json");
-        rq.body() = req.body;
-        rq.prepare_payload();
+        // The request is written by hand into one reused buffer: one TLS record for head and body, and no
+        // per-request header-field allocations (Beast's serializer was a fifth of the client's CPU).
+        // Every piece is safe to splice: the target is percent-encoded, the credentials were checked.
+        static constexpr std::string_view verbs[] = {"GET ", "POST ", "DELETE "};
+        std::string& w = c.wire;
+        w.clear();
+        w += verbs[static_cast<int>(req.method)];
+        w += base.path_prefix;
+        w += req.target;
+        w += " HTTP/1.1\r\nHost: ";
+        w += base.host_header;
+        w += "\r\nUser-Agent: ";
+        w += user_agent;
+        w += "\r\nAccept: application/json\r\n";
+        if (!authorization.empty()) {
+            w += "Authorization: ";
+            w += authorization;
+            w += "\r\n";
+        }
+        if (req.json_body) w += "Content-Type: application/json\r\n";
+        if (req.method == http_method::post || !req.body.empty()) {
+            w += "Content-Length: ";
+            w += std::to_string(req.body.size());
+            w += "\r\n";
+        }
+        w += "\r\n";
+        w += req.body;
 
         const auto attempt_deadline = after(params.timeouts.attempt);
         const auto limit = earlier(attempt_deadline, deadline);
@@ -394,7 +414,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                                      : error_code(client_errc::attempt_timeout);
         };
         set_expiry(c.tcp(), limit);
-        auto [wec, written] = co_await http::async_write(stream, rq, use_tuple);
+        auto [wec, written] = co_await asio::async_write(stream, asio::buffer(w), use_tuple);
         const bool aborted = wec == asio::error::operation_aborted || wec == beast::error::timeout;
         if (wec && (written == 0 || aborted)) {
             r.stale = reused && written == 0 && !aborted;
