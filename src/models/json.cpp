@@ -5,6 +5,8 @@
 
 #include <smooch/json.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_stack.hpp>
@@ -613,10 +615,10 @@ std::string describe_parse_error(std::string_view text, std::size_t offset, cons
     return msg;
 }
 
-error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag)
+error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag, bj::storage_ptr storage)
 {
     bj::basic_parser<precise_handler> p(bj::parse_options{});
-    p.handler().st.reset();
+    p.handler().st.reset(std::move(storage));
     bj::error_code ec;
     const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
     if (!ec && n < text.size()) ec = bj::error::extra_data;
@@ -678,8 +680,13 @@ boost::system::result<T> from_json(const boost::json::value& v, diagnostics& dia
 template <class T>
 boost::system::result<T> parse(std::string_view text, diagnostics& diag)
 {
-    boost::json::value v;
-    if (const error_code ec = parse_value(text, v, diag)) return ec;
+    // The parsed tree only lives until from_json has copied what it needs into the model (whose JSON members
+    // use the default allocator), so it comes from a monotonic arena: no malloc/free per node.
+    alignas(std::max_align_t) unsigned char first_block[4096];
+    bj::monotonic_resource arena(first_block, sizeof first_block);
+    const bj::storage_ptr sp(&arena);
+    boost::json::value v(sp);  // same storage as the parser's result: moved, not copied
+    if (const error_code ec = parse_value(text, v, diag, v.storage())) return ec;
     return from_json<T>(v, diag);
 }
 
@@ -695,7 +702,13 @@ T parse(std::string_view text)
 template <class T>
 std::string serialize(const T& v)
 {
-    return boost::json::serialize(to_json(v));
+    // The intermediate tree is thrown away at once: build it in a monotonic arena.
+    alignas(std::max_align_t) unsigned char first_block[4096];
+    bj::monotonic_resource arena(first_block, sizeof first_block);
+    const bj::storage_ptr sp(&arena);
+    bj::value tree(sp);
+    write(tree, v);
+    return bj::serialize(tree);
 }
 
 #define SMOOCH_INSTANTIATE(T)                                                                    \
