@@ -1,5 +1,6 @@
 #include <smooch/error.hpp>
 #include <smooch/version.hpp>
+#include <smooch/detail/http_status.hpp>
 
 #include <string>
 
@@ -33,33 +34,13 @@ public:
     }
 };
 
-const char* reason_phrase(int status)
-{
-    switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
-    }
-}
-
 class http_category_impl final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "smooch.http"; }
     std::string message(int ev) const override
     {
         std::string s = "HTTP " + std::to_string(ev);
-        if (const char* r = reason_phrase(ev); *r) (s += ' ') += r;
+        if (auto r = detail::reason_phrase(static_cast<unsigned>(ev)); !r.empty()) (s += ' ') += r;
         return s;
     }
 };
@@ -125,5 +106,30 @@ void throw_on_error(const error_code& ec, const diagnostics& diag)
 }
 
 const char* version() noexcept { return SMOOCH_VERSION_STRING; }
+
+std::string_view detail::reason_phrase(unsigned status) noexcept
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return {};
+    }
+}
 
 } // namespace smooch

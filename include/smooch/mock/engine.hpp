@@ -1,4 +1,6 @@
 #pragma once
+
+#include <smooch/detail/http_status.hpp>
 // The sans-I/O core of smooch-mock: routing, auth, rate limit, fault decisions, state and record.
 //
 // smooch::mock::server feeds it parsed HTTP requests and writes what it returns; it has no socket and no
@@ -33,8 +35,7 @@ struct http_response {
     std::chrono::milliseconds delay{0};         ///< Wait before answering (or resetting).
 };
 
-/// Standard reason phrase of `status` ("Unknown" if none).
-std::string_view reason_phrase(unsigned status) noexcept;
+using smooch::detail::reason_phrase;  ///< Empty for a status it does not know (a valid HTTP/1.1 status line).
 
 class engine {
 public:
