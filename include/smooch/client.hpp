@@ -164,7 +164,8 @@ struct client_impl;
 /// alive until they finish.
 class client {
 public:
-    /// Throws smooch::error (client_errc::invalid_url / invalid_credentials) on unusable params.
+    /// Throws smooch::error (client_errc::invalid_url / invalid_credentials / invalid_configuration) on
+    /// unusable params.
     client(boost::asio::any_io_executor ex, client_params params);
     ~client();
     client(const client&) = delete;

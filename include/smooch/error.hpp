@@ -35,6 +35,7 @@ enum class client_errc {
     bad_response,             ///< The server's HTTP response could not be parsed.
     connection_closed,        ///< The server closed the connection before a response.
     client_stopped,           ///< The client was shut down while the call was waiting.
+    invalid_configuration,    ///< Other client_params cannot be used (e.g. an unreadable CA file or bad CA PEM).
 };
 
 const boost::system::error_category& client_category() noexcept;

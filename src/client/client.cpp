@@ -300,7 +300,7 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
                 c.gates.find(app)->second.close_until(clock::now() + d);
             }
         } h(*this, app_id, rp, attempt + 1);
-        out = co_await net->run(req, auth.header(std::chrono::system_clock::now()), deadline, h);
+        out = co_await net->run(req, auth, deadline, h);
         if (out.gated_until) continue;  // back to the gate; nothing was sent
         ++attempt;
         const failure_kind f = classify_attempt(out);

@@ -129,7 +129,8 @@ public:
     ~transport();
     /// One attempt: lease a connection (waiting at most until `deadline`), send, read, return it.
     /// `deadline` is the call's overall deadline (time_point::max() for none).
-    boost::asio::awaitable<attempt_result> run(const http_request& req, const std::string& authorization,
+    /// The Authorization header comes from `auth` once a connection is leased.
+    boost::asio::awaitable<attempt_result> run(const http_request& req, authorizer& auth,
                                                clock::time_point deadline, attempt_hooks& hooks);
     std::size_t open_connections() const;
     void shutdown();

@@ -9,7 +9,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -44,6 +43,7 @@ struct connection {
     beast::flat_buffer buffer;
     std::string wire;  // the request being written, reused across requests
     std::size_t served = 0;
+    bool opened = false;  // counted in connections_opened
 
     beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
     void close()
@@ -78,6 +78,43 @@ struct waiter {
     conn_ptr conn;
 };
 using waiter_ptr = std::shared_ptr<waiter>;
+
+/// Reads a response keeping only what the client uses (status, Retry-After, body): no header-field
+/// container and its per-field allocations. Framing, keep-alive and limits stay Beast's.
+class response_reader final : public http::basic_parser<false> {
+public:
+    unsigned status = 0;
+    std::string retry_after;
+    std::string body;
+
+private:
+    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+    void on_response_impl(int code, beast::string_view, int, error_code&) override
+    {
+        status = static_cast<unsigned>(code);
+    }
+    void on_field_impl(http::field name, beast::string_view, beast::string_view value, error_code&) override
+    {
+        if (name == http::field::retry_after) retry_after.assign(value.data(), value.size());
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override
+    {
+        if (length) body.reserve(static_cast<std::size_t>(*length));  // already checked against body_limit
+    }
+    std::size_t on_body_impl(beast::string_view s, error_code&) override
+    {
+        body.append(s.data(), s.size());
+        return s.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, error_code&) override
+    {
+        body.append(s.data(), s.size());
+        return s.size();
+    }
+    void on_finish_impl(error_code&) override {}
+};
 
 clock::time_point earlier(clock::time_point a, clock::time_point b) { return a < b ? a : b; }
 clock::time_point after(std::chrono::milliseconds d) { return clock::now() + d; }
@@ -125,12 +162,25 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             return;
         }
         ctx.set_verify_mode(ssl::verify_peer);
-        if (!params.tls.ca_file.empty())
-            ctx.load_verify_file(params.tls.ca_file);
-        else if (params.tls.ca_pem.empty())
-            ctx.set_default_verify_paths();
-        if (!params.tls.ca_pem.empty())
-            ctx.add_certificate_authority(asio::buffer(params.tls.ca_pem));
+        error_code ec;
+        if (!params.tls.ca_file.empty()) {
+            if (ctx.load_verify_file(params.tls.ca_file, ec); ec)
+                bad_tls_config("tls.ca_file " + params.tls.ca_file + ": " + ec.message());
+        } else if (params.tls.ca_pem.empty()) {
+            ctx.set_default_verify_paths(ec);  // no system store is not fatal: verification will then fail
+        }
+        if (!params.tls.ca_pem.empty()) {
+            if (ctx.add_certificate_authority(asio::buffer(params.tls.ca_pem), ec); ec)
+                bad_tls_config("tls.ca_pem: " + ec.message());
+        }
+    }
+
+    [[noreturn]] static void bad_tls_config(std::string what)
+    {
+        ERR_clear_error();
+        diagnostics d;
+        d.message = std::move(what);
+        throw error(client_errc::invalid_configuration, std::move(d));
     }
 
     // ---- leasing -------------------------------------------------------------------------------------
@@ -174,6 +224,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             stats.connections_discarded++;
         }
         std::optional<pool_state<conn_ptr, waiter_ptr>::handoff> h;
+        std::vector<conn_ptr> expired;
         {
             std::lock_guard lk(mu);
             if (stopped && reusable) {
@@ -181,9 +232,13 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                 stats.connections_discarded++;
                 reusable = false;
             }
-            h = assign(pool.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, reusable,
-                                    clock::now()));
+            const auto now = clock::now();
+            h = assign(pool.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, reusable, now));
+            // Eviction also happens here, not only on acquire: no timer of ours may keep the caller's
+            // io_context busy, so traffic is what sweeps idle connections out.
+            pool.evict(now, expired);
         }
+        close_all(expired);
         deliver(std::move(h));
     }
 
@@ -197,17 +252,53 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         deliver(std::move(h));
     }
 
+    /// Waits in the pool's queue until a slot is handed over, the deadline passes, or the caller cancels.
+    /// The deadline is a plain timer that posts into the waiter's channel: cheaper than racing two
+    /// operations, and the channel's receive carries the caller's cancellation slot.
+    asio::awaitable<error_code> wait_for_slot(const waiter_ptr& w, clock::time_point deadline, std::string& message)
+    {
+        std::optional<asio::steady_timer> timer;
+        if (deadline != clock::time_point::max()) {
+            timer.emplace(w->ch.get_executor(), deadline);
+            timer->async_wait([wp = w](error_code e) {
+                if (!e) wp->ch.try_send(error_code(client_errc::deadline_exceeded));
+            });
+        }
+        auto [ec] = co_await w->ch.async_receive(use_tuple);
+        if (timer) timer->cancel();
+        bool granted;
+        {
+            std::lock_guard lk(mu);
+            granted = w->granted;
+            if (!granted) pool.cancel_waiter(w);
+        }
+        // A receive cut short by the caller's cancellation slot reports channel_cancelled: the caller
+        // cancelled, so say so (the retry layer must not mistake it for a connect failure).
+        if (ec == asio::experimental::error::channel_cancelled || ec == asio::experimental::error::channel_closed)
+            ec = asio::error::operation_aborted;
+        if (!granted) {
+            if (!ec) ec = client_errc::client_stopped;
+            if (ec == client_errc::deadline_exceeded) message = "while waiting for a pooled connection";
+            co_return ec;
+        }
+        if (ec) {  // handed a slot, but we are leaving (cancelled or timed out): give it back
+            if (w->kind == grant_kind::reuse) release(std::move(w->conn), true);
+            else release_permit();
+        }
+        co_return ec;
+    }
+
     asio::awaitable<error_code> acquire(lease& out, clock::time_point deadline, std::string& message)
     {
-        using namespace asio::experimental::awaitable_operators;
+        const auto io = co_await asio::this_coro::executor;
         for (unsigned tries = 0;; ++tries) {
-            auto w = std::make_shared<waiter>(co_await asio::this_coro::executor);
+            waiter_ptr w;
             std::vector<conn_ptr> expired;
             pool_state<conn_ptr, waiter_ptr>::grant g;
             {
                 std::lock_guard lk(mu);
                 if (stopped) co_return client_errc::client_stopped;
-                g = pool.acquire(clock::now(), w, expired);
+                g = pool.acquire_with(clock::now(), [&] { return w = std::make_shared<waiter>(io); }, expired);
             }
             close_all(expired);
             if (g.kind == grant_kind::queue_full) {
@@ -216,33 +307,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             }
             if (g.kind == grant_kind::wait) {
                 stats.pool_waits++;
-                error_code ec;
-                if (deadline == clock::time_point::max()) {
-                    std::tie(ec) = co_await w->ch.async_receive(use_tuple);
-                } else {
-                    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-                    auto res = co_await (w->ch.async_receive(use_tuple) || timer.async_wait(use_tuple));
-                    if (res.index() == 0)
-                        std::tie(ec) = std::get<0>(res);
-                    else
-                        ec = client_errc::deadline_exceeded;
-                }
-                bool granted;
-                {
-                    std::lock_guard lk(mu);
-                    granted = w->granted;
-                    if (!granted) pool.cancel_waiter(w);
-                }
-                if (!granted) {
-                    if (!ec) ec = client_errc::client_stopped;
-                    if (ec == client_errc::deadline_exceeded) message = "while waiting for a pooled connection";
-                    co_return ec;
-                }
-                if (ec) {  // woken with a slot but we are leaving (cancelled or timed out): give it back
-                    if (w->kind == grant_kind::reuse) release(std::move(w->conn), true);
-                    else release_permit();
-                    co_return ec;
-                }
+                if (auto ec = co_await wait_for_slot(w, deadline, message)) co_return ec;
                 g.kind = w->kind;
                 if (w->kind == grant_kind::reuse) g.conn = std::move(w->conn);
             }
@@ -267,7 +332,11 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
 
     // ---- connecting ----------------------------------------------------------------------------------
 
-    asio::awaitable<error_code> resolve(tcp::resolver::results_type& out)
+    /// Host-name lookups run on Asio's resolver thread and ignore cancellation slots in Boost 1.81, so the
+    /// caller waits on a channel instead: the lookup, a timer at `limit` and the caller's cancellation all
+    /// complete that wait, and an abandoned lookup is cancelled and finishes on its own.
+    asio::awaitable<error_code> resolve(tcp::resolver::results_type& out, clock::time_point limit,
+                                        error_code timeout_ec)
     {
         {
             std::lock_guard lk(mu);
@@ -281,10 +350,32 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                 tcp::endpoint(asio::ip::make_address(base.host), static_cast<unsigned short>(std::stoi(base.port))),
                 base.host, base.port);
         } else {
-            tcp::resolver r(co_await asio::this_coro::executor);
-            auto [ec, res] = co_await r.async_resolve(base.host, base.port, use_tuple);
-            if (ec) co_return ec;
-            out = res;
+            struct lookup {
+                explicit lookup(const asio::any_io_executor& e) : resolver(e), done(e, 1) {}
+                tcp::resolver resolver;
+                asio::experimental::concurrent_channel<void(error_code, tcp::resolver::results_type)> done;
+            };
+            const auto io = co_await asio::this_coro::executor;
+            auto l = std::make_shared<lookup>(io);
+            l->resolver.async_resolve(base.host, base.port,
+                                      [l](error_code ec, tcp::resolver::results_type res) {
+                                          l->done.try_send(ec, std::move(res));
+                                      });
+            std::optional<asio::steady_timer> timer;
+            if (limit != clock::time_point::max()) {
+                timer.emplace(io, limit);
+                timer->async_wait([l, timeout_ec](error_code e) {
+                    if (!e) l->done.try_send(timeout_ec, tcp::resolver::results_type{});
+                });
+            }
+            auto [ec, res] = co_await l->done.async_receive(use_tuple);
+            if (timer) timer->cancel();
+            if (ec == asio::experimental::error::channel_cancelled) ec = asio::error::operation_aborted;
+            if (ec) {
+                l->resolver.cancel();
+                co_return ec;
+            }
+            out = std::move(res);
         }
         std::lock_guard lk(mu);
         dns = out;
@@ -300,8 +391,14 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
 
     asio::awaitable<void> connect(connection& c, clock::time_point deadline, attempt_result& r)
     {
+        const auto connect_deadline = after(params.timeouts.connect);  // covers the lookup too
+        const auto limit = earlier(connect_deadline, deadline);
+        auto timeout_error = [&] {
+            return limit == deadline ? error_code(client_errc::deadline_exceeded)
+                                     : error_code(client_errc::connect_timeout);
+        };
         tcp::resolver::results_type eps;
-        if (auto ec = co_await resolve(eps)) {
+        if (auto ec = co_await resolve(eps, limit, timeout_error())) {
             r.ec = ec;
             r.message = "resolving " + base.host;
             co_return;
@@ -312,12 +409,6 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         else
             c.plain.emplace(io);
         auto& s = c.tcp();
-        const auto connect_deadline = after(params.timeouts.connect);
-        const auto limit = earlier(connect_deadline, deadline);
-        auto timeout_error = [&] {
-            return limit == deadline ? error_code(client_errc::deadline_exceeded)
-                                     : error_code(client_errc::connect_timeout);
-        };
         set_expiry(s, limit);
         auto [ec, ep] = co_await s.async_connect(eps, use_tuple);
         if (ec) {
@@ -328,6 +419,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         }
         s.socket().set_option(tcp::no_delay(true), ec);
         stats.connections_opened++;
+        c.opened = true;
         if (!base.tls) {
             s.expires_never();
             co_return;
@@ -425,7 +517,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         // A server may answer before reading the whole body (e.g. 413) and close: read that answer.
         r.request_sent = true;
 
-        http::response_parser<http::string_body> parser;
+        response_reader parser;
         parser.header_limit(static_cast<std::uint32_t>(params.max_response_header));
         parser.body_limit(params.max_response_body);
         auto [rec, read] = co_await http::async_read(stream, c.buffer, parser, use_tuple);
@@ -449,12 +541,13 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             co_return false;
         }
         c.tcp().expires_never();
-        auto& res = parser.get();
-        if (wec) res.keep_alive(false);
-        r.status = res.result_int();
-        r.body = std::move(res.body());
-        if (auto it = res.find(http::field::retry_after); it != res.end()) r.retry_after = std::string(it->value());
-        co_return res.keep_alive();
+        r.status = parser.status;
+        r.body = std::move(parser.body);
+        r.retry_after = std::move(parser.retry_after);
+        // Bytes after the response were never asked for: the connection's framing can no longer be trusted.
+        const bool clean = c.buffer.size() == 0;
+        c.buffer.clear();
+        co_return !wec && clean && parser.keep_alive();
     }
 
     asio::any_io_executor ex;
@@ -479,7 +572,7 @@ transport::transport(asio::any_io_executor ex, const client_params& p, const ori
 
 transport::~transport() { shutdown(); }
 
-asio::awaitable<attempt_result> transport::run(const http_request& req, const std::string& authorization,
+asio::awaitable<attempt_result> transport::run(const http_request& req, authorizer& auth,
                                                clock::time_point deadline, attempt_hooks& hooks)
 {
     auto self = impl_;  // in-flight calls keep the pool alive
@@ -497,8 +590,13 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, const st
         bool reusable = false;
         ~guard()
         {
-            if (fresh_unopened) i.release_permit();
-            else if (c) i.release(std::move(c), reusable);
+            if (fresh_unopened) {
+                // TCP connected but TLS did not (failed or cancelled): counted opened, so count it discarded.
+                if (c && c->opened) i.stats.connections_discarded++;
+                i.release_permit();
+            } else if (c) {
+                i.release(std::move(c), reusable);
+            }
         }
     } g{*self, l.conn, l.fresh};
 
@@ -517,10 +615,15 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, const st
     }
     self->stats.attempts++;
     bool keep_alive;
-    if (l.conn->secure)
-        keep_alive = co_await self->exchange(*l.conn->secure, *l.conn, req, authorization, deadline, !l.fresh, r);
-    else
-        keep_alive = co_await self->exchange(*l.conn->plain, *l.conn, req, authorization, deadline, !l.fresh, r);
+    {
+        // Signed now, not before the pool wait and the connect: a short-lived JWT must not expire in a queue.
+        const std::string authorization = auth.header(std::chrono::system_clock::now());
+        if (l.conn->secure)
+            keep_alive =
+                co_await self->exchange(*l.conn->secure, *l.conn, req, authorization, deadline, !l.fresh, r);
+        else
+            keep_alive = co_await self->exchange(*l.conn->plain, *l.conn, req, authorization, deadline, !l.fresh, r);
+    }
     if (!r.ec) hooks.on_response(r);
     const auto max = self->params.pool.max_requests_per_connection;
     g.reusable = !r.ec && keep_alive && (max == 0 || ++l.conn->served < max);

@@ -29,6 +29,7 @@ public:
         case client_errc::bad_response: return "malformed HTTP response";
         case client_errc::connection_closed: return "connection closed before a response";
         case client_errc::client_stopped: return "client stopped";
+        case client_errc::invalid_configuration: return "invalid client configuration";
         }
         return "unknown smooch client error " + std::to_string(ev);
     }

@@ -39,6 +39,14 @@ public:
     /// Idle connections past idle_timeout are moved to `expired` (the caller closes them).
     grant acquire(time_point now, const Waiter& w, std::vector<Conn>& expired)
     {
+        return acquire_with(now, [&] { return w; }, expired);
+    }
+
+    /// As acquire(), but the waiter is made by `make_waiter()` only when the caller has to queue: the
+    /// common paths (reuse, open) allocate nothing.
+    template <class MakeWaiter>
+    grant acquire_with(time_point now, MakeWaiter&& make_waiter, std::vector<Conn>& expired)
+    {
         evict(now, expired);
         if (!idle_.empty()) {
             Conn c = std::move(idle_.back().first);
@@ -50,7 +58,7 @@ public:
             return {grant_kind::open, std::nullopt};
         }
         if (waiters_.size() >= max_waiters_) return {grant_kind::queue_full, std::nullopt};
-        waiters_.push_back(w);
+        waiters_.push_back(make_waiter());
         return {grant_kind::wait, std::nullopt};
     }
 
