@@ -115,6 +115,18 @@ void for_each_field(const Tuple& t, Fn&& fn)
     for_each_field_impl(t, fn, std::make_index_sequence<std::tuple_size_v<Tuple>>{});
 }
 
+template <class Tuple, std::size_t... I>
+constexpr auto keys_of_impl(const Tuple& t, std::index_sequence<I...>)
+{
+    return std::array<std::string_view, sizeof...(I)>{std::string_view(std::get<I>(t).key)...};
+}
+
+template <class Tuple>
+constexpr auto keys_of(const Tuple& t)
+{
+    return keys_of_impl(t, std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+}
+
 template <class M>
 struct is_optional_member : std::false_type {};
 template <class M>
@@ -130,37 +142,56 @@ constexpr int max_read_depth = 64;
 
 class reader {
 public:
-    std::string path;   // e.g. "messages[3].received"; empty at the root
-    std::string error;  // set by fail()
+    std::string error;  // set by fail(), e.g. "messages[3].received: expected number"
     int depth = 0;
+
+    // The path is a stack of views into the tree being read (or of static key names), turned into text only
+    // when something fails: a successful read does no string work for it.
+    struct segment {
+        std::string_view key;  // empty for an array index
+        std::size_t index;
+    };
+    static constexpr std::size_t max_segments = static_cast<std::size_t>(2 * max_read_depth + 8);  // reads stop at max_read_depth
+    std::array<segment, max_segments> path{};
+    std::size_t segments = 0;
 
     bool fail(std::string_view what)
     {
-        error.assign(path.empty() ? std::string_view("(root)") : std::string_view(path));
+        error.clear();
+        for (std::size_t i = 0; i < segments; ++i) {
+            if (path[i].key.empty()) {
+                error.append("[").append(std::to_string(path[i].index)).append("]");
+            } else {
+                if (!error.empty()) error += '.';
+                error.append(path[i].key);
+            }
+        }
+        if (error.empty()) error = "(root)";
         error.append(": ").append(what);
         return false;
     }
 };
 
-// Appends a path segment for the lifetime of the guard.
+// Pushes a path segment for the lifetime of the guard.
 class path_segment {
 public:
-    path_segment(reader& r, std::string_view key) : r_(r), size_(r.path.size())
+    path_segment(reader& r, std::string_view key) : r_(r) { push({key, 0}); }
+    path_segment(reader& r, std::size_t index) : r_(r) { push({{}, index}); }
+    ~path_segment()
     {
-        if (!r.path.empty()) r.path += '.';
-        r.path.append(key);
+        if (pushed_) --r_.segments;
     }
-    path_segment(reader& r, std::size_t index) : r_(r), size_(r.path.size())
-    {
-        r.path.append("[").append(std::to_string(index)).append("]");
-    }
-    ~path_segment() { r_.path.resize(size_); }
     path_segment(const path_segment&) = delete;
     path_segment& operator=(const path_segment&) = delete;
 
 private:
+    void push(reader::segment s)
+    {
+        pushed_ = r_.segments < r_.path.size();
+        if (pushed_) r_.path[r_.segments++] = s;
+    }
     reader& r_;
-    std::size_t size_;
+    bool pushed_ = false;
 };
 
 // Every overload is declared before any template uses it: these live in an unnamed namespace, which
@@ -307,20 +338,32 @@ bool read(const bj::value& v, T& out, reader& r)
     ++r.depth;
 
     constexpr auto fields = fields_of<T>::get();
-    std::array<bool, std::tuple_size_v<decltype(fields)>> seen{};
+    constexpr auto keys = keys_of(fields);
+    std::array<bool, keys.size()> seen{};
+    // Servers write keys in a stable order, usually ours: searching from the field after the last match
+    // finds most keys at the first comparison.
+    std::size_t hint = 0;
     for (const auto& kv : *o) {
         const std::string_view key(kv.key().data(), kv.key().size());
-        bool known = false;
+        std::size_t found = keys.size();
+        for (std::size_t n = 0, i = hint; n < keys.size(); ++n, i = i + 1 == keys.size() ? 0 : i + 1) {
+            if (keys[i] == key) {
+                found = i;
+                break;
+            }
+        }
+        if (found == keys.size()) {
+            out.extra.insert_or_assign(kv.key(), kv.value());
+            continue;
+        }
+        hint = found + 1 == keys.size() ? 0 : found + 1;
+        seen[found] = true;
+        path_segment seg(r, key);
         bool ok = true;
         for_each_field(fields, [&](std::size_t i, const auto& f) {
-            if (known || f.key != key) return;
-            known = true;
-            seen[i] = true;
-            path_segment seg(r, key);
-            ok = read(kv.value(), out.*(f.ptr), r);
+            if (i == found) ok = read(kv.value(), out.*(f.ptr), r);
         });
         if (!ok) return false;
-        if (!known) out.extra.insert_or_assign(kv.key(), kv.value());
     }
 
     // Plain (non-optional) members exist only in request types, where the key is required: a missing key is
