@@ -75,6 +75,122 @@ void check_metadata(checker& c, const std::string& path, const json_object& meta
     }
 }
 
+// --- Raw JSON (metadata, override, extraChannelOptions, unknown keys): NaN and infinities have no JSON
+// spelling, so a request holding one would be serialized as invalid JSON.
+
+bool non_finite(const boost::json::value& v) { return v.is_double() && !std::isfinite(v.get_double()); }
+
+void append_key(std::string& path, boost::json::string_view key)
+{
+    if (!path.empty()) path += '.';
+    path.append(key.data(), key.size());
+}
+
+// Appends to `path` the location of the first NaN or infinity inside `root`, in document order; false (path
+// unchanged) if there is none. Iterative: a value built in code may be nested deeper than a stack allows.
+bool find_non_finite(const json_object& root, std::string& path)
+{
+    bool nested = false;
+    for (const auto& kv : root) {  // the common case, a flat object: no allocation
+        if (non_finite(kv.value())) {
+            append_key(path, kv.key());
+            return true;
+        }
+        nested = nested || kv.value().is_structured();
+    }
+    if (!nested) return false;
+
+    struct frame {
+        const boost::json::object* object;  // one of object/array
+        const boost::json::array* array;
+        std::size_t next;
+        std::size_t path_size;  // path of this container
+    };
+    std::vector<frame> stack{{&root, nullptr, 0, path.size()}};
+    while (!stack.empty()) {
+        frame& f = stack.back();
+        path.resize(f.path_size);
+        const boost::json::value* child = nullptr;
+        if (f.object) {
+            if (f.next < f.object->size()) {
+                const auto& kv = *(f.object->begin() + static_cast<std::ptrdiff_t>(f.next));
+                append_key(path, kv.key());
+                child = &kv.value();
+            }
+        } else if (f.next < f.array->size()) {
+            path += '[';
+            path += std::to_string(f.next);
+            path += ']';
+            child = &(*f.array)[f.next];
+        }
+        if (!child) {
+            stack.pop_back();
+            continue;
+        }
+        ++f.next;  // before push_back, which may move the frames
+        if (non_finite(*child)) return true;
+        if (const auto* o = child->if_object()) stack.push_back({o, nullptr, 0, path.size()});
+        else if (const auto* a = child->if_array()) stack.push_back({nullptr, a, 0, path.size()});
+    }
+    return false;
+}
+
+// `path` names the object (empty at the root, for a request's own unknown keys); it is built only when the
+// object is not empty, so requests without raw JSON pay nothing.
+template <class Path>
+void check_finite(checker& c, const json_object& o, Path&& path)
+{
+    if (c.failed() || o.empty()) return;
+    std::string p = path();
+    if (find_non_finite(o, p)) c.fail(p, "must be a finite number (NaN and infinities have no JSON spelling)");
+}
+
+void check_action_finite(checker& c, const std::string& path, const action& a)
+{
+    if (a.metadata) check_finite(c, *a.metadata, [&] { return path + ".metadata"; });
+    if (a.extra_channel_options) check_finite(c, *a.extra_channel_options, [&] { return path + ".extraChannelOptions"; });
+    check_finite(c, a.extra, [&] { return path; });
+}
+
+void check_message_finite(checker& c, const message_post& m)
+{
+    if (m.metadata) check_finite(c, *m.metadata, [] { return std::string("metadata"); });
+    if (m.override_) check_finite(c, *m.override_, [] { return std::string("override"); });
+    if (m.items) {
+        for (std::size_t i = 0; i < m.items->size() && !c.failed(); ++i) {
+            const message_item& item = (*m.items)[i];
+            if (item.actions) {
+                for (std::size_t j = 0; j < item.actions->size() && !c.failed(); ++j) {
+                    const action& a = (*item.actions)[j];
+                    if (a.metadata || a.extra_channel_options || !a.extra.empty())
+                        check_action_finite(c, index(index("items", i) + ".actions", j), a);
+                }
+            }
+            check_finite(c, item.extra, [&] { return index("items", i); });
+        }
+    }
+    if (m.actions) {
+        for (std::size_t i = 0; i < m.actions->size() && !c.failed(); ++i) {
+            const action& a = (*m.actions)[i];
+            if (a.metadata || a.extra_channel_options || !a.extra.empty()) check_action_finite(c, index("actions", i), a);
+        }
+    }
+    if (m.display_settings) check_finite(c, m.display_settings->extra, [] { return std::string("displaySettings"); });
+    if (m.destination) check_finite(c, m.destination->extra, [] { return std::string("destination"); });
+    if (m.coordinates) check_finite(c, m.coordinates->extra, [] { return std::string("coordinates"); });
+    if (m.location) check_finite(c, m.location->extra, [] { return std::string("location"); });
+    if (m.fields) {
+        for (std::size_t i = 0; i < m.fields->size() && !c.failed(); ++i) {
+            const field_post& f = (*m.fields)[i];
+            check_finite(c, f.extra, [&] { return index("fields", i); });
+            if (!f.options) continue;
+            for (std::size_t k = 0; k < f.options->size() && !c.failed(); ++k)
+                check_finite(c, (*f.options)[k].extra, [&] { return index(index("fields", i) + ".options", k); });
+        }
+    }
+    check_finite(c, m.extra, [] { return std::string(); });
+}
+
 void check_action(checker& c, const std::string& path, const action& a)
 {
     if (!a.type || a.type->str().empty()) return c.fail(path + ".type", "required");
@@ -242,6 +358,7 @@ void check_message(checker& c, const message_post& m)
         if (role != smooch::role::app_maker)
             return c.fail("destination", "only appMaker messages may set a destination");
     }
+    check_message_finite(c, m);
 }
 
 // A before/after cursor: unix seconds, optionally with a decimal fraction ("1471995721", "1439220041.586").
@@ -275,6 +392,7 @@ error_code validate(const conversation_activity& a, diagnostics& diag)
     } else if (!a.type.is_known()) {
         c.fail("type", "must be typing:start, typing:stop or conversation:read, got " + quoted(a.type.str()));
     }
+    check_finite(c, a.extra, [] { return std::string(); });
     return c.result();
 }
 

@@ -427,6 +427,89 @@ BOOST_AUTO_TEST_CASE(documented_unsure_things_are_accepted)
     expect_valid(image);
 }
 
+// NaN and infinities have no JSON spelling: inside raw JSON (metadata, override, extraChannelOptions, unknown keys)
+// they would be serialized as invalid JSON, so validate() rejects them, naming the path down to the number.
+BOOST_AUTO_TEST_CASE(raw_json_numbers_are_finite)
+{
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    namespace bj = boost::json;
+
+    message_post m = text_message();
+    m.metadata = json_object{{"ratio", 0.5}, {"max", std::numeric_limits<double>::max()}, {"n", -3}};
+    expect_valid(m);
+    m.metadata->emplace("huge", inf);
+    expect_invalid(m, "metadata.huge", "finite");
+    (*m.metadata)["huge"] = -inf;
+    expect_invalid(m, "metadata.huge", "finite");
+    (*m.metadata)["huge"] = nan;
+    expect_invalid(m, "metadata.huge", "finite");
+
+    m = text_message();
+    m.override_ = json_object{{"whatsapp", bj::object{{"payload", bj::object{{"a", bj::array{1, 2.5, nan}}}}}}};
+    expect_invalid(m, "override.whatsapp.payload.a[2]", "finite");
+
+    m = text_message();
+    m.extra = json_object{{"x-unknown", bj::array{bj::object{{"deep", inf}}}}};
+    expect_invalid(m, "x-unknown[0].deep", "finite");
+    m.extra = json_object{{"x-top", -inf}};
+    expect_invalid(m, "x-top", "finite");
+
+    action a = make_action(action_type::webview);
+    a.extra_channel_options = json_object{{"messenger", bj::object{{"webview_height_ratio", nan}}}};
+    m = text_message({a});
+    expect_invalid(m, "actions[0].extraChannelOptions.messenger.webview_height_ratio", "finite");
+    a = make_action(action_type::postback);
+    a.metadata = json_object{{"k", inf}};
+    m = text_message({a});
+    expect_invalid(m, "actions[0].metadata.k", "finite");
+    a = make_action(action_type::postback);
+    a.extra = json_object{{"weight", inf}};
+    m = text_message({a});
+    expect_invalid(m, "actions[0].weight", "finite");
+
+    m = carousel(2);
+    expect_valid(m);
+    (*(*m.items)[1].actions)[0].metadata = json_object{{"k", -inf}};
+    expect_invalid(m, "items[1].actions[0].metadata.k", "finite");
+    m = carousel(1);
+    (*m.items)[0].extra = json_object{{"score", nan}};
+    expect_invalid(m, "items[0].score", "finite");
+
+    m = location_message(45.5, -73.6);
+    m.coordinates->extra = json_object{{"accuracy", inf}};
+    expect_invalid(m, "coordinates.accuracy", "finite");
+    m = location_message(45.5, -73.6);
+    m.location = smooch::location{};
+    m.location->extra = json_object{{"zoom", nan}};
+    expect_invalid(m, "location.zoom", "finite");
+
+    m = text_message();
+    m.display_settings = display_settings{};
+    m.display_settings->extra = json_object{{"w", inf}};
+    expect_invalid(m, "displaySettings.w", "finite");
+    m = text_message();
+    m.destination = smooch::destination{};
+    m.destination->integration_id = "5a";
+    m.destination->extra = json_object{{"priority", nan}};
+    expect_invalid(m, "destination.priority", "finite");
+
+    field_post f = select_field("s", 2);
+    f.extra = json_object{{"rows", inf}};
+    expect_invalid(form({f}), "fields[0].rows", "finite");
+    f = select_field("s", 2);
+    (*f.options)[1].extra = json_object{{"rank", -inf}};
+    expect_invalid(form({f}), "fields[0].options[1].rank", "finite");
+
+    // What validate() accepts serializes as JSON that parses back.
+    m = text_message();
+    m.metadata = json_object{{"ratio", 0.1}};
+    m.extra = json_object{{"x", bj::array{1e300, -0.0}}};
+    expect_valid(m);
+    diagnostics diag;
+    BOOST_TEST(!!parse<message_post>(serialize(m), diag), diag.message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(validate_activity)
@@ -452,6 +535,15 @@ BOOST_AUTO_TEST_CASE(type_is_one_of_three)
     expect_invalid(a, "type", "typing:start");
     a.type = "";
     expect_invalid(a, "type");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_finite)
+{
+    conversation_activity a;
+    a.extra = json_object{{"x-level", 2.5}};
+    expect_valid(a);
+    a.extra = json_object{{"x-level", std::numeric_limits<double>::infinity()}};
+    expect_invalid(a, "x-level", "finite");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
