@@ -270,6 +270,27 @@ const char* to_string(fault_action a) noexcept
 
 namespace {
 
+/// Longest timeout or fault delay, ms: a day. Deadlines are steady_clock::now() + d; a bound keeps that
+/// addition far from overflowing.
+constexpr std::int64_t max_ms = 86'400'000;
+
+/// Fault statuses must be able to carry the body the mock sends with them: 1xx, 204 and 304 cannot (and a
+/// 1xx does not even end the exchange).
+bool fault_status_ok(std::uint64_t s) { return s >= 200 && s <= 599 && s != 204 && s != 304; }
+
+/// Throws std::invalid_argument if a rule built in code could not be sent (the parser checks the same).
+void check_rule(const fault_rule& f, const char* what)
+{
+    if (!(f.probability > 0 && f.probability <= 1))
+        throw std::invalid_argument(std::string(what) + ": probability must be in (0, 1]");
+    if (f.status != 0 && !fault_status_ok(f.status))
+        throw std::invalid_argument(std::string(what) + ": status must be 200..599 except 204 and 304, got " +
+                                    std::to_string(f.status));
+    if (f.delay.count() < 0 || f.delay.count() > max_ms)
+        throw std::invalid_argument(std::string(what) + ": delay must be 0..86400000 ms, got " +
+                                    std::to_string(f.delay.count()));
+}
+
 std::uint64_t parse_u64(std::string_view v, std::string_view key)
 {
     std::uint64_t n = 0;
@@ -331,7 +352,9 @@ fault_rule parse_fault(std::string_view spec)
         if (key == "status") {
             need_value();
             auto s = parse_u64(value, key);
-            if (s < 100 || s > 599) throw std::invalid_argument("fault: status must be 100..599");
+            if (!fault_status_ok(s))
+                throw std::invalid_argument("fault: status must be 200..599 except 204 and 304 (the response "
+                                            "carries a body), got " + value);
             r.status = static_cast<unsigned>(s);
             // status=CODE with truncate/malformed/stall sets their status line instead of being the action.
             if (!have_action) {
@@ -350,7 +373,10 @@ fault_rule parse_fault(std::string_view spec)
             have_action = true;
         } else if (key == "delay") {
             need_value();
-            r.delay = std::chrono::milliseconds(static_cast<std::int64_t>(parse_u64(value, key)));
+            auto d = parse_u64(value, key);
+            if (d > static_cast<std::uint64_t>(max_ms))
+                throw std::invalid_argument("fault: delay must be at most 86400000 ms (a day), got " + value);
+            r.delay = std::chrono::milliseconds(static_cast<std::int64_t>(d));
         } else if (key == "retry_after") {
             need_value();
             r.retry_after = value;
@@ -574,11 +600,20 @@ engine::engine(const server_params& p) : s_(std::make_unique<state>())
     for (auto& k : p.keys)
         if (k.key_id.empty() || k.secret.empty())
             throw std::invalid_argument("server_params.keys: key_id and secret must not be empty");
-    if (p.rate && (!(p.rate->requests_per_second > 0) || !(p.rate->burst >= 1)))
-        throw std::invalid_argument("server_params.rate: requests_per_second must be > 0 and burst >= 1");
-    for (auto& f : p.faults)
-        if (!(f.probability > 0 && f.probability <= 1))
-            throw std::invalid_argument("server_params.faults: probability must be in (0, 1]");
+    if (p.rate && (!(p.rate->requests_per_second > 0) || !(p.rate->burst >= 1) ||
+                   !std::isfinite(p.rate->requests_per_second) || !std::isfinite(p.rate->burst)))
+        throw std::invalid_argument("server_params.rate: requests_per_second must be > 0 and burst >= 1, both finite");
+    for (auto& f : p.faults) check_rule(f, "server_params.faults");
+    auto check_timeout = [](std::chrono::milliseconds t, const char* name) {
+        if (t.count() <= 0 || t.count() > max_ms)
+            throw std::invalid_argument(std::string("server_params.") + name + " must be 1..86400000 ms, got " +
+                                        std::to_string(t.count()));
+    };
+    check_timeout(p.idle_timeout, "idle_timeout");
+    check_timeout(p.header_timeout, "header_timeout");
+    check_timeout(p.body_timeout, "body_timeout");
+    check_timeout(p.write_timeout, "write_timeout");
+    check_timeout(p.handshake_timeout, "handshake_timeout");
     s_->params = p;
     s_->limit = p.rate;
     for (auto& f : p.faults) s_->rules.push_back({f, 0, 0});
@@ -604,7 +639,12 @@ std::chrono::milliseconds engine::idle_timeout() const noexcept
 {
     return std::chrono::milliseconds(s_->idle_ms.load(std::memory_order_relaxed));
 }
-void engine::set_idle_timeout(std::chrono::milliseconds t) noexcept { s_->idle_ms = t.count(); }
+void engine::set_idle_timeout(std::chrono::milliseconds t)
+{
+    if (t.count() <= 0 || t.count() > max_ms)
+        throw std::invalid_argument("idle_timeout must be 1..86400000 ms, got " + std::to_string(t.count()));
+    s_->idle_ms = t.count();
+}
 
 void engine::error_response(unsigned status, std::string_view code, std::string_view description,
                             http_response& out)
@@ -620,8 +660,7 @@ void engine::error_response(unsigned status, std::string_view code, std::string_
 
 void engine::add_fault(fault_rule rule)
 {
-    if (!(rule.probability > 0 && rule.probability <= 1))
-        throw std::invalid_argument("fault_rule.probability must be in (0, 1]");
+    check_rule(rule, "fault_rule");
     std::lock_guard lock(s_->mu);
     s_->rules.push_back({std::move(rule), 0, 0});
 }
@@ -634,8 +673,9 @@ void engine::clear_faults()
 
 void engine::set_rate_limit(std::optional<rate_limit> limit)
 {
-    if (limit && (!(limit->requests_per_second > 0) || !(limit->burst >= 1)))
-        throw std::invalid_argument("rate_limit: requests_per_second must be > 0 and burst >= 1");
+    if (limit && (!(limit->requests_per_second > 0) || !(limit->burst >= 1) ||
+                  !std::isfinite(limit->requests_per_second) || !std::isfinite(limit->burst)))
+        throw std::invalid_argument("rate_limit: requests_per_second must be > 0 and burst >= 1, both finite");
     std::lock_guard lock(s_->mu);
     s_->limit = limit;
     s_->buckets.clear();
@@ -1395,7 +1435,8 @@ void handle_admin(engine& e, engine::state& s, const http_request& req, std::str
             good = good && r1.ptr == b.data() + b.size();
         }
         burst = std::max(burst, 1.0);
-        if (!good || !(rps > 0)) return error(out, 400, "bad_request", "Body must be 'off' or 'RPS[,BURST]'");
+        if (!good || !(rps > 0) || !std::isfinite(rps) || !std::isfinite(burst))
+            return error(out, 400, "bad_request", "Body must be 'off' or 'RPS[,BURST]'");
         e.set_rate_limit(rate_limit{rps, burst});
         return ok("{}");
     }
@@ -1403,6 +1444,9 @@ void handle_admin(engine& e, engine::state& s, const http_request& req, std::str
         if (req.method != "POST") return error(out, 405, "method_not_allowed", "Use POST"), void(out.allow = "POST");
         std::string_view b = req.body;
         while (!b.empty() && (b.back() == '\n' || b.back() == '\r' || b.back() == ' ')) b.remove_suffix(1);
+        // All or nothing: every item is checked before any is applied.
+        std::optional<std::size_t> close_after;
+        std::optional<std::int64_t> idle;
         while (!b.empty()) {
             auto comma = b.find(',');
             auto item = b.substr(0, comma);
@@ -1413,12 +1457,20 @@ void handle_admin(engine& e, engine::state& s, const http_request& req, std::str
             if (eq == std::string_view::npos || r.ec != std::errc{} || r.ptr != val.data() + val.size())
                 return error(out, 400, "bad_request", "Body must be close_after_requests=N,idle_timeout=MS");
             auto key = item.substr(0, eq);
-            if (key == "close_after_requests") e.set_close_after_requests(static_cast<std::size_t>(v));
-            else if (key == "idle_timeout") e.set_idle_timeout(std::chrono::milliseconds(static_cast<std::int64_t>(v)));
-            else return error(out, 400, "bad_request", "Unknown setting " + std::string(key));
+            if (key == "close_after_requests") {
+                close_after = static_cast<std::size_t>(v);
+            } else if (key == "idle_timeout") {
+                if (v == 0 || v > static_cast<std::uint64_t>(max_ms))
+                    return error(out, 400, "bad_request", "idle_timeout must be 1..86400000 ms");
+                idle = static_cast<std::int64_t>(v);
+            } else {
+                return error(out, 400, "bad_request", "Unknown setting " + std::string(key));
+            }
             if (comma == std::string_view::npos) break;
             b.remove_prefix(comma + 1);
         }
+        if (close_after) e.set_close_after_requests(*close_after);
+        if (idle) e.set_idle_timeout(std::chrono::milliseconds(*idle));
         return ok("{}");
     }
     error(out, 404, "not_found", "Unknown admin endpoint");

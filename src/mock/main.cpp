@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -49,6 +50,7 @@ Faults (see docs/mock.md for the grammar):
   --seed N                 seed of the RNG for fault probabilities and ids (default 1)
   --close-after-requests N close each connection after N requests, without Connection: close (default 0 = never)
   --idle-timeout MS        close keep-alive connections idle for MS milliseconds, silently (default 60000)
+                           (every timeout: 1..86400000 ms; anything else is a usage error)
 
 Limits against hostile clients:
   --header-timeout MS      time to receive request headers (default 10000)
@@ -76,6 +78,15 @@ T number(const std::string& opt, const std::string& v)
     if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
         throw usage_error(opt + ": invalid number '" + v + "'");
     return out;
+}
+
+/// A timeout in milliseconds: 1..86400000 (a day), like server_params requires.
+std::chrono::milliseconds timeout_ms(const std::string& opt, const std::string& v)
+{
+    auto ms = number<long long>(opt, v);
+    if (ms <= 0 || ms > 86'400'000)
+        throw usage_error(opt + ": must be 1..86400000 milliseconds, got '" + v + "'");
+    return std::chrono::milliseconds(ms);
 }
 
 std::string read_file(const std::string& path)
@@ -137,9 +148,9 @@ int main(int argc, char** argv)
             } else if (a == "--seed") p.seed = number<std::uint64_t>(a, value());
             else if (a == "--admin") p.admin = true;
             else if (a == "--close-after-requests") p.close_after_requests = number<std::size_t>(a, value());
-            else if (a == "--idle-timeout") p.idle_timeout = std::chrono::milliseconds(number<long>(a, value()));
-            else if (a == "--header-timeout") p.header_timeout = std::chrono::milliseconds(number<long>(a, value()));
-            else if (a == "--body-timeout") p.body_timeout = std::chrono::milliseconds(number<long>(a, value()));
+            else if (a == "--idle-timeout") p.idle_timeout = timeout_ms(a, value());
+            else if (a == "--header-timeout") p.header_timeout = timeout_ms(a, value());
+            else if (a == "--body-timeout") p.body_timeout = timeout_ms(a, value());
             else if (a == "--header-limit") p.header_limit = number<std::size_t>(a, value());
             else if (a == "--max-connections") p.max_connections = number<std::size_t>(a, value());
             else if (a == "--max-recorded") p.max_recorded_requests = number<std::size_t>(a, value());
@@ -177,7 +188,14 @@ int main(int argc, char** argv)
             }
         }
         boost::asio::io_context io(1);
-        mock::server srv(io.get_executor(), p);
+        std::optional<mock::server> srv_holder;
+        try {
+            srv_holder.emplace(io.get_executor(), p);
+        } catch (const std::invalid_argument& e) {  // a bad parameter (server_params' own checks): usage
+            std::cerr << "smooch-mock: " << e.what() << "\n";
+            return 2;
+        }
+        auto& srv = *srv_holder;
         srv.start();
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int) {

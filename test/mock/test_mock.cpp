@@ -806,6 +806,9 @@ BOOST_AUTO_TEST_CASE(admin_endpoint, *boost::unit_test::timeout(guard))
     BOOST_TEST(c2.request(http::verb::post, "/_admin/connections", "close_after_requests=0,idle_timeout=60000", "").result_int() == 200u);
     BOOST_TEST(c2.request(http::verb::get, "/_admin/record", {}, "").result_int() == 200u);
     check_error(c2.request(http::verb::post, "/_admin/connections", "bogus=1", ""), 400, "bad_request");
+    check_error(c2.request(http::verb::post, "/_admin/connections", "idle_timeout=0", ""), 400, "bad_request",
+                "idle_timeout");
+    BOOST_TEST(c2.request(http::verb::get, "/_admin/record", {}, "").result_int() == 200u);  // still usable
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -845,6 +848,39 @@ BOOST_AUTO_TEST_CASE(grammar, *boost::unit_test::timeout(guard))
     for (auto bad : {"", "bogus", "status=abc", "status=99", "reset,close", "count=-1", "probability=2", "probability=0",
                      "route=nope", "retry_after=1", "reset=1", "delay", "status=503,retry_after=\"x"})
         BOOST_CHECK_THROW(mock::parse_fault(bad), std::invalid_argument);
+}
+
+// Fault statuses must be able to carry the body the mock sends: 200..599 except 204 and 304 (1xx would not
+// even end the exchange). Checked when parsed and when a rule is added in code.
+BOOST_AUTO_TEST_CASE(fault_status_range, *boost::unit_test::timeout(guard))
+{
+    for (unsigned ok : {200u, 201u, 205u, 299u, 302u, 400u, 429u, 503u, 599u}) {
+        BOOST_TEST(mock::parse_fault("status=" + std::to_string(ok)).status == ok);
+        BOOST_TEST(mock::parse_fault("malformed,status=" + std::to_string(ok)).status == ok);
+    }
+    for (auto bad : {"status=100", "status=101", "status=103", "status=199", "status=204", "status=304", "status=600",
+                     "truncate,status=204", "stall,status=100", "malformed,status=304", "status=0"}) {
+        try {
+            mock::parse_fault(bad);
+            BOOST_ERROR("accepted " << bad);
+        } catch (const std::invalid_argument& e) {
+            BOOST_TEST(std::string(e.what()).find("status") != std::string::npos, e.what());
+        }
+    }
+    asio::io_context io;
+    mock::fault_rule r;
+    r.action = mock::fault_action::status;
+    r.status = 204;
+    mock::server s(io.get_executor(), server_fixture::default_params());
+    BOOST_CHECK_THROW(s.add_fault(r), std::invalid_argument);
+    r.status = 150;
+    BOOST_CHECK_THROW(s.add_fault(r), std::invalid_argument);
+    r.status = 0;  // 0 = the default 503
+    s.add_fault(r);
+    auto p = server_fixture::default_params();
+    r.status = 304;
+    p.faults.push_back(r);
+    BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(status_with_and_without_retry_after, *boost::unit_test::timeout(guard))
@@ -1245,6 +1281,28 @@ BOOST_AUTO_TEST_CASE(bad_params_throw, *boost::unit_test::timeout(guard))
     p = server_fixture::default_params();
     p.keys.push_back({"", "x", std::nullopt});
     BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::invalid_argument);
+    // Timeouts must be positive (and at most a day, so deadlines never overflow the clock).
+    using ms = std::chrono::milliseconds;
+    for (auto field : {&mock::server_params::idle_timeout, &mock::server_params::header_timeout,
+                       &mock::server_params::body_timeout, &mock::server_params::write_timeout,
+                       &mock::server_params::handshake_timeout}) {
+        for (auto bad : {ms(0), ms(-1), ms(-60'000), ms(86'400'001)}) {
+            p = server_fixture::default_params();
+            p.*field = bad;
+            BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::invalid_argument);
+            BOOST_CHECK_THROW(mock::engine{p}, std::invalid_argument);
+        }
+        p = server_fixture::default_params();
+        p.*field = ms(1);
+        BOOST_CHECK_NO_THROW(mock::server(io.get_executor(), p));
+    }
+    {
+        mock::server ok(io.get_executor(), server_fixture::default_params());
+        BOOST_CHECK_THROW(ok.set_idle_timeout(ms(0)), std::invalid_argument);
+        BOOST_CHECK_THROW(ok.set_idle_timeout(ms(-5)), std::invalid_argument);
+        ok.set_idle_timeout(ms(5));
+    }
+    BOOST_CHECK_THROW(mock::parse_fault("delay=86400001"), std::invalid_argument);
     p = server_fixture::default_params();
     p.tls->key_pem = "not a key";
     BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::exception);
@@ -1344,7 +1402,8 @@ BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit
 BOOST_AUTO_TEST_CASE(program_usage_errors, *boost::unit_test::timeout(guard))
 {
     auto run = [](const std::string& args) {
-        std::string cmd = std::string(SMOOCH_MOCK_EXE) + " " + args + " >/dev/null 2>&1";
+        // `timeout`: a program that wrongly accepts its arguments starts serving; it must not hang the test.
+        std::string cmd = "timeout 10 " + std::string(SMOOCH_MOCK_EXE) + " " + args + " >/dev/null 2>&1";
         int st = std::system(cmd.c_str());
         return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     };
@@ -1355,6 +1414,12 @@ BOOST_AUTO_TEST_CASE(program_usage_errors, *boost::unit_test::timeout(guard))
     BOOST_TEST(run("--fault nope") == 2);
     BOOST_TEST(run("--plain --self-signed") == 2);
     BOOST_TEST(run("--port notanumber") == 2);
+    for (auto opt : {"--idle-timeout", "--header-timeout", "--body-timeout"}) {
+        for (auto v : {"-1", "0", "-60000", "86400001", "1.5"}) {
+            BOOST_TEST_CONTEXT(opt << " " << v) { BOOST_TEST(run(std::string(opt) + " " + v + " --plain") == 2); }
+        }
+    }
+    BOOST_TEST(run("--header-limit 10 --plain") == 2);  // rejected by server_params: a usage error too
     BOOST_TEST(run("--tls-cert /nonexistent --tls-key /nonexistent") == 1);
 }
 

@@ -66,7 +66,8 @@ public:
     std::size_t close_after_requests() const noexcept;
     void set_close_after_requests(std::size_t n) noexcept;
     std::chrono::milliseconds idle_timeout() const noexcept;
-    void set_idle_timeout(std::chrono::milliseconds t) noexcept;
+    /// Throws std::invalid_argument unless 0 < t <= 24 h.
+    void set_idle_timeout(std::chrono::milliseconds t);
 
     struct state;  ///< Implementation detail (opaque).
 

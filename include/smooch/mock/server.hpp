@@ -98,9 +98,12 @@ struct fault_rule {
     // --- what happens
     fault_action action = fault_action::none;
     std::chrono::milliseconds delay{0}; ///< Wait this long before answering (or resetting). Any action.
+                                        ///< 0 .. 24 h.
     unsigned status = 0;                ///< For `status`: the status to send (0 means 503). For truncate,
                                         ///< malformed and stall: the status line to use when the request is
                                         ///< not applied (0 = the route's success status, 201 or 200).
+                                        ///< Otherwise 200..599 except 204 and 304 (each fault response has a
+                                        ///< body); add_fault() and the constructor throw std::invalid_argument.
     std::optional<std::string> retry_after; ///< `Retry-After` value sent verbatim (delta-seconds or an
                                             ///< HTTP-date); only with `status`.
     bool apply_before_fault = false;    ///< Process the request for real (store the message...) before the
@@ -140,6 +143,8 @@ struct server_params {
     bool admin = false;
 
     // --- per-connection behaviour (also fault injection: small values create the stale keep-alive case)
+    // Every timeout below must be 1 ms .. 24 h (86400000 ms): zero, negative or longer values throw
+    // std::invalid_argument from the constructor (a deadline is now() + timeout; the bound keeps it exact).
     /// Close a connection (silently, no `Connection: close`) after it has served this many requests.
     /// 0 (default) = unlimited. Changeable at run time with set_close_after_requests().
     std::size_t close_after_requests = 0;
@@ -263,7 +268,8 @@ public:
     void clear_faults();                                   ///< Removes every rule.
     void set_rate_limit(std::optional<rate_limit> limit);  ///< nullopt disables; resets the buckets.
     void set_close_after_requests(std::size_t n);          ///< See server_params::close_after_requests.
-    void set_idle_timeout(std::chrono::milliseconds t);    ///< See server_params::idle_timeout.
+    void set_idle_timeout(std::chrono::milliseconds t);    ///< See server_params::idle_timeout (1 ms..24 h,
+                                                           ///< else std::invalid_argument).
     void reset();                                          ///< Forget every conversation and the record.
 
     struct impl;
