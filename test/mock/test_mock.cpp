@@ -948,8 +948,8 @@ BOOST_AUTO_TEST_CASE(reset_before_response, *boost::unit_test::timeout(guard))
         BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("lost"), basic_std("acct", "acct-secret")));
         response r;
         auto ec = c.read(r);
-        BOOST_TEST(!!ec);
-        BOOST_TEST((ec != asio::error::timed_out));
+        // A TCP RST: the kernel reports ECONNRESET, which the SSL stream and Beast pass through unchanged.
+        BOOST_TEST((ec == asio::error::connection_reset), ec.category().name() << ":" << ec.value() << " " << ec.message());
     }
     BOOST_TEST(!f.srv->record().find("app1", "u"));  // not applied
     {
@@ -957,8 +957,7 @@ BOOST_AUTO_TEST_CASE(reset_before_response, *boost::unit_test::timeout(guard))
         BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("stored"), basic_std("acct", "acct-secret")));
         response r;
         auto ec = c.read(r);
-        BOOST_TEST(!!ec);
-        BOOST_TEST((ec != asio::error::timed_out));
+        BOOST_TEST((ec == asio::error::connection_reset), ec.category().name() << ":" << ec.value() << " " << ec.message());
     }
     auto rec = f.srv->record();
     BOOST_REQUIRE(rec.find("app1", "u"));
