@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -294,6 +295,13 @@ std::string target_of(const json::value& url, const std::string& base)
     auto s = json::value_to<std::string>(url);
     BOOST_REQUIRE_MESSAGE(s.rfind(base, 0) == 0, s << " does not start with " << base);
     return s.substr(base.size());
+}
+
+/// The wire text of an authenticated POST of `body` (for pipelining several requests in one write).
+std::string raw_post(const std::string& path, const std::string& body)
+{
+    return "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 bool is_hex24(std::string_view s)
@@ -696,6 +704,77 @@ BOOST_AUTO_TEST_CASE(rate_limit_429_with_retry_after, *boost::unit_test::timeout
     f.srv->set_rate_limit(mock::rate_limit{0.01, 1});
     BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
     BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 429u);
+}
+
+// The bucket refills over time: 429 after the burst, success again once Retry-After has passed. Requests are
+// pipelined in one write so the three of a round reach the server within far less than a refill interval.
+BOOST_AUTO_TEST_CASE(rate_limit_refills_after_retry_after, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.rate = mock::rate_limit{5, 2};  // a token every 200 ms, burst 2
+    server_fixture f(p);
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "refill");
+    std::string round = raw_post(path, text_msg("a")) + raw_post(path, text_msg("b")) + raw_post(path, text_msg("c"));
+    auto statuses = [&](int& retry_after) {
+        BOOST_REQUIRE(!c.write_raw(round));
+        std::vector<unsigned> st;
+        for (int i = 0; i < 3; ++i) {
+            response r;
+            BOOST_REQUIRE(!c.read(r));
+            st.push_back(r.result_int());
+            if (r.result_int() == 429u) retry_after = std::stoi(std::string(r[http::field::retry_after]));
+        }
+        return st;
+    };
+    int retry_after = 0;
+    BOOST_TEST(statuses(retry_after) == (std::vector<unsigned>{201, 201, 429}), boost::test_tools::per_element());
+    BOOST_TEST(retry_after == 1);  // < 1 token missing at 5/s: 0.2 s, rounded up to whole seconds
+    // Wait what the server asked for (a time-based behaviour, not a synchronisation), bounded by the guard.
+    asio::steady_timer t(c.cio);
+    t.expires_after(std::chrono::seconds(retry_after));
+    BOOST_REQUIRE(!c.run([&](auto h) { t.async_wait(h); }));
+    // Refilled, and capped at the burst: two more, then 429 again.
+    retry_after = 0;
+    BOOST_TEST(statuses(retry_after) == (std::vector<unsigned>{201, 201, 429}), boost::test_tools::per_element());
+    BOOST_TEST(retry_after == 1);
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.rate_limited == 2u);
+    BOOST_REQUIRE(rec.find("app1", "refill"));
+    BOOST_TEST(rec.find("app1", "refill")->texts() == (std::vector<std::string>{"a", "b", "a", "b"}));
+}
+
+// The token bucket's arithmetic, driven through the engine with chosen arrival times (no clock involved).
+BOOST_AUTO_TEST_CASE(rate_limit_refill_arithmetic, *boost::unit_test::timeout(guard))
+{
+    mock::server_params p;  // no keys: auth off
+    p.rate = mock::rate_limit{5, 2};
+    mock::engine e(p);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto at = [&](std::chrono::milliseconds offset) {
+        mock::http_request r;
+        r.method = "GET";
+        r.target = "/v1.1/apps/a/appusers/u/messages";
+        r.arrival = t0 + offset;
+        mock::http_response out;
+        e.handle(r, out);
+        return out.status == 429u ? "429 " + out.retry_after : std::to_string(out.status);
+    };
+    // 404 (no conversation) means the request got past the limiter and took a token.
+    BOOST_TEST(at(0ms) == "404");
+    BOOST_TEST(at(0ms) == "404");
+    BOOST_TEST(at(0ms) == "429 1");
+    BOOST_TEST(at(100ms) == "429 1");    // 0.5 token
+    BOOST_TEST(at(250ms) == "404");      // 1.25 tokens
+    BOOST_TEST(at(250ms) == "429 1");    // 0.25 token
+    BOOST_TEST(at(10'000ms) == "404");   // refilled, capped at the burst of 2
+    BOOST_TEST(at(10'000ms) == "404");
+    BOOST_TEST(at(10'000ms) == "429 1");
+    e.set_rate_limit(mock::rate_limit{0.25, 1});  // new limit: buckets start full again
+    BOOST_TEST(at(10'000ms) == "404");
+    BOOST_TEST(at(10'000ms) == "429 4");  // a whole token at 0.25/s: 4 s
+    BOOST_TEST(at(13'000ms) == "429 1");  // 0.75 token: 1 s more
+    BOOST_TEST(at(14'000ms) == "404");
 }
 
 BOOST_AUTO_TEST_CASE(record_contents, *boost::unit_test::timeout(guard))
