@@ -130,8 +130,9 @@ void append_header_value(std::string& out, std::string_view v)
         if (static_cast<unsigned char>(c) >= 0x20) out += c;  // no header injection from fault specs
 }
 
-/// Serializes status line + headers (+ body unless headers_only) into `wire`. Returns the header size.
-std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std::string& wire)
+/// Serializes status line + headers (+ body unless `head`) into `wire`. Returns the header size.
+/// A response to HEAD (RFC 9110 §9.3.2) has the same headers, Content-Length included, and no body.
+std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std::string& wire, bool head = false)
 {
     wire.clear();
     wire += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -155,7 +156,7 @@ std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std:
     else if (http10) wire += "Connection: keep-alive\r\n";
     wire += "\r\n";
     std::size_t header_size = wire.size();
-    wire += r.body;
+    if (!head) wire += r.body;
     return header_size;
 }
 
@@ -319,7 +320,8 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                 engine::error_response(status, code, desc, out);
                 out.retry_after.clear();
                 out.allow.clear();
-                serialize(out, false, false, wire);
+                bool head = parser->is_header_done() && parser->get().method() == http::verb::head;
+                serialize(out, false, false, wire, head);
                 c->set_deadline(params.write_timeout);
                 co_await asio::async_write(stream, asio::buffer(wire), tuple_awaitable);
             };
@@ -373,6 +375,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             auto& req = parser->get();
             bool keep_alive = req.keep_alive();
             bool http10 = req.version() == 10;
+            bool head = req.method() == http::verb::head;
             http_request in;
             in.method = req.method_string();
             in.target = req.target();
@@ -391,7 +394,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                 if (stopped || !c->sock->is_open()) break;
             }
             c->set_deadline(params.write_timeout);
-            std::size_t header_size = serialize(out, keep_alive, http10, wire);
+            std::size_t header_size = serialize(out, keep_alive, http10, wire, head);
             bool close_now = !keep_alive || silent_close;
             switch (out.fault) {
             case fault_action::reset: c->close(true); close_now = true; break;

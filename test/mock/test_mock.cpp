@@ -297,6 +297,27 @@ std::string target_of(const json::value& url, const std::string& base)
     return s.substr(base.size());
 }
 
+/// Reads raw bytes until the server closes the connection (bounded: io_timeout per read, 1000 reads).
+std::string read_until_closed(client& c)
+{
+    std::string all;
+    std::array<char, 4096> chunk;
+    for (int i = 0; i < 1000; ++i) {
+        std::size_t n = 0;
+        auto ec = c.run([&](auto h) {
+            auto done = [&n, h](error_code e, std::size_t k) mutable {
+                n = k;
+                h(e);
+            };
+            if (c.tls_) c.stream->async_read_some(asio::buffer(chunk), done);
+            else c.stream->next_layer().async_read_some(asio::buffer(chunk), done);
+        });
+        all.append(chunk.data(), n);
+        if (ec) break;
+    }
+    return all;
+}
+
 /// The wire text of an authenticated POST of `body` (for pipelining several requests in one write).
 std::string raw_post(const std::string& path, const std::string& body)
 {
@@ -587,6 +608,31 @@ BOOST_AUTO_TEST_CASE(validation_400_and_413, *boost::unit_test::timeout(guard))
     BOOST_TEST(c2.request(http::verb::post, path, big).result_int() == 201u);
     std::string too_big = text_msg(std::string(100 * 1024 + 10, 'a'));
     check_error(c2.request(http::verb::post, path, too_big), 413, "request_entity_too_large");
+}
+
+// HEAD: the same status line and headers as the request would get, never a body.
+BOOST_AUTO_TEST_CASE(head_responses_have_no_body, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    for (auto target : {std::string("/v1.1/apps/app1/appusers/u/messages"), std::string("/nowhere")}) {
+        client c(f.srv->port());
+        BOOST_REQUIRE(!c.write_raw("HEAD " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+                                   basic_std("acct", "acct-secret") + "\r\nConnection: close\r\n\r\n"));
+        auto raw = read_until_closed(c);
+        auto end = raw.find("\r\n\r\n");
+        BOOST_REQUIRE_MESSAGE(end != std::string::npos, raw);
+        BOOST_TEST(raw.size() == end + 4, "bytes after the HEAD response's headers: " << raw.substr(end + 4));
+        BOOST_TEST(raw.rfind(target.size() > 10 ? "HTTP/1.1 405 " : "HTTP/1.1 404 ", 0) == 0u, raw);
+        BOOST_TEST(raw.find("Content-Length: ") != std::string::npos, raw);
+    }
+    // Keep-alive: the next response on the connection starts right after the HEAD response's headers.
+    client c(f.srv->port());
+    BOOST_REQUIRE(!c.send(http::verb::head, "/nowhere", {}, basic_std("acct", "acct-secret")));
+    http::response_parser<http::empty_body> hp;
+    hp.skip(true);
+    BOOST_REQUIRE(!c.run([&](auto h) { http::async_read(*c.stream, c.buf, hp, h); }));
+    BOOST_TEST(hp.get().result_int() == 404u);
+    check_error(c.request(http::verb::get, "/nowhere"), 404, "not_found");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
