@@ -184,7 +184,8 @@ void print_summary(const summary& s, bool in_process)
     std::printf("  latency ms     p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (mean %.3f)\n",
                 s.latency_ms[0].second, s.latency_ms[1].second, s.latency_ms[2].second, s.latency_ms[3].second,
                 s.latency_ms[4].second, s.latency_mean_ms);
-    std::printf("  client CPU     %.2f us/message (client thread, getrusage RUSAGE_THREAD)\n", s.cpu_us_per_msg);
+    std::printf("  client CPU     %.2f us/message (user %.2f + system %.2f; client thread, getrusage RUSAGE_THREAD)\n",
+                s.cpu_us_per_msg, s.cpu_us_per_msg - s.system_cpu_us_per_msg, s.system_cpu_us_per_msg);
     if (in_process)
         std::printf("                 process %.2f us/message = client thread + mock thread %.2f + other\n",
                     s.process_cpu_us_per_msg, s.mock_cpu_us_per_msg);
@@ -241,6 +242,7 @@ std::string summary_json(const summary& s, const options& o, const std::string& 
     lat["mean"] = s.latency_mean_ms;
     j["latency_ms"] = lat;
     j["client_cpu_us_per_message"] = s.cpu_us_per_msg;
+    j["client_system_cpu_us_per_message"] = s.system_cpu_us_per_msg;
     j["cpu_source"] = "getrusage(RUSAGE_THREAD) of the client thread";
     j["process_cpu_us_per_message"] = s.process_cpu_us_per_msg;
     if (in_process) j["mock_cpu_us_per_message"] = s.mock_cpu_us_per_msg;

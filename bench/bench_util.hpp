@@ -47,6 +47,7 @@ struct summary {
     std::uint64_t messages = 0;
     double seconds = 0, messages_per_s = 0;
     double cpu_us_per_msg = 0, process_cpu_us_per_msg = 0, mock_cpu_us_per_msg = 0;
+    double system_cpu_us_per_msg = 0;  // the kernel's part of cpu_us_per_msg (syscalls, network stack)
     long peak_rss_kb = 0;
     std::uint64_t connections_opened = 0, connections_reused = 0, retries = 0, stale_replays = 0, errors = 0;
     std::map<std::string, std::uint64_t> error_kinds;

@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -493,6 +494,183 @@ void write(bj::value& out, const api_error_body& b)
     write_extra(o, b.outer_extra);
 }
 
+// ------------------------------------------------------------------------------------------ writing text
+// serialize() writes JSON text straight from the models, walking the same field tables as write(): no
+// intermediate tree. Same rules: known keys in table order, absent optionals and non-finite doubles left
+// out, then `extra` keys that do not collide with a written known key.
+
+void append_escaped(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t run = 0;  // start of the pending run of bytes that need no escape
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out += '"';
+}
+
+template <class N>
+void append_number(std::string& out, N n)
+{
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);  // shortest text that reads back as the same value
+    out.append(buf, r.ptr);
+    // A double must read back as a double: 94.0 is written "94.0", not "94" (an integer to a JSON reader).
+    if constexpr (std::is_floating_point_v<N>)
+        if (std::find_if(buf, r.ptr, [](char c) { return c == '.' || c == 'e'; }) == r.ptr) out += ".0";
+}
+
+void write_text(std::string& out, const bj::value& v);
+
+void write_text(std::string& out, const bj::object& o)
+{
+    out += '{';
+    bool first = true;
+    for (const auto& kv : o) {
+        if (!first) out += ',';
+        first = false;
+        append_escaped(out, std::string_view(kv.key().data(), kv.key().size()));
+        out += ':';
+        write_text(out, kv.value());
+    }
+    out += '}';
+}
+
+void write_text(std::string& out, const bj::value& v)
+{
+    switch (v.kind()) {
+    case bj::kind::null: out += "null"; break;
+    case bj::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case bj::kind::int64: append_number(out, v.get_int64()); break;
+    case bj::kind::uint64: append_number(out, v.get_uint64()); break;
+    case bj::kind::double_:
+        // JSON has no spelling for inf/NaN (validate() rejects them in requests): null keeps the text valid.
+        if (std::isfinite(v.get_double())) append_number(out, v.get_double());
+        else out += "null";
+        break;
+    case bj::kind::string: append_escaped(out, std::string_view(v.get_string().data(), v.get_string().size())); break;
+    case bj::kind::array: {
+        out += '[';
+        bool first = true;
+        for (const auto& item : v.get_array()) {
+            if (!first) out += ',';
+            first = false;
+            write_text(out, item);
+        }
+        out += ']';
+        break;
+    }
+    case bj::kind::object: write_text(out, v.get_object()); break;
+    }
+}
+
+void write_text(std::string& out, const std::string& s) { append_escaped(out, s); }
+void write_text(std::string& out, bool b) { out += b ? "true" : "false"; }
+void write_text(std::string& out, double d) { append_number(out, d); }
+void write_text(std::string& out, std::int64_t i) { append_number(out, i); }
+template <class E>
+void write_text(std::string& out, const open_enum<E>& e)
+{
+    append_escaped(out, e.str());
+}
+template <class T>
+void write_text(std::string& out, const std::vector<T>& v);
+template <model T>
+void write_text(std::string& out, const T& m);
+
+template <class T>
+void write_text(std::string& out, const std::vector<T>& v)
+{
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        write_text(out, v[i]);
+    }
+    out += ']';
+}
+
+// Writes `"key":value` if the member is present and writable; returns whether it wrote.
+template <class M>
+bool write_text_member(std::string& out, bool& first, std::string_view key, const M& m)
+{
+    if constexpr (is_optional_member<M>::value) {
+        if (!m) return false;
+        return write_text_member(out, first, key, *m);
+    } else {
+        if (!writable(m)) return false;
+        if (!first) out += ',';
+        first = false;
+        append_escaped(out, key);
+        out += ':';
+        write_text(out, m);
+        return true;
+    }
+}
+
+template <std::size_t N>
+void write_text_extra(std::string& out, bool& first, const json_object& extra, const std::array<std::string_view, N>& keys,
+                      const std::array<bool, N>& written)
+{
+    for (const auto& kv : extra) {
+        const std::string_view key(kv.key().data(), kv.key().size());
+        bool shadowed = false;
+        for (std::size_t i = 0; i < N; ++i)
+            if (written[i] && keys[i] == key) shadowed = true;
+        if (shadowed) continue;  // a known key wins over an extra of that name
+        if (!first) out += ',';
+        first = false;
+        append_escaped(out, key);
+        out += ':';
+        write_text(out, kv.value());
+    }
+}
+
+template <model T>
+void write_text(std::string& out, const T& m)
+{
+    constexpr auto fields = fields_of<T>::get();
+    constexpr auto keys = keys_of(fields);
+    std::array<bool, keys.size()> written{};
+    bool first = true;
+    out += '{';
+    for_each_field(fields, [&](std::size_t i, const auto& f) { written[i] = write_text_member(out, first, f.key, m.*(f.ptr)); });
+    write_text_extra(out, first, m.extra, keys, written);
+    out += '}';
+}
+
+void write_text(std::string& out, const api_error_body& b)
+{
+    static constexpr std::array<std::string_view, 2> inner_keys{"code", "description"};
+    static constexpr std::array<std::string_view, 1> outer_keys{"error"};
+    out += "{\"error\":{";
+    bool first = true;
+    const std::array<bool, 2> written{write_text_member(out, first, "code", b.code),
+                                      write_text_member(out, first, "description", b.description)};
+    write_text_extra(out, first, b.extra, inner_keys, written);
+    out += '}';
+    first = false;
+    write_text_extra(out, first, b.outer_extra, outer_keys, std::array<bool, 1>{true});
+    out += '}';
+}
+
 // ------------------------------------------------------------------------------------------------ parsing
 
 // Boost.JSON 1.81 converts decimal text to double with a fast algorithm that is sometimes one ulp off, which
@@ -504,6 +682,9 @@ struct precise_handler {
     static constexpr std::size_t max_array_size = bj::array::max_size();
     static constexpr std::size_t max_key_size = bj::string::max_size();
     static constexpr std::size_t max_string_size = bj::string::max_size();
+
+    // The stack of values under construction starts in the caller's buffer: small documents need no heap.
+    precise_handler(unsigned char* temp, std::size_t size) : st(bj::storage_ptr(), temp, size) {}
 
     bj::value_stack st;
     std::string number;                  // the text of a number split across buffers
@@ -660,7 +841,8 @@ std::string describe_parse_error(std::string_view text, std::size_t offset, cons
 
 error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag, bj::storage_ptr storage)
 {
-    bj::basic_parser<precise_handler> p(bj::parse_options{});
+    alignas(std::max_align_t) unsigned char temp[2048];
+    bj::basic_parser<precise_handler> p(bj::parse_options{}, temp, sizeof temp);
     p.handler().st.reset(std::move(storage));
     bj::error_code ec;
     const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
@@ -745,13 +927,10 @@ T parse(std::string_view text)
 template <class T>
 std::string serialize(const T& v)
 {
-    // The intermediate tree is thrown away at once: build it in a monotonic arena.
-    alignas(std::max_align_t) unsigned char first_block[4096];
-    bj::monotonic_resource arena(first_block, sizeof first_block);
-    const bj::storage_ptr sp(&arena);
-    bj::value tree(sp);
-    write(tree, v);
-    return bj::serialize(tree);
+    std::string out;
+    out.reserve(256);
+    write_text(out, v);
+    return out;
 }
 
 #define SMOOCH_INSTANTIATE(T)                                                                    \
