@@ -4,6 +4,9 @@
 #include "fixture.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,6 +15,7 @@
 
 #include <atomic>
 #include <future>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -43,6 +47,19 @@ asio::awaitable<std::size_t> fan_out(client& c, std::string app, std::string use
     }
     co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
     co_return failures;
+}
+
+/// Waits until `ready()` holds, checking every millisecond: a wait on a condition, bounded by `limit`.
+asio::awaitable<bool> until(std::function<bool()> ready, std::chrono::milliseconds limit = 10s)
+{
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() > end) co_return false;
+        t.expires_after(1ms);
+        co_await t.async_wait(asio::use_awaitable);
+    }
+    co_return true;
 }
 
 std::set<std::string> texts_of(const mock::record& rec, std::string_view app, std::string_view user)
@@ -127,12 +144,13 @@ BOOST_AUTO_TEST_CASE(cancellation_mid_request_ends_promptly_and_keeps_the_pool_s
         mock::fault_rule slow2 = slow;
         env.server->add_fault(slow2);
         std::promise<bool> cancelled;
+        const auto attempts_before = c->counters().attempts;
         asio::co_spawn(co_await asio::this_coro::executor, api.try_get_messages("app_1", "cancel"),
                        asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, outcome<get_messages_response> o) {
                            cancelled.set_value(e != nullptr || o.ec == asio::error::operation_aborted);
                        }));
-        asio::steady_timer t2(co_await asio::this_coro::executor, 50ms);
-        co_await t2.async_wait(asio::use_awaitable);
+        // Cancel once the request is on the wire (the mock holds it for 5 s).
+        BOOST_TEST(co_await until([&] { return c->counters().attempts > attempts_before; }));
         sig.emit(asio::cancellation_type::terminal);
         // The pool is usable and within its cap afterwards.
         for (int i = 0; i < 5; ++i) co_await api.post_message("app_1", "cancel", text_message("after"));
@@ -175,12 +193,12 @@ BOOST_AUTO_TEST_CASE(pool_wait_counts_against_the_deadline_and_the_queue_is_boun
         conversation_api api{*c};
         co_await api.post_message("app_1", "w", text_message("x"));
         auto ex = co_await asio::this_coro::executor;
-        std::promise<error_code> slow_result;
+        std::optional<error_code> slow_result;
+        const auto attempts_before = c->counters().attempts;
         asio::co_spawn(ex, api.try_get_messages("app_1", "w"),
-                       [&](std::exception_ptr, outcome<get_messages_response> o) { slow_result.set_value(o.ec); });
-        // Let the slow call take the only connection.
-        asio::steady_timer yield_timer(ex, 20ms);
-        co_await yield_timer.async_wait(asio::use_awaitable);
+                       [&](std::exception_ptr, outcome<get_messages_response> o) { slow_result = o.ec; });
+        // The slow call holds the only connection once its request is sent.
+        BOOST_TEST(co_await until([&] { return c->counters().attempts > attempts_before; }));
         const call_options short_deadline{.total_timeout = 100ms};
         const get_messages_query latest;
         auto [waiting, rejected] = co_await (api.try_get_messages("app_1", "w", latest, short_deadline) &&
@@ -191,9 +209,8 @@ BOOST_AUTO_TEST_CASE(pool_wait_counts_against_the_deadline_and_the_queue_is_boun
         BOOST_TEST(codes.count(client_errc::pool_queue_full) == 1u);
         auto& timed_out = waiting.ec == client_errc::deadline_exceeded ? waiting : rejected;
         BOOST_TEST(timed_out.diag.message.find("pooled connection") != std::string::npos);
-        asio::steady_timer wait_slow(ex, 1500ms);
-        co_await wait_slow.async_wait(asio::use_awaitable);
-        BOOST_TEST(!slow_result.get_future().get());
+        BOOST_TEST(co_await until([&] { return slow_result.has_value(); }));
+        BOOST_TEST(!slow_result.value_or(client_errc::client_stopped));
     });
 }
 
@@ -283,4 +300,141 @@ BOOST_AUTO_TEST_CASE(bad_base_urls_and_credentials_are_refused_up_front)
         BOOST_TEST((e.code() == client_errc::invalid_url));
         BOOST_TEST(std::string(e.what()).find("hunter2") == std::string::npos);
     }
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_call_queued_for_a_connection_is_a_cancellation_not_a_retry)
+{
+    mock_env env;
+    env.mock_params.faults.push_back(mock::parse_fault("delay=1000,count=1,route=get_messages"));
+    auto c = env.make_client([](client_params& p) { p.pool.max_connections = 1; });
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        co_await api.post_message("app_1", "q", text_message("first"));
+        auto ex = co_await asio::this_coro::executor;
+        std::optional<error_code> slow_result;
+        const auto before = c->counters();
+        asio::co_spawn(ex, api.try_get_messages("app_1", "q"),
+                       [&](std::exception_ptr, outcome<get_messages_response> o) { slow_result = o.ec; });
+        BOOST_TEST(co_await until([&] { return c->counters().attempts > before.attempts; }));
+
+        // A post queues behind it; cancel it while it waits.
+        asio::cancellation_signal sig;
+        std::optional<outcome<message_response>> queued;
+        asio::co_spawn(ex, api.try_post_message("app_1", "q", text_message("cancelled while queued")),
+                       asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr, outcome<message_response> o) {
+                           queued = std::move(o);
+                       }));
+        BOOST_TEST(co_await until([&] { return c->counters().pool_waits > before.pool_waits; }));
+        sig.emit(asio::cancellation_type::terminal);
+        BOOST_TEST(co_await until([&] { return queued.has_value(); }));
+        BOOST_TEST((queued->ec == asio::error::operation_aborted), queued->ec.message());
+        BOOST_TEST((queued->diag.stop_reason == stop_reason::cancelled));
+        BOOST_TEST(!queued->diag.outcome_unknown);  // nothing was sent
+        const auto after = c->counters();
+        BOOST_TEST(after.retries_connect == before.retries_connect);
+        BOOST_TEST(after.attempts == before.attempts + 1);  // only the slow call's
+
+        BOOST_TEST(co_await until([&] { return slow_result.has_value(); }));
+        BOOST_TEST(!slow_result.value_or(client_errc::client_stopped));
+        co_await api.post_message("app_1", "q", text_message("second"));
+        BOOST_TEST(c->open_connections() <= 1u);
+    });
+    BOOST_TEST((texts_of(env.server->record(), "app_1", "q") == std::set<std::string>{"first", "second"}));
+}
+
+BOOST_AUTO_TEST_CASE(unusable_ca_settings_are_refused_up_front)
+{
+    asio::io_context io;
+    auto refuse = [&](std::function<void(client_params&)> tweak, std::string_view mention) {
+        client_params p;
+        p.base_url = "https://127.0.0.1:1";
+        p.credentials = basic_auth{"k", "s"};
+        tweak(p);
+        try {
+            client c(io.get_executor(), p);
+            BOOST_ERROR("accepted unusable TLS settings");
+        } catch (const smooch::error& e) {
+            BOOST_TEST((e.code() == client_errc::invalid_configuration), e.code().message());
+            BOOST_TEST(std::string(e.what()).find(mention) != std::string::npos, e.what());
+        }
+    };
+    refuse([](client_params& p) { p.tls.ca_file = "/nonexistent/ca.pem"; }, "/nonexistent/ca.pem");
+    refuse([](client_params& p) { p.tls.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"; },
+           "tls.ca_pem");
+}
+
+namespace {
+
+/// A plain-HTTP server on loopback that answers every request with `response` and counts its connections.
+struct scripted_server {
+    asio::ip::tcp::acceptor acceptor;
+    std::string response;
+    int connections = 0;
+    int requests = 0;
+
+    scripted_server(asio::any_io_executor ex, std::string r)
+        : acceptor(ex, {asio::ip::make_address("127.0.0.1"), 0}), response(std::move(r))
+    {
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
+
+    asio::awaitable<void> serve()
+    {
+        for (int accepted = 0; accepted < 16; ++accepted) {  // bounded
+            auto [ec, sock] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            ++connections;
+            asio::co_spawn(acceptor.get_executor(), session(std::move(sock)), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> session(asio::ip::tcp::socket s)
+    {
+        std::string in;
+        for (int n = 0; n < 16; ++n) {  // bounded
+            auto [ec, len] = co_await asio::async_read_until(s, asio::dynamic_buffer(in), "\r\n\r\n",
+                                                             asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            in.erase(0, len);
+            ++requests;
+            auto [wec, w] = co_await asio::async_write(s, asio::buffer(response), asio::as_tuple(asio::use_awaitable));
+            if (wec) co_return;
+        }
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(bytes_after_a_response_retire_the_connection)
+{
+    // A server that appends bytes nobody asked for has lost its framing: the next response on that connection
+    // could be those bytes. The client must not reuse it.
+    asio::io_context io;
+    scripted_server srv(io.get_executor(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n");
+    client_params p;
+    p.base_url = srv.url();
+    p.credentials = basic_auth{"k", "s"};
+    client c(io.get_executor(), p);
+    asio::co_spawn(io, srv.serve(), asio::detached);
+    std::optional<std::pair<error_code, error_code>> results;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            conversation_api api{c};
+            auto a = co_await api.try_delete_messages("app", "u");
+            auto b = co_await api.try_delete_messages("app", "u");
+            results.emplace(a.ec, b.ec);
+            srv.acceptor.close();
+        },
+        [&](std::exception_ptr) { io.stop(); });
+    asio::steady_timer guard(io, 30s);
+    guard.async_wait([&](error_code ec) {
+        if (!ec) io.stop();
+    });
+    io.run_for(30s);
+    BOOST_REQUIRE(results.has_value());
+    BOOST_TEST(!results->first, results->first.message());
+    BOOST_TEST(!results->second, results->second.message());
+    BOOST_TEST(srv.connections == 2);  // the second call did not read the stray bytes as its answer
+    BOOST_TEST(c.counters().connections_discarded >= 1u);
 }
