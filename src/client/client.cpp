@@ -191,24 +191,6 @@ client_impl::~client_impl() = default;
 
 namespace {
 
-failure_kind classify_attempt(const attempt_result& r)
-{
-    if (r.ec) {
-        if (r.ec == asio::error::operation_aborted) return failure_kind::cancelled;
-        if (r.ec == client_errc::deadline_exceeded || r.ec == client_errc::pool_queue_full ||
-            r.ec == client_errc::client_stopped || r.verify_failed)
-            return failure_kind::permanent;
-        if (r.stale) return failure_kind::stale_connection;
-        if (!r.connected) return failure_kind::connect_failed;
-        if (r.ec == client_errc::response_too_large) return failure_kind::permanent;
-        return r.request_sent ? failure_kind::transport_after_send : failure_kind::connect_failed;
-    }
-    if (r.status >= 200 && r.status < 300) return failure_kind::none;
-    if (r.status == 429 || (r.status == 503 && !r.retry_after.empty())) return failure_kind::throttled;
-    if (r.status >= 500) return failure_kind::server_error;
-    return failure_kind::permanent;
-}
-
 void fill_api_error(const attempt_result& r, diagnostics& diag)
 {
     diag.status = r.status;
@@ -219,6 +201,30 @@ void fill_api_error(const attempt_result& r, diagnostics& diag)
         diag.api_code = body->code.value_or("");
         diag.api_description = body->description.value_or("");
     }
+}
+
+attempt_outcome to_outcome(const attempt_result& r, std::optional<std::chrono::milliseconds> gate_wait)
+{
+    attempt_outcome o;
+    o.ec = r.ec;
+    o.status = r.status;
+    o.connected = r.connected;
+    o.request_sent = r.request_sent;
+    o.stale = r.stale;
+    o.verify_failed = r.verify_failed;
+    if (!r.ec && !r.retry_after.empty()) {
+        o.has_retry_after = true;
+        o.retry_after = parse_retry_after(r.retry_after, std::chrono::system_clock::now());
+    }
+    o.gate_wait = gate_wait;
+    o.message = r.message;
+    return o;
+}
+
+// The gate of `app` (created, and idle gates swept, as needed). Call with gate_mu held.
+rate_gate& gate_of(client_impl& c, std::string_view app, clock::time_point now)
+{
+    return gate_for(c.gates, app, now, c.params.rate_limit);
 }
 
 } // namespace
@@ -240,170 +246,141 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
         budget.on_request(start);
     }
 
-    unsigned attempt = 0;
-    bool replayed = false;
-    bool maybe_applied = false;  // some attempt may have reached the server's application logic
-    error_code ec;
-    for (;;) {
-        // Per-app admission: rate gate closed by a 429, or the client-side limit.
-        clock::time_point admit;
+    // Lets the pipeline act inside an attempt: checks the gate with a connection leased (and notes that
+    // from then on request bytes may leave), and closes or opens the gate on the response.
+    struct hooks final : attempt_hooks {
+        client_impl& c;
+        std::string_view app;
+        const retry_params& rp;
+        bool passed_gate = false;    // the transport went on to send: bytes may reach the server
+        clock::time_point sent_at{};
+        std::optional<std::chrono::milliseconds> gate_wait;  // a 429 closed the gate for this long
+        hooks(client_impl& ci, std::string_view a, const retry_params& r) : c(ci), app(a), rp(r) {}
+        std::optional<clock::time_point> gate_closed_until() override
         {
-            std::lock_guard lk(gate_mu);
-            auto it = gates.find(app_id);
-            if (it == gates.end()) it = gates.emplace(std::string(app_id), rate_gate(params.rate_limit)).first;
-            admit = it->second.admit(clock::now(), rng);
+            std::lock_guard lk(c.gate_mu);
+            const auto now = clock::now();
+            const auto t = gate_of(c, app, now).closed_until();
+            if (t > now) return t;
+            passed_gate = true;
+            sent_at = now;
+            return std::nullopt;
         }
-        if (auto now = clock::now(); admit > now) {
-            if (admit > deadline) {
-                ec = client_errc::rate_limited;
-                diag.stop_reason = stop_reason::deadline;
-                diag.message = "the app's rate gate opens after the deadline";
-                break;
-            }
-            stats.gate_waits++;
-            timer.expires_at(admit);
-            auto [wec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            stats.gate_wait_ms += static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - now).count());
-            if (wec) {
-                ec = wec;
-                diag.stop_reason = stop_reason::cancelled;
-                break;
-            }
-        }
-
-        struct hooks final : attempt_hooks {
-            client_impl& c;
-            std::string_view app;
-            const retry_params& rp;
-            unsigned attempt;
-            std::optional<std::chrono::milliseconds> throttle_delay;
-            hooks(client_impl& ci, std::string_view a, const retry_params& r, unsigned n)
-                : c(ci), app(a), rp(r), attempt(n) {}
-            std::optional<clock::time_point> gate_closed_until() override
-            {
-                std::lock_guard lk(c.gate_mu);
-                auto t = c.gates.find(app)->second.closed_until();
-                return t > clock::now() ? std::optional(t) : std::nullopt;
-            }
-            void on_response(const attempt_result& r) override
-            {
-                if (r.status != 429) return;
+        void on_response(const attempt_result& r) override
+        {
+            if (r.status == 429) {
                 std::optional<std::chrono::milliseconds> server_wait;
                 if (!r.retry_after.empty())
                     server_wait = parse_retry_after(r.retry_after, std::chrono::system_clock::now());
                 std::lock_guard lk(c.gate_mu);
-                auto d = server_wait ? std::min(*server_wait, rp.max_retry_after)
-                                     : full_jitter(attempt, rp.backoff_base, rp.backoff_cap, c.rng);
-                throttle_delay = d;
                 // A 429 pauses every request to this app, not only this one.
-                c.gates.find(app)->second.close_until(clock::now() + d);
+                gate_wait = gate_of(c, app, clock::now()).on_throttled(clock::now(), sent_at, server_wait, rp, c.rng);
+            } else if (r.status >= 200 && r.status < 300) {
+                std::lock_guard lk(c.gate_mu);
+                gate_of(c, app, clock::now()).on_success(sent_at);
             }
-        } h(*this, app_id, rp, attempt + 1);
-        out = co_await net->run(req, auth, deadline, h);
-        if (out.gated_until) continue;  // back to the gate; nothing was sent
-        ++attempt;
-        const failure_kind f = classify_attempt(out);
-        if (f == failure_kind::server_error || f == failure_kind::transport_after_send) maybe_applied = true;
-        if (out.status == 429) stats.responses_429++;
-        diag.attempts.push_back({out.ec ? out.ec : (f == failure_kind::none ? error_code{} : make_http_error(out.status)),
-                                 out.status, std::chrono::milliseconds(0)});
-        diag.message = out.message;
+        }
+    };
 
-        verdict v = classify(f, idempotent, rp.retry_unknown_outcome);
-        if (v == verdict::replay_free) {
-            if (!replayed) {
-                replayed = true;
-                --attempt;
+    retry_state state(rp, idempotent, deadline);
+    decision d;                      // how the call ends
+    bool holding_admission = false;  // admitted (a client-side token taken) but nothing sent yet
+    auto refund = [&] {
+        std::lock_guard lk(gate_mu);
+        gate_of(*this, app_id, clock::now()).refund();
+        holding_admission = false;
+    };
+    try {
+        for (;;) {
+            // Per-app admission: rate gate closed by a 429 (and its ramp), or the client-side limit.
+            std::optional<clock::time_point> admit;
+            auto now = clock::now();
+            {
+                std::lock_guard lk(gate_mu);
+                admit = gate_of(*this, app_id, now).admit(now, deadline, rng);
+            }
+            if (!admit) {
+                d = state.on_gate_after_deadline();
+                break;
+            }
+            holding_admission = true;
+            if (*admit > now) {
+                stats.gate_waits++;
+                timer.expires_at(*admit);
+                auto [wec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                stats.gate_wait_ms += static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - now).count());
+                if (wec) {
+                    d = state.on_cancelled(wec);
+                    break;
+                }
+            }
+
+            hooks h(*this, app_id, rp);
+            try {
+                out = co_await net->run(req, auth, deadline, h);
+            } catch (const boost::system::system_error& e) {
+                // Cancellation delivered as an exception: the transport's own record of the attempt is gone
+                // with its frame. Bytes may have left once it passed the gate with a leased connection.
+                out = attempt_result{};
+                out.ec = e.code() ? e.code() : error_code(asio::error::operation_aborted);
+                out.connected = out.request_sent = h.passed_gate;
+            }
+            if (out.request_sent) holding_admission = false;
+            else refund();  // nothing reached the server: the token goes back
+            if (out.gated_until) continue;  // back to the gate; nothing was sent
+
+            const attempt_outcome o = to_outcome(out, h.gate_wait);
+            if (o.retry_after) diag.retry_after = o.retry_after;  // the server's value, not the capped wait
+            if (out.status == 429) stats.responses_429++;
+            const auto f = classify(o);
+            diag.attempts.push_back(
+                {out.ec ? out.ec : (f == failure_kind::none ? error_code{} : make_http_error(out.status)), out.status,
+                 std::chrono::milliseconds(0)});
+            diag.message = out.message;
+            if (!out.ec && f != failure_kind::none) fill_api_error(out, diag);
+            {
+                std::lock_guard lk(gate_mu);
+                d = state.on_attempt(o, clock::now(), budget, rng);
+            }
+            if (d.next == next_step::succeed) {
+                diag.stop_reason = stop_reason::success;
+                stats.succeeded++;
+                diag.status = out.status;
+                co_return error_code{};
+            }
+            if (d.next == next_step::replay) {
                 stats.stale_replays++;
                 continue;
             }
-            v = verdict::retry;  // a second dead connection in a row: back off like a connect failure
-        }
-        if (v == verdict::done) {
-            diag.stop_reason = stop_reason::success;
-            stats.succeeded++;
-            diag.status = out.status;
-            co_return error_code{};
-        }
-        ec = out.ec ? out.ec : make_http_error(out.status);
-        if (!out.ec) fill_api_error(out, diag);
-        if (out.ec == client_errc::deadline_exceeded) {
-            diag.stop_reason = stop_reason::deadline;
-            break;
-        }
-        if (f == failure_kind::cancelled) {
-            diag.stop_reason = stop_reason::cancelled;
-            break;
-        }
-        if (v == verdict::fail) {
-            diag.stop_reason = stop_reason::permanent_error;
-            break;
-        }
-        if (v == verdict::fail_unknown) {
-            diag.stop_reason = stop_reason::not_idempotent;
-            ec = client_errc::outcome_unknown;
-            if (diag.message.empty()) diag.message = out.ec ? out.ec.message() : make_http_error(out.status).message();
-            break;
-        }
-        // verdict::retry
-        std::optional<std::chrono::milliseconds> server_wait;
-        if (!out.retry_after.empty()) {
-            server_wait = parse_retry_after(out.retry_after, std::chrono::system_clock::now());
-            if (server_wait && *server_wait > rp.max_retry_after) server_wait = rp.max_retry_after;
-            diag.retry_after = server_wait;
-        }
-        std::chrono::milliseconds delay;
-        if (h.throttle_delay) {
-            delay = *h.throttle_delay;  // the gate is already closed for this long
-        } else {
-            std::lock_guard lk(gate_mu);
-            delay = server_wait ? *server_wait : full_jitter(attempt, rp.backoff_base, rp.backoff_cap, rng);
-        }
-        if (attempt >= rp.max_attempts) {
-            diag.stop_reason = stop_reason::attempts_exhausted;
-            break;
-        }
-        bool allowed;
-        {
-            std::lock_guard lk(gate_mu);
-            allowed = budget.try_retry(clock::now());
-        }
-        if (!allowed) {
-            diag.stop_reason = stop_reason::budget_exhausted;
-            ec = client_errc::retry_budget_exhausted;
-            diag.message = "last failure: " + (out.ec ? out.ec.message() : make_http_error(out.status).message());
-            break;
-        }
-        if (clock::now() + delay > deadline) {
-            diag.stop_reason = stop_reason::deadline;
-            if (server_wait) {
-                ec = client_errc::rate_limited;
-                diag.message = "Retry-After exceeds the remaining deadline";
+            if (d.next == next_step::stop) break;
+            // next_step::retry
+            diag.attempts.back().delay_after = d.delay;
+            switch (d.kind) {
+            case failure_kind::connect_failed:
+            case failure_kind::stale_connection: stats.retries_connect++; break;
+            case failure_kind::throttled: stats.retries_throttled++; break;
+            case failure_kind::server_error: stats.retries_server_error++; break;
+            default: stats.retries_transport++; break;
             }
-            break;
+            if (d.at_gate) continue;  // a 429 closed the gate: the gate does the waiting
+            timer.expires_after(d.delay);
+            auto [wec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (wec) {
+                d = state.on_cancelled(wec);
+                break;
+            }
         }
-        diag.attempts.back().delay_after = delay;
-        switch (f) {
-        case failure_kind::connect_failed:
-        case failure_kind::stale_connection: stats.retries_connect++; break;
-        case failure_kind::throttled: stats.retries_throttled++; break;
-        case failure_kind::server_error: stats.retries_server_error++; break;
-        default: stats.retries_transport++; break;
-        }
-        if (f == failure_kind::throttled && out.status == 429) continue;  // the gate does the waiting
-        timer.expires_after(delay);
-        auto [wec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (wec) {
-            ec = wec;
-            diag.stop_reason = stop_reason::cancelled;
-            break;
-        }
+    } catch (const boost::system::system_error& e) {
+        // Asio throws instead of waiting when the caller had already cancelled before a gate or backoff wait.
+        d = state.on_cancelled(e.code());
     }
+    if (holding_admission) refund();
     stats.failed++;
-    if (!idempotent && maybe_applied) diag.outcome_unknown = true;
-    if (ec == client_errc::outcome_unknown) diag.outcome_unknown = true;
-    co_return ec;
+    diag.stop_reason = d.reason;
+    if (!d.message.empty()) diag.message = d.message;
+    diag.outcome_unknown = state.outcome_unknown();
+    co_return d.ec;
 }
 
 } // namespace smooch::detail

@@ -73,10 +73,12 @@ asio::awaitable<outcome<T>> run(std::shared_ptr<detail::client_impl> impl, prepa
     detail::attempt_result r;
     try {
         o.ec = co_await impl->execute(p.app_id, p.request, p.idempotent, p.opts, r, o.diag);
-    } catch (const boost::system::system_error& e) {  // cancellation delivered as an exception
+    } catch (const boost::system::system_error& e) {
+        // Cancelled before execute() could start (Asio throws at the co_await): nothing was sent. Once it runs,
+        // execute() turns cancellation into an error code itself and sets diag.outcome_unknown when an attempt
+        // may have been applied (`r` cannot tell: it is not assigned when the transport throws).
         o.ec = e.code();
         o.diag.stop_reason = stop_reason::cancelled;
-        if (!p.idempotent && r.request_sent) o.diag.outcome_unknown = true;
     }
     if (o.ec) co_return o;
     if constexpr (std::is_same_v<T, done>) {

@@ -9,6 +9,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <array>
+#include <map>
 #include <random>
 
 using namespace smooch;
@@ -203,36 +205,428 @@ BOOST_AUTO_TEST_CASE(budget_allows_floor_plus_ratio_of_recent_requests)
     BOOST_TEST(b.try_retry(t0 + 11s));
 }
 
-BOOST_AUTO_TEST_CASE(gate_holds_every_request_until_it_reopens_then_spreads_them)
+BOOST_AUTO_TEST_CASE(gate_holds_every_request_until_it_reopens_then_ramps_up)
 {
     std::mt19937 rng(1);
+    const auto never = clock::time_point::max();
     rate_gate g;
-    BOOST_TEST((g.admit(t0, rng) == t0));
-    g.close_until(t0 + 1s);
+    BOOST_TEST((g.admit(t0, never, rng) == t0));
+    g.close_until(t0, t0 + 1s);  // a 1 s pause: ramp intervals of 100 ms, 4 then 8, 16, 32, 64, 128 requests
     std::vector<clock::time_point> admitted;
-    for (int i = 0; i < 200; ++i) admitted.push_back(g.admit(t0 + 1ms * i, rng));
-    auto [lo, hi] = std::minmax_element(admitted.begin(), admitted.end());
-    BOOST_TEST((*lo >= t0 + 1s));              // nobody before the gate reopens
-    BOOST_TEST((*hi <= t0 + 1s + 250ms));      // ramp is a quarter of the pause
-    BOOST_TEST((*hi - *lo > 100ms));           // and they are spread, not a herd
+    for (int i = 0; i < 200; ++i) admitted.push_back(*g.admit(t0 + 1ms * i, never, rng));
+    std::array<int, 7> per_interval{};
+    for (auto t : admitted) {
+        BOOST_TEST_REQUIRE((t >= t0 + 1s));  // nobody before the gate reopens
+        auto k = static_cast<std::size_t>((t - (t0 + 1s)) / 100ms);
+        BOOST_TEST_REQUIRE(k < per_interval.size());
+        ++per_interval[k];
+    }
+    // Exactly the ramp: a few at first, doubling each interval, so the herd never arrives at once.
+    BOOST_TEST(per_interval[0] == 4);
+    BOOST_TEST(per_interval[1] == 8);
+    BOOST_TEST(per_interval[2] == 16);
+    BOOST_TEST(per_interval[3] == 32);
+    BOOST_TEST(per_interval[4] == 64);
+    BOOST_TEST(per_interval[5] == 76);  // the rest (capacity 128)
+    BOOST_TEST(per_interval[6] == 0);
+    // Spread inside an interval too (jitter), not bunched at its start.
+    auto [lo, hi] = std::minmax_element(admitted.begin(), admitted.begin() + 4);
+    BOOST_TEST((*hi - *lo > 10ms));
+    // A request arriving during the ramp gets a slot no earlier than now, in the current or a later interval.
+    auto late = *g.admit(t0 + 1s + 250ms, never, rng);
+    BOOST_TEST((late >= t0 + 1s + 250ms));
+    // After the ramp (6 intervals) admission is immediate again.
+    BOOST_TEST((*g.admit(t0 + 1s + 600ms, never, rng) == t0 + 1s + 600ms));
     // A shorter close does not reopen an already longer-closed gate.
-    g.close_until(t0 + 500ms);
-    BOOST_TEST((g.closed_until() == t0 + 1s));
+    g.close_until(t0 + 2s, t0 + 3s);
+    g.close_until(t0 + 2s, t0 + 2500ms);
+    BOOST_TEST((g.closed_until() == t0 + 3s));
+}
+
+BOOST_AUTO_TEST_CASE(a_429_streak_without_retry_after_grows_the_pause_until_a_success)
+{
+    std::mt19937 rng(7);
+    retry_params rp;
+    rp.backoff_base = 100ms;
+    rp.backoff_cap = 1s;
+    rate_gate g;
+    auto now = t0;
+    auto sent = t0 - 1ms;
+    auto last_429 = now;
+    // Each 429 on a request sent after the previous 429: the pause is in [c/2, c], c = min(cap, base·2^(n-1)).
+    const std::array<std::chrono::milliseconds, 6> ceiling = {100ms, 200ms, 400ms, 800ms, 1s, 1s};
+    for (std::size_t n = 0; n < ceiling.size(); ++n) {
+        auto d = g.on_throttled(now, sent, std::nullopt, rp, rng);
+        last_429 = now;
+        BOOST_TEST(g.streak() == n + 1);
+        BOOST_TEST((d >= ceiling[n] / 2 && d <= ceiling[n]), "429 #" << n + 1 << ": " << d.count() << " ms");
+        BOOST_TEST((g.closed_until() == now + d));
+        // Requests already in flight when the gate closed bring no news: the streak does not grow.
+        g.on_throttled(now + 1ms, sent, std::nullopt, rp, rng);
+        BOOST_TEST(g.streak() == n + 1);
+        // The next request goes after the gate reopens and is throttled again.
+        sent = g.closed_until() + 1ms;
+        now = sent + 1ms;
+    }
+    // A success of a request sent before the latest 429 says nothing; one sent after it ends the streak.
+    g.on_success(last_429 - 1ms);
+    BOOST_TEST(g.streak() == 6u);
+    g.on_success(now + 1ms);
+    BOOST_TEST(g.streak() == 0u);
+    auto d = g.on_throttled(now + 2ms, now + 2ms, std::nullopt, rp, rng);
+    BOOST_TEST((d >= 50ms && d <= 100ms));
+    // With Retry-After the gate closes for the server's value, capped at max_retry_after.
+    rate_gate r;
+    rp.max_retry_after = 10s;
+    BOOST_TEST((r.on_throttled(t0, t0, 30s, rp, rng) == 10s));
+    BOOST_TEST((r.closed_until() == t0 + 10s));
+}
+
+BOOST_AUTO_TEST_CASE(a_streak_is_forgotten_after_a_quiet_period)
+{
+    std::mt19937 rng(3);
+    retry_params rp;
+    rp.backoff_base = 100ms;
+    rp.backoff_cap = 1s;
+    rate_gate g;
+    auto d = g.on_throttled(t0, t0, std::nullopt, rp, rng);
+    g.on_throttled(t0 + d + 5ms, t0 + d + 1ms, std::nullopt, rp, rng);
+    BOOST_TEST(g.streak() == 2u);
+    BOOST_TEST(!g.idle(t0 + 1s));  // open and past its ramp (< 0.5 s), but the streak is still live
+    // Long after the ramp, with no 429: a new 429 starts from the shortest pause.
+    auto later = t0 + 1h;
+    BOOST_TEST(g.idle(later));
+    d = g.on_throttled(later, later, std::nullopt, rp, rng);
+    BOOST_TEST(g.streak() == 1u);
+    BOOST_TEST((d <= 100ms));
 }
 
 BOOST_AUTO_TEST_CASE(client_side_limit_is_a_token_bucket)
 {
     std::mt19937 rng(1);
+    const auto never = clock::time_point::max();
     rate_gate g(rate_limit_params{.requests_per_second = 10, .burst = 3});
     std::vector<clock::time_point> t;
-    for (int i = 0; i < 6; ++i) t.push_back(g.admit(t0, rng));
+    for (int i = 0; i < 6; ++i) t.push_back(*g.admit(t0, never, rng));
     BOOST_TEST((t[0] == t0 && t[1] == t0 && t[2] == t0));  // the burst
     BOOST_TEST((t[3] == t0 + 100ms));
     BOOST_TEST((t[4] == t0 + 200ms));
     BOOST_TEST((t[5] == t0 + 300ms));
 }
 
+BOOST_AUTO_TEST_CASE(admission_checks_the_deadline_before_taking_a_token)
+{
+    std::mt19937 rng(1);
+    const auto never = clock::time_point::max();
+    rate_gate g(rate_limit_params{.requests_per_second = 10, .burst = 1});
+    BOOST_TEST((g.admit(t0, t0 + 50ms, rng) == t0));
+    // The next token is 100 ms away: past a 50 ms deadline. Refused, and nothing is debited, however often.
+    for (int i = 0; i < 20; ++i) BOOST_TEST(!g.admit(t0, t0 + 50ms, rng));
+    BOOST_TEST((g.admit(t0, never, rng) == t0 + 100ms));  // not +2.1 s: the refusals cost nothing
+    // The same for a gate closed past the deadline: refused without taking a ramp slot or a token.
+    rate_gate c(rate_limit_params{.requests_per_second = 10, .burst = 1});
+    c.close_until(t0, t0 + 1s);
+    for (int i = 0; i < 10; ++i) BOOST_TEST(!c.admit(t0, t0 + 500ms, rng));
+    auto first = *c.admit(t0, never, rng);
+    BOOST_TEST((first >= t0 + 1s && first < t0 + 1100ms));  // still the first slot of the first interval
+}
+
+BOOST_AUTO_TEST_CASE(a_request_that_never_went_gives_its_token_back)
+{
+    std::mt19937 rng(1);
+    const auto never = clock::time_point::max();
+    rate_gate g(rate_limit_params{.requests_per_second = 10, .burst = 1});
+    BOOST_TEST((g.admit(t0, never, rng) == t0));
+    BOOST_TEST((g.admit(t0, never, rng) == t0 + 100ms));
+    g.refund();  // that one was cancelled while it waited at the gate
+    BOOST_TEST((g.admit(t0, never, rng) == t0 + 100ms));  // the schedule did not run away
+    // A refund never overfills the bucket.
+    rate_gate h(rate_limit_params{.requests_per_second = 10, .burst = 2});
+    h.refund();
+    h.refund();
+    BOOST_TEST((h.admit(t0, never, rng) == t0));
+    BOOST_TEST((h.admit(t0, never, rng) == t0));
+    BOOST_TEST((h.admit(t0, never, rng) == t0 + 100ms));
+}
+
+BOOST_AUTO_TEST_CASE(idle_gates_are_dropped_from_a_large_table)
+{
+    std::mt19937 rng(1);
+    const auto never = clock::time_point::max();
+    retry_params rp;
+    // idle(): open, not ramping, no streak, bucket full.
+    rate_gate limited(rate_limit_params{.requests_per_second = 10, .burst = 2});
+    BOOST_TEST(limited.idle(t0));
+    limited.admit(t0, never, rng);
+    BOOST_TEST(!limited.idle(t0 + 50ms));   // a token is missing
+    BOOST_TEST(limited.idle(t0 + 100ms));   // refilled
+    rate_gate throttled;
+    auto d = throttled.on_throttled(t0, t0, std::nullopt, rp, rng);
+    BOOST_TEST(!throttled.idle(t0 + d / 2));  // closed
+    BOOST_TEST(!throttled.idle(t0 + d + 1ms)); // ramping, and the streak is live
+    throttled.on_success(t0 + d + 1ms);
+    BOOST_TEST(throttled.idle(t0 + d + 1s));  // ramp over, streak ended
+
+    // A table fed one new app id after another stays bounded; busy gates survive the sweeps.
+    std::map<std::string, rate_gate, std::less<>> gates;
+    gate_for(gates, "hot", t0, {}).on_throttled(t0, t0, 60s, rp, rng);
+    const rate_limit_params none{};
+    for (int i = 0; i < 5000; ++i) {
+        const auto now = t0 + 1ms * i;
+        auto app = "app_" + std::to_string(i);
+        BOOST_TEST_REQUIRE(gate_for(gates, app, now, none).admit(now, never, rng).has_value());
+        BOOST_TEST_REQUIRE(gates.size() <= gate_sweep_threshold + gate_sweep_every);
+    }
+    BOOST_TEST(gates.count("hot") == 1u);
+    BOOST_TEST((gates.find("hot")->second.closed_until() == t0 + 60s));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------------------------------- retry decisions
+
+BOOST_AUTO_TEST_SUITE(decisions)
+
+attempt_outcome response(unsigned status, std::optional<std::chrono::milliseconds> retry_after = std::nullopt)
+{
+    attempt_outcome o;
+    o.status = status;
+    o.connected = o.request_sent = true;
+    o.has_retry_after = retry_after.has_value();
+    o.retry_after = retry_after;
+    return o;
+}
+
+attempt_outcome failure(error_code ec, bool sent, bool connected = true)
+{
+    attempt_outcome o;
+    o.ec = ec;
+    o.connected = connected;
+    o.request_sent = sent;
+    return o;
+}
+
+retry_params fast()
+{
+    retry_params rp;
+    rp.backoff_base = 10ms;
+    rp.backoff_cap = 40ms;
+    return rp;
+}
+
+const auto never = clock::time_point::max();
+constexpr bool post = false, get = true;
+
+BOOST_AUTO_TEST_CASE(success_and_retries_of_idempotent_calls)
+{
+    std::mt19937 rng(1);
+    retry_budget budget(0.2, 10, 10s);
+    retry_state s(fast(), get, never);
+    auto d = s.on_attempt(response(502), t0, budget, rng);
+    BOOST_TEST((d.next == next_step::retry));
+    BOOST_TEST((d.kind == failure_kind::server_error));
+    BOOST_TEST((d.delay >= 0ms && d.delay <= 10ms));  // full jitter, retry 1
+    d = s.on_attempt(failure(boost::asio::error::connection_reset, true), t0, budget, rng);
+    BOOST_TEST((d.next == next_step::retry));
+    BOOST_TEST((d.kind == failure_kind::transport_after_send));
+    BOOST_TEST((d.delay <= 20ms));  // retry 2
+    d = s.on_attempt(response(200), t0, budget, rng);
+    BOOST_TEST((d.next == next_step::succeed));
+    BOOST_TEST((d.reason == stop_reason::success));
+    BOOST_TEST(s.attempts() == 3u);
+    BOOST_TEST(!s.outcome_unknown());
+}
+
+BOOST_AUTO_TEST_CASE(fail_fast_when_the_backoff_would_pass_the_deadline)
+{
+    retry_params rp;
+    rp.backoff_base = 2s;
+    rp.backoff_cap = 2s;
+    int stopped = 0, retried = 0;
+    for (unsigned seed = 1; seed <= 200; ++seed) {
+        std::mt19937 rng(seed);
+        retry_budget budget(0, 1000, 10s);
+        retry_state s(rp, get, t0 + 300ms);
+        // The attempt failed at t0 + 10 ms: 290 ms remain.
+        auto d = s.on_attempt(response(500), t0 + 10ms, budget, rng);
+        if (d.next == next_step::stop) {
+            ++stopped;
+            BOOST_TEST((d.delay > 290ms));
+            BOOST_TEST((d.reason == stop_reason::deadline));
+            BOOST_TEST((d.ec == client_errc::deadline_exceeded));  // not the 500: no Retry-After was involved
+            BOOST_TEST(d.message.find("HTTP 500") != std::string::npos, d.message);
+        } else {
+            ++retried;
+            BOOST_TEST((d.next == next_step::retry));
+            BOOST_TEST((d.delay <= 290ms));
+        }
+    }
+    BOOST_TEST(stopped > 100);  // 2 s of jitter rarely fits into 290 ms...
+    BOOST_TEST(retried > 0);    // ...but sometimes does, and then it is taken
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_is_rate_limited_and_the_wait_is_capped)
+{
+    std::mt19937 rng(1);
+    retry_budget budget(0.2, 10, 10s);
+    retry_params rp = fast();
+    retry_state s(rp, post, t0 + 300ms);
+    // 503 + Retry-After: the server did not process it, so even a post may retry; 30 s does not fit.
+    auto d = s.on_attempt(response(503, 30s), t0, budget, rng);
+    BOOST_TEST((d.kind == failure_kind::throttled));
+    BOOST_TEST((d.next == next_step::stop));
+    BOOST_TEST((d.reason == stop_reason::deadline));
+    BOOST_TEST((d.ec == client_errc::rate_limited));
+    BOOST_TEST(!s.outcome_unknown());
+    // The wait is capped at max_retry_after; a capped wait that fits is taken.
+    rp.max_retry_after = 100ms;
+    retry_state c(rp, post, t0 + 300ms);
+    d = c.on_attempt(response(503, 30s), t0, budget, rng);
+    BOOST_TEST((d.next == next_step::retry));
+    BOOST_TEST((d.delay == 100ms));
+    // A 429 closed the gate: the gate does the waiting, and its reopening must fit too.
+    retry_state g(fast(), post, t0 + 300ms);
+    auto o = response(429);
+    o.gate_wait = 50ms;
+    d = g.on_attempt(o, t0, budget, rng);
+    BOOST_TEST((d.next == next_step::retry));
+    BOOST_TEST(d.at_gate);
+    BOOST_TEST((d.delay == 50ms));
+    o.gate_wait = 1s;  // no Retry-After: the gate's own backoff does not fit
+    d = g.on_attempt(o, t0, budget, rng);
+    BOOST_TEST((d.ec == client_errc::deadline_exceeded));
+    o = response(429, 1s);
+    o.gate_wait = 1s;  // the server's Retry-After does not fit
+    d = g.on_attempt(o, t0, budget, rng);
+    BOOST_TEST((d.ec == client_errc::rate_limited));
+}
+
+BOOST_AUTO_TEST_CASE(one_free_replay_for_a_stale_connection)
+{
+    std::mt19937 rng(1);
+    retry_budget budget(0, 0, 10s);  // no retry at all in the budget: the replay must not need one
+    retry_state s(fast(), post, never);
+    auto stale = failure(boost::asio::error::broken_pipe, false);
+    stale.stale = true;
+    auto d = s.on_attempt(stale, t0, budget, rng);
+    BOOST_TEST((d.next == next_step::replay));
+    BOOST_TEST(s.attempts() == 0u);
+    // A second dead connection in a row is an ordinary retry (here: refused by the empty budget).
+    d = s.on_attempt(stale, t0, budget, rng);
+    BOOST_TEST((d.kind == failure_kind::stale_connection));
+    BOOST_TEST((d.reason == stop_reason::budget_exhausted));
+    BOOST_TEST((d.ec == client_errc::retry_budget_exhausted));
+    BOOST_TEST(s.attempts() == 1u);
+    BOOST_TEST(!s.outcome_unknown());  // nothing was written
+}
+
+BOOST_AUTO_TEST_CASE(stop_reasons)
+{
+    std::mt19937 rng(1);
+    retry_budget budget(0.2, 10, 10s);
+    {
+        retry_params rp = fast();
+        rp.max_attempts = 3;
+        retry_state s(rp, get, never);
+        BOOST_TEST((s.on_attempt(response(502), t0, budget, rng).next == next_step::retry));
+        BOOST_TEST((s.on_attempt(response(502), t0, budget, rng).next == next_step::retry));
+        auto d = s.on_attempt(response(502), t0, budget, rng);
+        BOOST_TEST((d.reason == stop_reason::attempts_exhausted));
+        BOOST_TEST((d.ec == make_http_error(502)));  // the last failure
+    }
+    {
+        retry_state s(fast(), get, never);
+        auto d = s.on_attempt(response(404), t0, budget, rng);
+        BOOST_TEST((d.reason == stop_reason::permanent_error));
+        BOOST_TEST((d.ec == make_http_error(404)));
+        auto v = failure(boost::asio::error::connection_refused, false);
+        v.verify_failed = true;
+        retry_state t(fast(), get, never);
+        BOOST_TEST((t.on_attempt(v, t0, budget, rng).reason == stop_reason::permanent_error));
+    }
+    {
+        retry_budget small(0, 1, 10s);
+        retry_state s(fast(), get, never);
+        BOOST_TEST((s.on_attempt(response(500), t0, small, rng).next == next_step::retry));
+        auto d = s.on_attempt(response(500), t0, small, rng);
+        BOOST_TEST((d.reason == stop_reason::budget_exhausted));
+        BOOST_TEST((d.ec == client_errc::retry_budget_exhausted));
+        BOOST_TEST(d.message.find("HTTP 500") != std::string::npos, d.message);
+    }
+    {
+        // A retry stopped by the deadline does not spend the budget.
+        retry_budget one(0, 1, 10s);
+        retry_params rp;
+        rp.backoff_base = rp.backoff_cap = 10s;
+        retry_state s(rp, get, t0 + 1ms);
+        std::mt19937 r2(5);
+        auto d = s.on_attempt(response(503, 5s), t0, one, r2);
+        BOOST_TEST((d.reason == stop_reason::deadline));
+        BOOST_TEST(one.try_retry(t0));
+    }
+    {
+        retry_state s(fast(), get, never);
+        auto d = s.on_attempt(failure(client_errc::deadline_exceeded, false, false), t0, budget, rng);
+        BOOST_TEST((d.reason == stop_reason::deadline));
+        BOOST_TEST((d.ec == client_errc::deadline_exceeded));
+        d = retry_state(fast(), get, never).on_cancelled({});
+        BOOST_TEST((d.reason == stop_reason::cancelled));
+        BOOST_TEST((d.ec == boost::asio::error::operation_aborted));
+        d = retry_state(fast(), get, never).on_gate_after_deadline();
+        BOOST_TEST((d.reason == stop_reason::deadline));
+        BOOST_TEST((d.ec == client_errc::rate_limited));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(outcome_unknown_whenever_a_post_may_have_been_applied)
+{
+    std::mt19937 rng(1);
+    retry_budget budget(0.2, 10, 10s);
+    auto ends = [&](std::vector<attempt_outcome> attempts, bool idempotent = post, bool opt_in = false) {
+        retry_params rp = fast();
+        rp.retry_unknown_outcome = opt_in;
+        retry_state s(rp, idempotent, never);
+        decision d;
+        for (auto& o : attempts) d = s.on_attempt(o, t0, budget, rng);
+        return std::pair{d, s.outcome_unknown()};
+    };
+    using boost::asio::error::operation_aborted;
+    // Reset after sending, or a plain 5xx: stop, outcome unknown.
+    auto [reset, u1] = ends({failure(boost::asio::error::connection_reset, true)});
+    BOOST_TEST((reset.reason == stop_reason::not_idempotent));
+    BOOST_TEST((reset.ec == client_errc::outcome_unknown));
+    BOOST_TEST(u1);
+    BOOST_TEST(ends({response(500)}).second);
+    // The deadline or a cancellation cut the exchange after bytes left: unknown, with the real reason.
+    auto [late, u2] = ends({failure(client_errc::deadline_exceeded, true)});
+    BOOST_TEST((late.reason == stop_reason::deadline));
+    BOOST_TEST((late.ec == client_errc::deadline_exceeded));
+    BOOST_TEST(u2);
+    auto [cut, u3] = ends({failure(operation_aborted, true)});
+    BOOST_TEST((cut.reason == stop_reason::cancelled));
+    BOOST_TEST(u3);
+    // An oversized response after sending: the server may well have stored it.
+    auto [big, u4] = ends({failure(client_errc::response_too_large, true)});
+    BOOST_TEST((big.reason == stop_reason::permanent_error));
+    BOOST_TEST(u4);
+    // Nothing sent: known not applied.
+    BOOST_TEST(!ends({failure(client_errc::deadline_exceeded, false, false)}).second);  // in the pool queue
+    BOOST_TEST(!ends({failure(operation_aborted, false, false)}).second);
+    BOOST_TEST(!ends({failure(boost::asio::error::connection_refused, false, false), failure(operation_aborted, false, false)}).second);
+    // Definitive answers: a 4xx, a 429, a 503 with Retry-After said "not applied".
+    BOOST_TEST(!ends({response(401)}).second);
+    BOOST_TEST(!ends({response(503, 0s), failure(operation_aborted, false, false)}).second);
+    BOOST_TEST(!ends({response(503, 0s), response(400)}).second);
+    // Any earlier attempt that may have been applied keeps the outcome unknown (opt-in retries).
+    BOOST_TEST(ends({failure(boost::asio::error::connection_reset, true), response(400)}, post, true).second);
+    BOOST_TEST(ends({response(500), failure(operation_aborted, false, false)}, post, true).second);
+    BOOST_TEST(!ends({failure(boost::asio::error::connection_reset, true), response(201)}, post, true).second);
+    // Idempotent calls never report it.
+    BOOST_TEST(!ends({failure(client_errc::deadline_exceeded, true)}, get).second);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 
 // ------------------------------------------------------------------------------------------- credentials
 
