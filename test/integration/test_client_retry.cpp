@@ -3,7 +3,11 @@
 
 #include "fixture.hpp"
 
+#include "client_impl.hpp"
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
@@ -198,26 +202,59 @@ BOOST_AUTO_TEST_CASE(deadline_is_not_overrun_by_backoff_or_retry_after)
         p.retry.backoff_base = 2s;
         p.retry.backoff_cap = 2s;
         p.retry.max_attempts = 100;
+        p.retry.budget_floor = 1000;
+        p.retry.max_retry_after = 1s;  // the wait is capped; diagnostics still carry the server's 30 s
     });
     env.run([&]() -> asio::awaitable<void> {
         conversation_api api{*c};
         call_options opts;
         opts.total_timeout = 300ms;
-        // Backoff would pass the deadline: the call ends by the deadline (tolerance 200 ms).
-        auto start = std::chrono::steady_clock::now();
         const get_messages_query latest;
+        // Backoffs of up to 2 s mostly do not fit into 300 ms: the call fails as soon as one does not (or
+        // when an attempt reaches the deadline), with deadline_exceeded, never later than the deadline.
+        auto start = std::chrono::steady_clock::now();
         auto g = co_await api.try_get_messages("app_1", "x", latest, opts);
         auto took = std::chrono::steady_clock::now() - start;
-        BOOST_TEST(g.ec.failed());
+        BOOST_TEST((g.ec == client_errc::deadline_exceeded), describe(g.ec, g.diag));
         BOOST_TEST((g.diag.stop_reason == stop_reason::deadline));
+        BOOST_REQUIRE(!g.diag.attempts.empty());
+        BOOST_TEST(g.diag.attempts.front().status == 500u);  // the failures that led here are kept
         BOOST_TEST((took < 300ms + 200ms));
-        // Retry-After of 30 s cannot fit in 300 ms: fail at once with rate_limited carrying the server's value.
+        // Retry-After of 30 s (capped to 1 s) cannot fit in 300 ms: fail at once with rate_limited carrying
+        // the server's own value.
         start = std::chrono::steady_clock::now();
         auto p = co_await api.try_post_message("app_1", "x", text_message("x"), opts);
         took = std::chrono::steady_clock::now() - start;
         BOOST_TEST((p.ec == client_errc::rate_limited));
         BOOST_TEST((p.diag.retry_after.value() == 30s));
         BOOST_TEST((took < 300ms));
+    });
+}
+
+BOOST_AUTO_TEST_CASE(deadline_expires_during_backoffs_the_call_ends_at_the_deadline)
+{
+    // Short backoffs keep fitting, so the call keeps retrying until the deadline is at most one backoff
+    // (50 ms) away: it ends in [deadline - backoff_cap, deadline + tolerance].
+    mock_env env;
+    env.mock_params.faults.push_back(mock::parse_fault("status=500,route=get_messages"));
+    auto c = env.make_client([](client_params& p) {
+        p.retry.backoff_base = 50ms;
+        p.retry.backoff_cap = 50ms;
+        p.retry.max_attempts = 1000;
+        p.retry.budget_floor = 1000;
+    });
+    env.run([&]() -> asio::awaitable<void> {
+        call_options opts;
+        opts.total_timeout = 400ms;
+        const get_messages_query latest;
+        auto start = std::chrono::steady_clock::now();
+        auto g = co_await conversation_api{*c}.try_get_messages("app_1", "x", latest, opts);
+        auto took = std::chrono::steady_clock::now() - start;
+        BOOST_TEST((g.ec == client_errc::deadline_exceeded), describe(g.ec, g.diag));
+        BOOST_TEST((g.diag.stop_reason == stop_reason::deadline));
+        BOOST_TEST(g.diag.attempts.size() > 2u);
+        BOOST_TEST((took >= 400ms - 50ms), std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+        BOOST_TEST((took < 400ms + 150ms), std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
     });
 }
 
@@ -234,26 +271,210 @@ BOOST_AUTO_TEST_CASE(cancellation_during_backoff_and_at_the_gate)
     env.run([&]() -> asio::awaitable<void> {
         conversation_api api{*c};
         auto ex = co_await asio::this_coro::executor;
-        // During a backoff (the first retry waits up to 5 s).
+        // During a backoff (each retry waits up to 5 s), cancelled through a slot so the result is visible.
         for (int i = 0; i < 3; ++i) {
+            asio::cancellation_signal cancel;
+            asio::steady_timer t(ex, 200ms);
+            t.async_wait([&](boost::system::error_code ec) {
+                if (!ec) cancel.emit(asio::cancellation_type::terminal);
+            });
+            auto start = std::chrono::steady_clock::now();
+            auto r = co_await asio::co_spawn(ex, api.try_get_messages("app_1", "c"),
+                                             asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
+            auto took = std::chrono::steady_clock::now() - start;
+            BOOST_TEST((r.ec == asio::error::operation_aborted), describe(r.ec, r.diag));
+            BOOST_TEST((r.diag.stop_reason == stop_reason::cancelled));
+            BOOST_REQUIRE(!r.diag.attempts.empty());
+            for (auto& a : r.diag.attempts) BOOST_TEST(a.status == 500u);
+            BOOST_TEST(!r.diag.outcome_unknown);
+            BOOST_TEST((took >= 200ms));
+            BOOST_TEST((took < 1s));
+        }
+        // The same through an awaitable operator: the timer wins, the call is abandoned promptly.
+        {
             asio::steady_timer t(ex, 200ms);
             auto start = std::chrono::steady_clock::now();
             auto r = co_await (api.try_get_messages("app_1", "c") || t.async_wait(asio::use_awaitable));
-            auto took = std::chrono::steady_clock::now() - start;
-            BOOST_TEST((took < 1s));
-            (void)r;
+            BOOST_TEST(r.index() == 1u);
+            BOOST_TEST((std::chrono::steady_clock::now() - start < 1s));
         }
         // At the gate: the first post closes the app's gate for 10 s; a second post waits there.
         call_options short_deadline;
         short_deadline.total_timeout = 100ms;
         auto first = co_await api.try_post_message("app_1", "c", text_message("gate"), short_deadline);
         BOOST_TEST((first.ec == client_errc::rate_limited));
+        asio::cancellation_signal cancel;
         asio::steady_timer t(ex, 200ms);
+        t.async_wait([&](boost::system::error_code ec) {
+            if (!ec) cancel.emit(asio::cancellation_type::terminal);
+        });
         auto start = std::chrono::steady_clock::now();
-        auto r = co_await (api.try_post_message("app_1", "c", text_message("waits")) || t.async_wait(asio::use_awaitable));
-        BOOST_TEST(r.index() == 1u);  // cancelled by the timer while waiting at the gate
+        auto r = co_await asio::co_spawn(ex, api.try_post_message("app_1", "c", text_message("waits")),
+                                         asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
+        BOOST_TEST((r.ec == asio::error::operation_aborted), describe(r.ec, r.diag));
+        BOOST_TEST((r.diag.stop_reason == stop_reason::cancelled));
+        BOOST_TEST(r.diag.attempts.empty());  // it never left the gate
+        BOOST_TEST(!r.diag.outcome_unknown);
         BOOST_TEST((std::chrono::steady_clock::now() - start < 1s));
     });
-    BOOST_TEST(c->counters().gate_waits >= 1u);
+    auto k = c->counters();
+    BOOST_TEST(k.gate_waits >= 1u);
+    // Every call is counted as succeeded or failed, the abandoned and cancelled ones included.
+    BOOST_TEST(k.requests == 6u);
+    BOOST_TEST(k.succeeded == 0u);
+    BOOST_TEST(k.failed == 6u);
     BOOST_TEST(!env.server->record().find("app_1", "c"));  // nothing was stored
+}
+
+BOOST_AUTO_TEST_CASE(a_post_cut_off_after_sending_reports_outcome_unknown)
+{
+    mock_env env;
+    auto c = env.make_client([](client_params& p) { p.retry = fast_retries(); });
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        auto ex = co_await asio::this_coro::executor;
+        call_options opts;
+        opts.total_timeout = 300ms;
+        // The deadline passes while the server, which stored the message, stalls after the headers.
+        env.server->add_fault(mock::parse_fault("stall,apply,count=1,route=post_message"));
+        auto a = co_await api.try_post_message("app_1", "cut", text_message("stalled, applied"), opts);
+        BOOST_TEST((a.ec == client_errc::deadline_exceeded), describe(a.ec, a.diag));
+        BOOST_TEST((a.diag.stop_reason == stop_reason::deadline));
+        BOOST_TEST(a.diag.outcome_unknown);
+        BOOST_TEST(a.diag.attempts.size() == 1u);  // never resent
+        // The same when it stalls without storing: the client cannot tell the difference.
+        env.server->add_fault(mock::parse_fault("stall,count=1,route=post_message"));
+        auto b = co_await api.try_post_message("app_1", "cut", text_message("stalled, not applied"), opts);
+        BOOST_TEST((b.ec == client_errc::deadline_exceeded));
+        BOOST_TEST(b.diag.outcome_unknown);
+
+        // Cancelled while the server holds its (stored) answer back.
+        env.server->add_fault(mock::parse_fault("delay=5000,count=1,route=post_message"));
+        asio::cancellation_signal cancel;
+        asio::steady_timer t(ex, 200ms);
+        t.async_wait([&](boost::system::error_code ec) {
+            if (!ec) cancel.emit(asio::cancellation_type::terminal);
+        });
+        auto d = co_await asio::co_spawn(ex, api.try_post_message("app_1", "cut", text_message("delayed, cancelled")),
+                                         asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
+        BOOST_TEST((d.ec == asio::error::operation_aborted), describe(d.ec, d.diag));
+        BOOST_TEST((d.diag.stop_reason == stop_reason::cancelled));
+        BOOST_TEST(d.diag.outcome_unknown);
+        BOOST_TEST(d.diag.attempts.size() == 1u);
+
+        // A response too large to read: the server answered, so it may well have stored the message.
+        auto small = env.make_client([](client_params& p) { p.max_response_body = 64; });
+        auto e = co_await conversation_api{*small}.try_post_message("app_1", "cut", text_message("too large"));
+        BOOST_TEST((e.ec == client_errc::response_too_large), describe(e.ec, e.diag));
+        BOOST_TEST(e.diag.outcome_unknown);
+        BOOST_TEST(e.diag.attempts.size() == 1u);
+        BOOST_TEST(small->counters().failed == 1u);
+    });
+    auto k = c->counters();
+    BOOST_TEST(k.requests == 3u);
+    BOOST_TEST(k.failed == 3u);
+    auto texts = env.server->record().find("app_1", "cut")->texts();
+    auto count = [&](const char* t) { return std::count(texts.begin(), texts.end(), t); };
+    BOOST_TEST(count("stalled, applied") == 1);  // once, never twice
+    BOOST_TEST(count("stalled, not applied") == 0);
+    BOOST_TEST(count("delayed, cancelled") == 1);
+    BOOST_TEST(count("too large") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_of_429s_without_retry_after_backs_off_exponentially_and_delivers_once)
+{
+    // Real Smooch sends 429 without Retry-After. The server throttles every post for a while; the app's
+    // gate must close for longer and longer pauses (not one short full-jitter draw), let only a few requests
+    // through when it reopens, and deliver every post exactly once when the throttling ends.
+    mock_env env;
+    const std::size_t connections = 8;
+    const auto base = 10ms, cap = 200ms;
+    auto c = env.make_client([&](client_params& p) {
+        p.pool.max_connections = connections;
+        p.retry.backoff_base = base;
+        p.retry.backoff_cap = cap;
+        p.retry.max_attempts = 50;
+        p.retry.budget_floor = 10000;
+    });
+    std::vector<outcome<message_response>> results;
+    std::chrono::steady_clock::duration throttled_for{};
+    env.run([&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        env.server->add_fault(mock::parse_fault("status=429,route=post_message"));
+        const auto start = std::chrono::steady_clock::now();
+        asio::steady_timer end_of_throttling(ex, 300ms);  // the scenario: 300 ms of throttling
+        end_of_throttling.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            env.server->clear_faults();
+            throttled_for = std::chrono::steady_clock::now() - start;
+        });
+        results = co_await post_many(*c, "app_1", "burst", 100);
+    });
+    for (auto& r : results) BOOST_TEST(!r.ec, describe(r.ec, r.diag));
+    auto rec = env.server->record();
+    BOOST_TEST(rec.find("app_1", "burst")->created_ids.size() == 100u);
+    std::set<std::string> texts;
+    for (auto& t : rec.find("app_1", "burst")->texts()) texts.insert(t);
+    BOOST_TEST(texts.size() == 100u);
+    // Each counted 429 closes the gate for at least half of min(cap, base·2^(n-1)); while it is closed only
+    // requests already past the gate can still be answered 429 (at most one per connection). So the number
+    // of 429s is bounded by connections × the number of pauses that fit into the throttled time.
+    unsigned pauses = 0;
+    std::chrono::steady_clock::duration covered{};
+    while (covered < throttled_for) {
+        ++pauses;
+        covered += std::min<std::chrono::steady_clock::duration>(cap, base * (1 << std::min(pauses - 1, 20u))) / 2;
+    }
+    const auto k = c->counters();
+    BOOST_TEST_MESSAGE(k.responses_429 << " 429s, bound " << connections * pauses << " (" << pauses << " pauses in "
+                                       << std::chrono::duration_cast<std::chrono::milliseconds>(throttled_for).count()
+                                       << " ms)");
+    BOOST_TEST(k.responses_429 >= 1u);
+    BOOST_TEST(k.responses_429 <= connections * pauses, k.responses_429 << " 429s in " << pauses << " pauses");
+    BOOST_TEST(k.responses_429 == k.retries_throttled);  // every 429 was waited out, none ended a call
+}
+
+BOOST_AUTO_TEST_CASE(client_side_limit_matching_the_server_never_sees_a_429)
+{
+    // The server allows 50 requests/s with a burst of 5 per app; the client is configured with the same rate
+    // and a burst two below, a margin for requests that take a little less time to arrive than the one
+    // before them.
+    mock_env env;
+    env.mock_params.rate = mock::rate_limit{.requests_per_second = 50, .burst = 5};
+    auto c = env.make_client([](client_params& p) {
+        p.rate_limit.requests_per_second = 50;
+        p.rate_limit.burst = 3;
+    });
+    std::vector<outcome<message_response>> results;
+    const auto start = std::chrono::steady_clock::now();
+    env.run([&]() -> asio::awaitable<void> { results = co_await post_many(*c, "app_1", "fan", 60); });
+    const auto took = std::chrono::steady_clock::now() - start;
+    for (auto& r : results) BOOST_TEST(!r.ec, describe(r.ec, r.diag));
+    auto rec = env.server->record();
+    BOOST_TEST(rec.rate_limited == 0u);
+    BOOST_TEST(c->counters().responses_429 == 0u);
+    BOOST_TEST(rec.find("app_1", "fan")->created_ids.size() == 60u);
+    BOOST_TEST((took >= 1s));  // (60 - 3) / 50 s: the client spaced them itself
+}
+
+BOOST_AUTO_TEST_CASE(the_gate_table_does_not_grow_with_every_app_id)
+{
+    mock_env env;
+    env.mock_params.faults.push_back(mock::parse_fault("status=429,retry_after=60,count=1,app=hot"));
+    auto c = env.make_client();
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        call_options short_deadline;
+        short_deadline.total_timeout = 100ms;
+        auto hot = co_await api.try_get_messages("hot", "u", {}, short_deadline);
+        BOOST_TEST((hot.ec == client_errc::rate_limited));
+        for (int i = 0; i < 600; ++i) {
+            auto o = co_await api.try_get_messages("app_" + std::to_string(i), "u");
+            BOOST_TEST_REQUIRE((o.ec == make_http_error(404)));  // no conversation: one answer each
+        }
+    });
+    std::lock_guard lk(c->impl()->gate_mu);
+    const auto& gates = c->impl()->gates;
+    BOOST_TEST(gates.size() <= smooch::detail::gate_sweep_threshold + smooch::detail::gate_sweep_every);
+    BOOST_TEST(gates.count("hot") == 1u);  // a closed gate is never dropped
 }
