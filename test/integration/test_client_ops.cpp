@@ -7,7 +7,9 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <functional>
 #include <set>
+#include <utility>
 
 using namespace smooch;
 using namespace smooch::test;
@@ -109,6 +111,76 @@ BOOST_AUTO_TEST_CASE(documented_errors_carry_status_and_api_body)
         }
         BOOST_TEST(threw);
     });
+}
+
+BOOST_AUTO_TEST_CASE(documented_errors_on_activity_read_and_delete_messages)
+{
+    // 401, 403, 404, 400 and 413 on the three operations that post_message/get_messages tests do not cover:
+    // each comes back with its status and the API's error body, is never retried and is never "unknown".
+    mock_env env;
+    auto good = env.make_client();
+    auto none = env.make_client([](client_params& p) { p.credentials = std::monostate{}; });
+    auto bad_secret = env.make_client([](client_params& p) { p.credentials = basic_auth{"act_key", "wrong"}; });
+    auto app_key = env.make_client([](client_params& p) { p.credentials = basic_auth{"app_key", "app_secret"}; });
+    const conversation_activity typing{.role = role::app_maker, .type = activity_type::typing_start};
+    const conversation_activity huge{.role = role::app_maker, .type = activity_type::typing_start,
+                                     .name = std::string(200 * 1024, 'n')};
+    using call = std::function<asio::awaitable<std::pair<error_code, diagnostics>>(client&, std::string, std::string)>;
+    auto pair_of = [](auto o) { return std::pair{o.ec, o.diag}; };
+    const std::vector<std::pair<std::string, call>> ops = {
+        {"conversation_activity",
+         [&](client& c, std::string app, std::string user) -> asio::awaitable<std::pair<error_code, diagnostics>> {
+             co_return pair_of(co_await conversation_api{c}.try_conversation_activity(app, user, typing));
+         }},
+        {"reset_unread_count",
+         [&](client& c, std::string app, std::string user) -> asio::awaitable<std::pair<error_code, diagnostics>> {
+             co_return pair_of(co_await conversation_api{c}.try_reset_unread_count(app, user));
+         }},
+        {"delete_messages",
+         [&](client& c, std::string app, std::string user) -> asio::awaitable<std::pair<error_code, diagnostics>> {
+             co_return pair_of(co_await conversation_api{c}.try_delete_messages(app, user));
+         }},
+    };
+    env.run([&]() -> asio::awaitable<void> {
+        co_await conversation_api{*good}.post_message("app_1", "has_conv", text_message("x"));
+        auto check = [](const std::pair<error_code, diagnostics>& r, unsigned status, std::string_view api_code,
+                        const std::string& what) {
+            BOOST_TEST((r.first == make_http_error(status)), what << ": " << describe(r.first, r.second));
+            BOOST_TEST(r.second.status == status, what);
+            if (!api_code.empty()) BOOST_TEST(r.second.api_code == api_code, what);
+            BOOST_TEST(!r.second.api_code.empty(), what);
+            BOOST_TEST((r.second.stop_reason == stop_reason::permanent_error), what);
+            BOOST_TEST(r.second.attempts.size() == 1u, what);  // a 4xx is never retried
+            BOOST_TEST(!r.second.outcome_unknown, what);
+        };
+        for (const auto& [name, op] : ops) {
+            // 404: no conversation for that user.
+            check(co_await op(*good, "app_1", "nobody"), 404, "conversation_not_found", name + " 404");
+            // 401: no credentials, wrong secret (which never shows up in the error).
+            check(co_await op(*none, "app_1", "has_conv"), 401, "unauthorized", name + " 401 none");
+            auto w = co_await op(*bad_secret, "app_1", "has_conv");
+            check(w, 401, "invalid_auth", name + " 401 wrong");
+            BOOST_TEST(describe(w.first, w.second).find("wrong") == std::string::npos);
+            // 403: an app key used for another app.
+            check(co_await op(*app_key, "app_2", "has_conv"), 403, "forbidden", name + " 403");
+            // 400 and 413 answered by the server (injected in front of the API where the client cannot send
+            // a request the server would reject).
+            env.server->add_fault(mock::parse_fault("status=400,count=1,route=" + name));
+            check(co_await op(*good, "app_1", "has_conv"), 400, "", name + " 400");
+            if (name != "conversation_activity") {
+                env.server->add_fault(mock::parse_fault("status=413,count=1,route=" + name));
+                check(co_await op(*good, "app_1", "has_conv"), 413, "", name + " 413");
+            }
+        }
+        // A real 413 on conversation_activity: a body over the server's 100 KB limit (valid for the client).
+        auto big = co_await conversation_api{*good}.try_conversation_activity("app_1", "has_conv", huge);
+        check(pair_of(big), 413, "request_entity_too_large", "conversation_activity 413");
+    });
+    auto rec = env.server->record();
+    BOOST_TEST(rec.operation_count("conversation_activity") == 0u);
+    BOOST_TEST(rec.operation_count("reset_unread_count") == 0u);
+    BOOST_TEST(rec.operation_count("delete_messages") == 0u);
+    BOOST_TEST(rec.find("app_1", "has_conv")->messages.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(server_400_for_what_the_client_lets_through)
