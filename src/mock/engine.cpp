@@ -4,7 +4,9 @@
 #include <smooch/detail/crypto.hpp>
 #include <smooch/mock/engine.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
 #include <array>
@@ -15,7 +17,9 @@
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <set>
 #include <tuple>
+#include <unordered_set>
 
 namespace smooch::mock {
 
@@ -965,20 +969,249 @@ void conversation_not_found(context& ctx)
     error(ctx.out, 404, "conversation_not_found", "No conversation exists for this app user");
 }
 
-/// Parses the body as a JSON object; fills a 400 and returns nullopt otherwise.
-std::optional<json::object> parse_body(context& ctx, json::storage_ptr sp)
+// --- Request bodies
+
+/// Builds the same tree as boost::json::parse, except for numbers:
+/// - every non-integer number is re-read with std::from_chars, which is correctly rounded (Boost 1.81's own
+///   conversion is sometimes one ulp off);
+/// - a number beyond the double range (1e999, a 400-digit integer), which Boost would silently turn into an
+///   infinity, is kept as ±inf and flagged, so that the caller can reject it naming the field. An infinity has
+///   no JSON spelling: stored, it would make every later response that carries the message invalid JSON.
+/// Underflow (1e-400) is not an error: it is zero (or a subnormal), as any JSON reader makes it.
+struct body_handler {
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+
+    body_handler(unsigned char* temp, std::size_t size) : st(json::storage_ptr(), temp, size) {}
+
+    json::value_stack st;
+    std::string number;         // the text of a number split across buffers (not with one complete buffer)
+    bool out_of_range = false;  // some number is beyond the double range
+
+    bool on_document_begin(json::error_code&) { return true; }
+    bool on_document_end(json::error_code&) { return true; }
+    bool on_object_begin(json::error_code&) { return true; }
+    bool on_object_end(std::size_t n, json::error_code&)
+    {
+        st.push_object(n);
+        return true;
+    }
+    bool on_array_begin(json::error_code&) { return true; }
+    bool on_array_end(std::size_t n, json::error_code&)
+    {
+        st.push_array(n);
+        return true;
+    }
+    bool on_key_part(json::string_view s, std::size_t, json::error_code&)
+    {
+        st.push_chars(s);
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, json::error_code&)
+    {
+        st.push_key(s);
+        return true;
+    }
+    bool on_string_part(json::string_view s, std::size_t, json::error_code&)
+    {
+        st.push_chars(s);
+        return true;
+    }
+    bool on_string(json::string_view s, std::size_t, json::error_code&)
+    {
+        st.push_string(s);
+        return true;
+    }
+    bool on_number_part(json::string_view s, json::error_code&)
+    {
+        number.append(s.data(), s.size());
+        return true;
+    }
+    bool on_int64(std::int64_t i, json::string_view, json::error_code&)
+    {
+        number.clear();
+        st.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, json::string_view, json::error_code&)
+    {
+        number.clear();
+        st.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, json::string_view s, json::error_code&)
+    {
+        std::string_view text(s.data(), s.size());
+        if (!number.empty()) {
+            number.append(text);
+            text = number;
+        }
+        double x = d;
+        auto res = std::from_chars(text.data(), text.data() + text.size(), x);
+        if (res.ec == std::errc::result_out_of_range) {
+            if (std::isinf(d) || std::fabs(d) >= 1.0) {  // overflow (not underflow)
+                out_of_range = true;
+                x = text.front() == '-' ? -HUGE_VAL : HUGE_VAL;
+            } else {
+                x = d;  // underflow: Boost's zero or subnormal
+            }
+        } else if (res.ec != std::errc{}) {
+            x = d;  // cannot happen for text the parser accepted
+        }
+        number.clear();
+        st.push_double(x);
+        return true;
+    }
+    bool on_bool(bool b, json::error_code&)
+    {
+        st.push_bool(b);
+        return true;
+    }
+    bool on_null(json::error_code&)
+    {
+        st.push_null();
+        return true;
+    }
+    bool on_comment_part(json::string_view, json::error_code&) { return true; }
+    bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+/// Appends the path of the first non-finite number in `v` (document order) to `path`; false if there is none.
+bool find_non_finite(const json::value& v, std::string& path)
 {
-    boost::system::error_code ec;
-    json::value v = json::parse(ctx.req.body, ec, std::move(sp));
-    if (ec) {
-        error(ctx.out, 400, "bad_request", "Malformed JSON body: " + ec.message());
-        return std::nullopt;
+    if (v.is_double()) return !std::isfinite(v.get_double());
+    if (auto* o = v.if_object()) {
+        for (auto& kv : *o) {
+            auto size = path.size();
+            if (!path.empty()) path += '.';
+            path.append(kv.key().data(), kv.key().size());
+            if (find_non_finite(kv.value(), path)) return true;
+            path.resize(size);
+        }
+    } else if (auto* a = v.if_array()) {
+        for (std::size_t i = 0; i < a->size(); ++i) {
+            auto size = path.size();
+            path += '[';
+            append_int(path, i);
+            path += ']';
+            if (find_non_finite((*a)[i], path)) return true;
+            path.resize(size);
+        }
     }
-    if (!v.is_object()) {
-        error(ctx.out, 400, "bad_request", "The body must be a JSON object");
-        return std::nullopt;
+    return false;
+}
+
+/// Parses a request body that must be a JSON object into `out` (which keeps its storage). Returns the
+/// description of the 400 to send, or empty. `out` holds the parsed object whenever the text was JSON, even
+/// when a number in it is out of range (the role check of appUser tokens still needs it).
+std::string parse_body(std::string_view text, json::value& out)
+{
+    unsigned char temp[2048];  // the parser's work stack: no allocation for ordinary bodies
+    json::basic_parser<body_handler> p(json::parse_options{}, temp, sizeof temp);
+    p.handler().st.reset(out.storage());
+    json::error_code ec;
+    std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+    if (!ec && n < text.size()) ec = json::error::extra_data;
+    if (ec) return "Malformed JSON body: " + ec.message();
+    out = p.handler().st.release();
+    if (!out.is_object()) return "The body must be a JSON object";
+    if (p.handler().out_of_range) {
+        std::string path;
+        if (!find_non_finite(out, path)) path = "a number";  // in a duplicate key that parsing dropped
+        return path + " must be a finite number: it is beyond the range of a double";
     }
-    return std::move(v.get_object());
+    return {};
+}
+
+/// One member of the body's top-level object, as written.
+struct raw_member {
+    std::string key;              // decoded
+    std::string_view key_token;   // the key with its quotes and escapes
+    std::string_view value;       // the value's text
+};
+
+bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::size_t skip_space(std::string_view s, std::size_t i)
+{
+    while (i < s.size() && json_space(s[i])) ++i;
+    return i;
+}
+
+/// End (one past the closing quote) of the string token starting at s[i] == '"'.
+std::size_t string_end(std::string_view s, std::size_t i)
+{
+    for (++i; i < s.size(); ++i) {
+        if (s[i] == '\\') ++i;
+        else if (s[i] == '"') return i + 1;
+    }
+    return std::string_view::npos;
+}
+
+/// End of the value starting at s[i]. Only for text the JSON parser accepted.
+std::size_t value_end(std::string_view s, std::size_t i)
+{
+    if (s[i] == '"') return string_end(s, i);
+    if (s[i] == '{' || s[i] == '[') {
+        std::size_t depth = 0;
+        while (i < s.size()) {
+            char c = s[i];
+            if (c == '"') {
+                i = string_end(s, i);
+                if (i == std::string_view::npos) return i;
+                continue;
+            }
+            if (c == '{' || c == '[') ++depth;
+            else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+            ++i;
+        }
+        return std::string_view::npos;
+    }
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !json_space(s[i])) ++i;
+    return i;
+}
+
+/// Splits the text of a JSON object (already accepted by the parser) into its top-level members, so that
+/// stored messages repeat posted values byte for byte: numbers keep their exact digits (0.1 stays 0.1, not
+/// 1E-1, and nothing is re-rounded), strings their escapes. False if the text is not as expected.
+template <class Members>
+bool split_members(std::string_view s, Members& out)
+{
+    std::size_t i = skip_space(s, 0);
+    if (i >= s.size() || s[i] != '{') return false;
+    i = skip_space(s, i + 1);
+    if (i < s.size() && s[i] == '}') return true;
+    while (i < s.size()) {
+        if (s[i] != '"') return false;
+        std::size_t key_end = string_end(s, i);
+        if (key_end == std::string_view::npos) return false;
+        raw_member m;
+        m.key_token = s.substr(i, key_end - i);
+        std::string_view inner = m.key_token.substr(1, m.key_token.size() - 2);
+        if (inner.find('\\') == std::string_view::npos) {
+            m.key.assign(inner);
+        } else {
+            boost::system::error_code ec;
+            auto k = json::parse(m.key_token, ec);
+            if (ec || !k.is_string()) return false;
+            m.key.assign(k.get_string().data(), k.get_string().size());
+        }
+        i = skip_space(s, key_end);
+        if (i >= s.size() || s[i] != ':') return false;
+        i = skip_space(s, i + 1);
+        if (i >= s.size()) return false;
+        std::size_t end = value_end(s, i);
+        if (end == std::string_view::npos || end == i) return false;
+        m.value = s.substr(i, end - i);
+        out.push_back(std::move(m));
+        i = skip_space(s, end);
+        if (i < s.size() && s[i] == '}') return true;
+        if (i >= s.size() || s[i] != ',') return false;
+        i = skip_space(s, i + 1);
+    }
+    return false;
 }
 
 const char* kind_name(json::kind k)
@@ -993,29 +1226,215 @@ const char* kind_name(json::kind k)
     }
 }
 
-/// Checks the posted message; returns an error description naming the field, or empty.
-std::string validate_message(const json::object& o, const principal& who)
+// --- Validation of post_message (reference.md §2). Each check returns the 400's description naming the
+// field, or an empty string.
+
+enum class want { string, object, array, boolean, number, integer };
+
+bool has(const json::value& v, want w)
 {
-    auto field_kind = [&](std::string_view f, json::kind want) -> std::string {
-        auto* v = o.if_contains(f);
-        if (!v) return {};
-        bool ok = v->kind() == want;
-        if (!ok) return std::string(f) + " must be " + kind_name(want) + ", got " + kind_name(v->kind());
-        return {};
+    switch (w) {
+    case want::string: return v.is_string();
+    case want::object: return v.is_object();
+    case want::array: return v.is_array();
+    case want::boolean: return v.is_bool();
+    case want::number: return v.is_number();
+    case want::integer:
+        return v.is_int64() || v.is_uint64() || (v.is_double() && std::trunc(v.get_double()) == v.get_double());
+    }
+    return false;
+}
+
+const char* want_name(want w)
+{
+    switch (w) {
+    case want::string: return "a string";
+    case want::object: return "an object";
+    case want::array: return "an array";
+    case want::boolean: return "a boolean";
+    case want::number: return "a number";
+    case want::integer: return "an integer";
+    }
+    return "";
+}
+
+std::string join(std::string_view path, std::string_view key)
+{
+    std::string p(path);
+    if (!p.empty()) p += '.';
+    p.append(key);
+    return p;
+}
+
+std::string at_index(std::string_view path, std::size_t i)
+{
+    std::string p(path);
+    p += '[';
+    append_int(p, i);
+    p += ']';
+    return p;
+}
+
+std::string wrong_type(std::string_view path, const json::value& v, want w)
+{
+    return std::string(path) + " must be " + want_name(w) + ", got " + kind_name(v.kind());
+}
+
+struct typed {
+    std::string_view key;
+    want type;
+};
+
+/// Each listed member that is present must have its type.
+std::string check_types(const json::object& o, std::string_view path, std::initializer_list<typed> fields)
+{
+    for (auto& f : fields)
+        if (auto* v = o.if_contains(f.key); v && !has(*v, f.type)) return wrong_type(join(path, f.key), *v, f.type);
+    return {};
+}
+
+/// A required member (present; its type is checked by check_types).
+std::string require(const json::object& o, std::string_view path, std::string_view key, want w)
+{
+    if (o.contains(key)) return {};
+    std::string_view article_and_name = want_name(w);  // "a string" -> "string"
+    return join(path, key) + " is required (" + std::string(article_and_name.substr(article_and_name.find(' ') + 1)) +
+           ")";
+}
+
+// DOCS17: metadata holds only strings, numbers and booleans.
+std::string check_flat(const json::object& md, std::string_view path)
+{
+    for (auto& [k, v] : md)
+        if (!v.is_string() && !v.is_number() && !v.is_bool())
+            return join(path, std::string_view(k.data(), k.size())) +
+                   " must be a string, number or boolean (metadata is flat)";
+    return {};
+}
+
+// §2.6 Action: type and text required (a share action has no text); payload for postback/reply, uri for
+// link/webview, fallback for webview, amount (integer cents) for buy. Unknown types are accepted.
+std::string check_action(const json::value& v, std::string_view path)
+{
+    auto* a = v.if_object();
+    if (!a) return wrong_type(path, v, want::object);
+    if (auto e = check_types(*a, path,
+                             {{"type", want::string}, {"text", want::string}, {"payload", want::string},
+                              {"uri", want::string}, {"fallback", want::string}, {"currency", want::string},
+                              {"iconUrl", want::string}, {"size", want::string}, {"metadata", want::object},
+                              {"extraChannelOptions", want::object}, {"amount", want::integer},
+                              {"default", want::boolean}, {"openOnReceive", want::boolean}});
+        !e.empty())
+        return e;
+    if (auto e = require(*a, path, "type", want::string); !e.empty()) return e;
+    std::string_view t = a->at("type").get_string();
+    auto needs = [&](std::string_view key) -> std::string {
+        if (a->contains(key)) return {};
+        return join(path, key) + " is required for " + std::string(t) + " actions";
     };
-    for (auto f : {"role", "type", "name", "email", "avatarUrl", "payload", "text", "mediaUrl", "mediaType", "altText"})
-        if (auto e = field_kind(f, json::kind::string); !e.empty()) return e;
-    for (auto f : {"metadata", "displaySettings", "destination", "override", "coordinates", "location"})
-        if (auto e = field_kind(f, json::kind::object); !e.empty()) return e;
-    for (auto f : {"items", "actions", "fields"})
-        if (auto e = field_kind(f, json::kind::array); !e.empty()) return e;
-    if (auto e = field_kind("blockChatInput", json::kind::bool_); !e.empty()) return e;
+    if (t != "share")
+        if (auto e = require(*a, path, "text", want::string); !e.empty()) return e;
+    if (t == "postback" || t == "reply")
+        if (auto e = needs("payload"); !e.empty()) return e;
+    if (t == "link" || t == "webview")
+        if (auto e = needs("uri"); !e.empty()) return e;
+    if (t == "webview")
+        if (auto e = needs("fallback"); !e.empty()) return e;
+    if (t == "buy")
+        if (auto e = needs("amount"); !e.empty()) return e;
+    if (auto* md = a->if_contains("metadata")) return check_flat(md->get_object(), join(path, "metadata"));
+    return {};
+}
+
+std::string check_actions(const json::array& actions, std::string_view path)
+{
+    for (std::size_t i = 0; i < actions.size(); ++i)
+        if (auto e = check_action(actions[i], at_index(path, i)); !e.empty()) return e;
+    return {};
+}
+
+// §2.7 MessageItem: title required; actions required, 1 to 3.
+std::string check_items(const json::array& items)
+{
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        std::string path = at_index("items", i);
+        auto* io = items[i].if_object();
+        if (!io) return wrong_type(path, items[i], want::object);
+        if (auto e = check_types(*io, path,
+                                 {{"title", want::string}, {"description", want::string}, {"mediaUrl", want::string},
+                                  {"altText", want::string}, {"size", want::string}, {"mediaType", want::string},
+                                  {"actions", want::array}});
+            !e.empty())
+            return e;
+        if (auto e = require(*io, path, "title", want::string); !e.empty()) return e;
+        auto* ia = io->if_contains("actions");
+        std::size_t n = ia ? ia->get_array().size() : 0;
+        if (n < 1 || n > 3) return path + ".actions must have 1 to 3 actions, got " + std::to_string(n);
+        if (auto e = check_actions(ia->get_array(), path + ".actions"); !e.empty()) return e;
+    }
+    return {};
+}
+
+// §2.12 FieldPost: type, name and label required, names unique per form; options (at most 20) each with a
+// name (unique per field) and a label.
+std::string check_fields(const json::array& fields)
+{
+    std::set<std::string_view> names;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        std::string path = at_index("fields", i);
+        auto* fo = fields[i].if_object();
+        if (!fo) return wrong_type(path, fields[i], want::object);
+        if (auto e = check_types(*fo, path,
+                                 {{"type", want::string}, {"name", want::string}, {"label", want::string},
+                                  {"placeholder", want::string}, {"minSize", want::integer},
+                                  {"maxSize", want::integer}, {"options", want::array}});
+            !e.empty())
+            return e;
+        for (auto key : {"type", "name", "label"})
+            if (auto e = require(*fo, path, key, want::string); !e.empty()) return e;
+        std::string_view name = fo->at("name").get_string();
+        if (!names.insert(name).second)
+            return path + ".name must be unique within the form, \"" + std::string(name) + "\" repeats";
+        auto* opts = fo->if_contains("options");
+        if (!opts) continue;
+        auto& oa = opts->get_array();
+        if (oa.size() > 20) return path + ".options must have at most 20 options, got " + std::to_string(oa.size());
+        std::set<std::string_view> option_names;
+        for (std::size_t k = 0; k < oa.size(); ++k) {
+            std::string opath = at_index(path + ".options", k);
+            auto* oo = oa[k].if_object();
+            if (!oo) return wrong_type(opath, oa[k], want::object);
+            if (auto e = check_types(*oo, opath, {{"name", want::string}, {"label", want::string}}); !e.empty())
+                return e;
+            for (auto key : {"name", "label"})
+                if (auto e = require(*oo, opath, key, want::string); !e.empty()) return e;
+            std::string_view oname = oo->at("name").get_string();
+            if (!option_names.insert(oname).second)
+                return opath + ".name must be unique within the field, \"" + std::string(oname) + "\" repeats";
+        }
+    }
+    return {};
+}
+
+/// Checks the posted message (reference.md §2.5 and the models it nests); returns a description naming the
+/// field, or empty. Where the reference is unsure (enum values, mediaType, channel-specific limits), accepts.
+std::string validate_message(const json::object& o)
+{
+    if (auto e = check_types(o, "",
+                             {{"role", want::string}, {"type", want::string}, {"name", want::string},
+                              {"email", want::string}, {"avatarUrl", want::string}, {"payload", want::string},
+                              {"text", want::string}, {"mediaUrl", want::string}, {"mediaType", want::string},
+                              {"altText", want::string}, {"metadata", want::object}, {"displaySettings", want::object},
+                              {"destination", want::object}, {"override", want::object},
+                              {"coordinates", want::object}, {"location", want::object}, {"items", want::array},
+                              {"actions", want::array}, {"fields", want::array}, {"blockChatInput", want::boolean}});
+        !e.empty())
+        return e;
 
     auto* role = o.if_contains("role");
     if (!role) return "role is required";
     if (role->get_string() != "appUser" && role->get_string() != "appMaker")
         return "role must be appUser or appMaker";
-    if (who.sc == scope::app_user && role->get_string() != "appUser") return "forbidden";
     auto* type = o.if_contains("type");
     if (!type) return "type is required";
     std::string_view t = type->get_string();
@@ -1024,51 +1443,54 @@ std::string validate_message(const json::object& o, const principal& who)
     if (std::find(types.begin(), types.end(), t) == types.end())
         return "type must be one of text, image, file, carousel, list, location, form, formResponse";
     if (auto* md = o.if_contains("metadata"))
-        for (auto& [k, v] : md->get_object())
-            if (!v.is_string() && !v.is_number() && !v.is_bool())
-                return "metadata." + std::string(k) + " must be a string, number or boolean (metadata is flat)";
+        if (auto e = check_flat(md->get_object(), "metadata"); !e.empty()) return e;
     auto* actions = o.if_contains("actions");
-    if (actions) {
-        auto& a = actions->get_array();
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            auto* ao = a[i].if_object();
-            if (!ao) return "actions[" + std::to_string(i) + "] must be an object";
-            auto* at = ao->if_contains("type");
-            if (!at || !at->is_string()) return "actions[" + std::to_string(i) + "].type is required (string)";
-            auto* ax = ao->if_contains("text");
-            if (at->get_string() != "share" && (!ax || !ax->is_string()))
-                return "actions[" + std::to_string(i) + "].text is required (string)";
-        }
-    }
+    if (actions)
+        if (auto e = check_actions(actions->get_array(), "actions"); !e.empty()) return e;
     bool has_actions = actions && !actions->get_array().empty();
     if (t == "text" && !o.contains("text") && !has_actions) return "text is required for text messages";
-    if ((t == "image" || t == "file") && !o.contains("mediaUrl")) return "mediaUrl is required for " + std::string(t) + " messages";
+    if ((t == "image" || t == "file") && !o.contains("mediaUrl"))
+        return "mediaUrl is required for " + std::string(t) + " messages";
+
+    auto* items = o.if_contains("items");
     if (t == "carousel" || t == "list") {
-        auto* items = o.if_contains("items");
         if (!items || items->get_array().empty()) return "items is required for " + std::string(t) + " messages";
-        auto& a = items->get_array();
-        if (a.size() > 10) return "items must have at most 10 entries";
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            auto* io = a[i].if_object();
-            if (!io) return "items[" + std::to_string(i) + "] must be an object";
-            auto* title = io->if_contains("title");
-            if (!title || !title->is_string()) return "items[" + std::to_string(i) + "].title is required (string)";
-            auto* ia = io->if_contains("actions");
-            if (ia && !ia->is_array()) return "items[" + std::to_string(i) + "].actions must be an array";
-        }
+        if (items->get_array().size() > 10) return "items must have at most 10 entries";
     }
-    if (t == "location") {
-        auto* c = o.if_contains("coordinates");
-        if (!c) return "coordinates is required for location messages";
-        auto& co = c->get_object();
+    if (items)
+        if (auto e = check_items(items->get_array()); !e.empty()) return e;
+
+    auto* coords = o.if_contains("coordinates");
+    if (t == "location" && !coords) return "coordinates is required for location messages";
+    if (coords) {  // §2.11: lat and long required numbers
+        auto& co = coords->get_object();
         for (auto f : {"lat", "long"}) {
             auto* v = co.if_contains(f);
-            if (!v || !v->is_number()) return std::string("coordinates.") + f + " is required (number)";
+            if (!v) return std::string("coordinates.") + f + " is required (number)";
+            if (!v->is_number()) return wrong_type(std::string("coordinates.") + f, *v, want::number);
         }
     }
-    if (t == "form") {
-        auto* f = o.if_contains("fields");
-        if (!f || f->get_array().empty()) return "fields is required for form messages";
+    if (auto* loc = o.if_contains("location"))
+        if (auto e = check_types(loc->get_object(), "location", {{"address", want::string}, {"name", want::string}});
+            !e.empty())
+            return e;
+
+    auto* fields = o.if_contains("fields");
+    if (t == "form" && (!fields || fields->get_array().empty())) return "fields is required for form messages";
+    if (fields)
+        if (auto e = check_fields(fields->get_array()); !e.empty()) return e;
+
+    if (auto* ds = o.if_contains("displaySettings"))  // §2.8; any ratio string (open enum)
+        if (auto e = check_types(ds->get_object(), "displaySettings", {{"imageAspectRatio", want::string}}); !e.empty())
+            return e;
+    if (auto* dest = o.if_contains("destination")) {
+        // §2.9: SPEC requires both, DOCS17 "one of": at least one.
+        auto& d = dest->get_object();
+        if (auto e = check_types(d, "destination", {{"integrationId", want::string}, {"integrationType", want::string}});
+            !e.empty())
+            return e;
+        if (!d.contains("integrationId") && !d.contains("integrationType"))
+            return "destination needs integrationId or integrationType";
     }
     return {};
 }
@@ -1092,25 +1514,56 @@ conversation_state& create_conversation(context& ctx)
     return s.conversations.emplace(conv_key(ctx.rt.app, ctx.rt.user), std::move(c)).first->second;
 }
 
-bool post_message(context& ctx, const principal& who)
+/// Appends every posted member but role, type and the generated keys, as posted (see split_members).
+void append_posted_members(std::string& j, std::string_view text, const json::object& body)
 {
-    // Parse into a stack arena (heap only beyond it): no allocation storm per request.
-    alignas(std::max_align_t) unsigned char arena[8192];
-    json::monotonic_resource mr(arena, sizeof arena);
-    auto body = parse_body(ctx, &mr);
-    if (!body) return false;
-    auto problem = validate_message(*body, who);
-    if (problem == "forbidden") {
-        error(ctx.out, 403, "forbidden", "appUser scope can only post messages with role appUser");
-        return false;
+    auto generated = [](std::string_view k) {
+        return k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received";
+    };
+    boost::container::small_vector<raw_member, 12> members;
+    if (!split_members(text, members)) {
+        // Not expected for text the parser accepted; re-serialize the parsed values rather than fail.
+        for (auto& [k, v] : body) {
+            if (generated(std::string_view(k.data(), k.size()))) continue;
+            j += ',';
+            append_json_string(j, std::string_view(k.data(), k.size()));
+            j += ':';
+            j += json::serialize(v);
+        }
+        return;
     }
-    if (!problem.empty()) {
+    // A repeated key: the last one wins, as in the parsed object that was validated.
+    auto repeated_later = [&](std::size_t i) {
+        for (std::size_t k = i + 1; k < members.size(); ++k)
+            if (members[k].key == members[i].key) return true;
+        return false;
+    };
+    std::unordered_set<std::string_view> seen;  // only for many members: keeps this linear
+    std::vector<bool> superseded;
+    if (members.size() > 16) {
+        superseded.assign(members.size(), false);
+        for (std::size_t i = members.size(); i-- > 0;)
+            superseded[i] = !seen.insert(members[i].key).second;
+    }
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        auto& m = members[i];
+        if (generated(m.key) || (superseded.empty() ? repeated_later(i) : superseded[i])) continue;
+        j += ',';
+        j += m.key_token;
+        j += ':';
+        j += m.value;
+    }
+}
+
+bool post_message(context& ctx, const json::object& body)
+{
+    if (auto problem = validate_message(body); !problem.empty()) {
         error(ctx.out, 400, "bad_request", problem);
         return false;
     }
     auto& s = *ctx.s;
     auto& c = create_conversation(ctx);
-    std::string_view role = body->at("role").get_string();
+    std::string_view role = body.at("role").get_string();
     message_record m;
     m.id = s.new_id();
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1119,7 +1572,7 @@ bool post_message(context& ctx, const principal& who)
     // Strictly increasing per conversation, even across deletes of the newest message.
     m.received_ms = std::max<std::int64_t>(now_ms, c.last_ms + 1);
     c.last_ms = m.received_ms;
-    if (auto* t = body->if_contains("text"); t && t->is_string()) m.text = std::string(t->get_string());
+    if (auto* t = body.if_contains("text"); t && t->is_string()) m.text = std::string(t->get_string());
 
     std::string& j = m.json;
     j.reserve(ctx.req.body.size() + 128);
@@ -1130,16 +1583,10 @@ bool post_message(context& ctx, const principal& who)
     j += "\",\"role\":";
     append_json_string(j, role);
     j += ",\"type\":";
-    append_json_string(j, body->at("type").get_string());
+    append_json_string(j, body.at("type").get_string());
     j += ",\"received\":";
     append_timestamp(j, m.received_ms);
-    for (auto& [k, v] : *body) {
-        if (k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received") continue;
-        j += ',';
-        append_json_string(j, k);
-        j += ':';
-        j += json::serialize(v);
-    }
+    append_posted_members(j, ctx.req.body, body);
     j += '}';
 
     if (role == "appMaker") ++c.rec.unread_count;
@@ -1283,14 +1730,10 @@ bool reset_unread(context& ctx)
     return true;
 }
 
-bool activity(context& ctx)
+bool activity(context& ctx, const json::object& body)
 {
-    alignas(std::max_align_t) unsigned char arena[2048];
-    json::monotonic_resource mr(arena, sizeof arena);
-    auto body = parse_body(ctx, &mr);
-    if (!body) return false;
     auto check_string = [&](const char* f, bool required) -> const json::string* {
-        auto* v = body->if_contains(f);
+        auto* v = body.if_contains(f);
         if (!v) {
             if (required) error(ctx.out, 400, "bad_request", std::string(f) + " is required");
             return nullptr;
@@ -1314,7 +1757,7 @@ bool activity(context& ctx)
         return false;
     }
     for (auto f : {"name", "avatarUrl"})
-        if (body->contains(f) && !check_string(f, false)) return false;
+        if (body.contains(f) && !check_string(f, false)) return false;
     auto* c = find_conversation(ctx);
     if (!c) {
         conversation_not_found(ctx);
@@ -1328,7 +1771,8 @@ bool activity(context& ctx)
     return true;
 }
 
-/// Runs the operation for real: auth, rate limit, validation, state change. True if it succeeded.
+/// Runs the operation for real: auth (401/403), rate limit (429), validation (400), state change. True if it
+/// succeeded.
 bool process(context& ctx)
 {
     auto who = authenticate(ctx);
@@ -1336,18 +1780,36 @@ bool process(context& ctx)
         ++ctx.s->rec.unauthorized;
         return false;
     }
-    if (!take_token(ctx)) return false;
-    switch (ctx.rt.operation) {
-    case op::post_message: {
-        bool ok = post_message(ctx, *who);
-        if (ctx.out.status == 403) ++ctx.s->rec.unauthorized;
-        return ok;
+    // The body is parsed before the rate limit because an appUser token may only post role appUser: that 403
+    // is an authorization decision and takes no token. Problems with the body are reported after the rate
+    // limit, as validation. The tree lives in a stack arena (heap only beyond it): no allocation storm.
+    const op o = ctx.rt.operation;
+    alignas(std::max_align_t) unsigned char arena[8192];
+    json::monotonic_resource mr(arena, sizeof arena);
+    json::storage_ptr sp(&mr);
+    json::value body(sp);
+    std::string body_problem;
+    if (o == op::post_message || o == op::activity) body_problem = parse_body(ctx.req.body, body);
+    if (who->sc == scope::app_user && o == op::post_message && body.is_object()) {
+        auto* role = body.get_object().if_contains("role");
+        if (role && role->is_string() && role->get_string() != "appUser") {
+            error(ctx.out, 403, "forbidden", "appUser scope can only post messages with role appUser");
+            ++ctx.s->rec.unauthorized;
+            return false;
+        }
     }
+    if (!take_token(ctx)) return false;
+    if (!body_problem.empty()) {
+        error(ctx.out, 400, "bad_request", body_problem);
+        return false;
+    }
+    switch (o) {
+    case op::post_message: return post_message(ctx, body.get_object());
     case op::get_messages: return get_messages(ctx);
     case op::delete_message: return delete_message(ctx);
     case op::delete_messages: return delete_messages(ctx);
     case op::reset_unread_count: return reset_unread(ctx);
-    case op::activity: return activity(ctx);
+    case op::activity: return activity(ctx, body.get_object());
     case op::unknown: break;
     }
     return false;

@@ -610,6 +610,198 @@ BOOST_AUTO_TEST_CASE(validation_400_and_413, *boost::unit_test::timeout(guard))
     check_error(c2.request(http::verb::post, path, too_big), 413, "request_entity_too_large");
 }
 
+// Boost.JSON reads 1e999 or a 400-digit integer as infinity, which has no JSON spelling: stored, it would make
+// the post response and every later get_messages page invalid JSON. Any such number, anywhere, is a 400.
+BOOST_AUTO_TEST_CASE(non_finite_numbers_are_400, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "nf");
+    post(c, "app1", "nf", "first");
+    const std::string digits400(400, '9');
+    struct bad_case {
+        std::string body, field;
+    };
+    std::vector<bad_case> cases = {
+        {R"({"role":"appMaker","type":"text","text":"a","metadata":{"n":1e999}})", "metadata.n"},
+        {R"({"role":"appMaker","type":"text","text":"a","metadata":{"n":-1e999}})", "metadata.n"},
+        {R"({"role":"appMaker","type":"text","text":"a","metadata":{"n":)" + digits400 + "}}", "metadata.n"},
+        {R"({"role":"appUser","type":"location","coordinates":{"lat":1e400,"long":2}})", "coordinates.lat"},
+        {R"({"role":"appMaker","type":"text","text":"a","x-unknown":[1,{"deep":-)" + digits400 + "}]}", "x-unknown[1].deep"},
+        {R"({"role":"appMaker","type":"text","text":"a","override":{"whatsapp":{"payload":{"v":[0,1E+999]}}}})",
+         "override.whatsapp.payload.v[1]"},
+        {R"({"role":"appMaker","type":"carousel","items":[{"title":"t","actions":[{"type":"postback","text":"x",)"
+         R"("payload":"p","metadata":{"k":9e9999}}]}]})",
+         "items[0].actions[0].metadata.k"},
+    };
+    for (auto& bc : cases) {
+        auto r = c.request(http::verb::post, path, bc.body);
+        check_error(r, 400, "bad_request", bc.field);
+        check_error(r, 400, "bad_request", "finite");
+    }
+    // The activity body is checked the same way.
+    check_error(c.request(http::verb::post, "/v1.1/apps/app1/appusers/nf/conversation/activity",
+                          R"({"role":"appMaker","type":"typing:start","x":1e999})"),
+                400, "bad_request", "finite");
+    // Nothing was stored and the history is still valid JSON.
+    BOOST_REQUIRE(f.srv->record().find("app1", "nf"));
+    BOOST_TEST(f.srv->record().find("app1", "nf")->messages.size() == 1u);
+    BOOST_TEST(body_of(c.request(http::verb::get, path)).at("messages").as_array().size() == 1u);
+    // Tiny numbers (underflow to zero) and large finite ones are fine.
+    BOOST_TEST(c.request(http::verb::post, path,
+                         R"({"role":"appMaker","type":"text","text":"a","metadata":{"tiny":1e-400,"big":1.7976931348623157e308}})")
+                   .result_int() == 201u);
+    BOOST_TEST(body_of(c.request(http::verb::get, path)).at("messages").as_array().size() == 2u);
+}
+
+// A posted number comes back with the exact text it was posted with (not re-formatted, not re-rounded).
+BOOST_AUTO_TEST_CASE(posted_numbers_keep_their_text, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "num");
+    const std::vector<std::string> numbers = {"0.1", "0.30000000000000004", "1.2345678901234567", "1.0", "1e2",
+                                              "-0", "2.5E-3", "12345678901234567890123", "9007199254740993",
+                                              "1439220041.5860000001"};
+    std::string metadata, extra;
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+        metadata += (i ? "," : "") + std::string("\"n") + std::to_string(i) + "\":" + numbers[i];
+        extra += (i ? "," : "") + numbers[i];
+    }
+    std::string body = R"({"role":"appMaker","type":"text","text":"n","metadata":{)" + metadata + R"(},"x-list":[)" +
+                       extra + "]}";
+    auto r = c.request(http::verb::post, path, body);
+    BOOST_REQUIRE_MESSAGE(r.result_int() == 201u, r.body());
+    auto g = c.request(http::verb::get, path);
+    for (auto* raw : {&r.body(), &g.body()}) {
+        BOOST_TEST(raw->find("\"metadata\":{" + metadata + "}") != std::string::npos, *raw);
+        BOOST_TEST(raw->find("\"x-list\":[" + extra + "]") != std::string::npos, *raw);
+    }
+    // And the documents are valid JSON holding the same values.
+    auto m = body_of(r).at("message").as_object();
+    BOOST_TEST(m.at("metadata").at("n0").as_double() == 0.1);
+    BOOST_TEST(m.at("metadata").at("n1").as_double() == 0.1 + 0.2);
+    BOOST_TEST(body_of(g).at("messages").at(0) == m);
+
+    // Members are copied as written: whitespace inside values and string escapes stay; a repeated key is
+    // stored once, with its last value (the one validated); an escaped generated key is still dropped.
+    auto r2 = c.request(http::verb::post, path,
+                        "{ \"role\" : \"appMaker\" , \"type\":\"text\", \"text\":\"first\", \"x-list\" : [ 1 , 2.50 ] ,"
+                        " \"caf\\u00e9\":\"\\u00e9\\n\", \"\\u0072eceived\":5, \"text\" : \"second\" }");
+    BOOST_REQUIRE_MESSAGE(r2.result_int() == 201u, r2.body());
+    auto& b2 = r2.body();
+    BOOST_TEST(b2.find("\"x-list\":[ 1 , 2.50 ]") != std::string::npos, b2);
+    BOOST_TEST(b2.find("\"caf\\u00e9\":\"\\u00e9\\n\"") != std::string::npos, b2);
+    BOOST_TEST(b2.find("\"text\":\"second\"") != std::string::npos, b2);
+    BOOST_TEST(b2.find("first") == std::string::npos, b2);
+    BOOST_TEST(b2.find("\\u0072eceived") == std::string::npos, b2);
+    auto m2 = body_of(r2).at("message").as_object();
+    BOOST_TEST(m2.at("received").as_double() > 1e9);
+    BOOST_TEST(m2.at("caf\xc3\xa9").as_string() == "\xc3\xa9\n");
+    BOOST_TEST(f.srv->record().find("app1", "num")->texts().back() == "second");
+    // Many members (a set finds the repeats): still the last of each.
+    std::string many = R"({"role":"appMaker","type":"text","text":"t")";
+    for (int i = 0; i < 20; ++i) many += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+    many += R"(,"k3":"again","k19":-1})";
+    auto r3 = c.request(http::verb::post, path, many);
+    BOOST_REQUIRE_MESSAGE(r3.result_int() == 201u, r3.body());
+    BOOST_TEST(r3.body().find("\"k3\":3") == std::string::npos, r3.body());
+    BOOST_TEST(r3.body().find("\"k3\":\"again\"") != std::string::npos, r3.body());
+    BOOST_TEST(r3.body().find("\"k19\":-1}") != std::string::npos, r3.body());
+    BOOST_TEST(body_of(r3).at("message").as_object().size() == 6u + 20u);  // _id authorId role type received text
+}
+
+// reference.md §2: nested models are checked too, with a description naming the field.
+BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "nv");
+    auto msg = [](const std::string& type, const std::string& rest) {
+        return R"({"role":"appMaker","type":")" + type + "\"" + (rest.empty() ? "" : "," + rest) + "}";
+    };
+    const std::string pb = R"({"type":"postback","text":"Go","payload":"P"})";
+    auto item = [&](const std::string& actions) { return R"({"title":"T","actions":[)" + actions + "]}"; };
+    struct bad_case {
+        std::string body, field;
+    };
+    std::vector<bad_case> cases = {
+        // item actions: 1 to 3, each with type and text
+        {msg("carousel", R"("items":[{"title":"T"}])"), "items[0].actions"},
+        {msg("carousel", R"("items":[{"title":"T","actions":[]}])"), "items[0].actions"},
+        {msg("list", R"("items":[)" + item(pb + "," + pb + "," + pb + "," + pb) + "]"), "items[0].actions"},
+        {msg("carousel", R"("items":[{"title":"T","actions":{}}])"), "items[0].actions"},
+        {msg("carousel", R"("items":[)" + item(pb) + "," + item(R"({"text":"x"})") + "]"), "items[1].actions[0].type"},
+        {msg("carousel", R"("items":[)" + item(R"({"type":"link","uri":"https://a"})") + "]"),
+         "items[0].actions[0].text"},
+        {msg("carousel", R"("items":[)" + item("7") + "]"), "items[0].actions[0]"},
+        {msg("carousel", R"("items":[{"title":"T","description":5,"actions":[)" + pb + "]}]"), "items[0].description"},
+        // action fields: types, and what each type needs
+        {msg("text", R"("text":"a","actions":[{"type":"postback","text":"x","payload":5}])"), "actions[0].payload"},
+        {msg("text", R"("text":"a","actions":[{"type":"link","text":"x","uri":{}}])"), "actions[0].uri"},
+        {msg("text", R"("text":"a","actions":[{"type":"postback","text":"x"}])"), "actions[0].payload"},
+        {msg("text", R"("text":"a","actions":[{"type":"reply","text":"x"}])"), "actions[0].payload"},
+        {msg("text", R"("text":"a","actions":[{"type":"link","text":"x"}])"), "actions[0].uri"},
+        {msg("text", R"("text":"a","actions":[{"type":"webview","text":"x","uri":"https://a"}])"), "actions[0].fallback"},
+        {msg("text", R"("text":"a","actions":[{"type":"buy","text":"x"}])"), "actions[0].amount"},
+        {msg("text", R"("text":"a","actions":[{"type":"buy","text":"x","amount":1.5}])"), "actions[0].amount"},
+        {msg("text", R"("text":"a","actions":[{"type":"link","text":"x","uri":"u","default":"yes"}])"),
+         "actions[0].default"},
+        {msg("text", R"("text":"a","actions":[{"type":"link","text":"x","uri":"u","metadata":{"a":[1]}}])"),
+         "actions[0].metadata.a"},
+        {msg("text", R"("text":"a","actions":[{"type":"link","text":"x","uri":"u","extraChannelOptions":"m"}])"),
+         "actions[0].extraChannelOptions"},
+        {msg("text", R"("text":"a","actions":[)" + pb + R"(,{"type":"share","openOnReceive":1}])"),
+         "actions[1].openOnReceive"},
+        // destination, displaySettings, coordinates, location
+        {msg("text", R"("text":"a","destination":{"integrationId":5})"), "destination.integrationId"},
+        {msg("text", R"("text":"a","destination":{"integrationType":true})"), "destination.integrationType"},
+        {msg("text", R"("text":"a","destination":{})"), "destination"},
+        {msg("text", R"("text":"a","displaySettings":{"imageAspectRatio":1})"), "displaySettings.imageAspectRatio"},
+        {msg("location", R"("coordinates":{"lat":"45","long":2})"), "coordinates.lat"},
+        {msg("location", R"("coordinates":{"lat":45})"), "coordinates.long"},
+        {msg("text", R"("text":"a","coordinates":{"lat":45,"long":null})"), "coordinates.long"},
+        {msg("location", R"("coordinates":{"lat":45,"long":2},"location":{"address":["x"]})"), "location.address"},
+        // form fields: type, name and label required; options well-formed
+        {msg("form", R"("fields":[{"name":"n","label":"L"}])"), "fields[0].type"},
+        {msg("form", R"("fields":[{"type":"text","label":"L"}])"), "fields[0].name"},
+        {msg("form", R"("fields":[{"type":"text","name":"n","label":"L"},{"type":"email","name":"e"}])"),
+         "fields[1].label"},
+        {msg("form", R"("fields":[{"type":5,"name":"n","label":"L"}])"), "fields[0].type"},
+        {msg("form", R"("fields":["text"])"), "fields[0]"},
+        {msg("form", R"("fields":[{"type":"text","name":"n","label":"L","maxSize":"big"}])"), "fields[0].maxSize"},
+        {msg("form", R"("fields":[{"type":"select","name":"n","label":"L","options":[{"name":"a"}]}])"),
+         "fields[0].options[0].label"},
+        {msg("form", R"("fields":[{"type":"text","name":"n","label":"L"},{"type":"text","name":"n","label":"M"}])"),
+         "fields[1].name"},
+    };
+    for (auto& bc : cases) {
+        BOOST_TEST_CONTEXT(bc.body) { check_error(c.request(http::verb::post, path, bc.body), 400, "bad_request", bc.field); }
+    }
+    BOOST_TEST(!f.srv->record().find("app1", "nv"));  // nothing was stored
+
+    // Well-formed nested models are accepted, including values the reference is unsure about.
+    std::vector<std::string> good = {
+        msg("carousel", R"("items":[)" + item(pb) + "," +
+                            item(pb + R"(,{"type":"share"},{"type":"link","text":"L","uri":"https://a","default":true})") +
+                            R"(],"displaySettings":{"imageAspectRatio":"panorama"})"),
+        msg("text", R"("actions":[{"type":"reply","text":"Yes","payload":"Y","iconUrl":"https://i"},)"
+                    R"({"type":"locationRequest","text":"Where?"}])"),
+        msg("text", R"("text":"a","actions":[{"type":"webview","text":"W","uri":"https://a","fallback":"https://b",)"
+                    R"("size":"tall","openOnReceive":true,"extraChannelOptions":{"messenger":{"r":1}}},)"
+                    R"({"type":"buy","text":"Buy","amount":800,"currency":"usd"},{"type":"someday","text":"?"}])"),
+        msg("text", R"("text":"a","destination":{"integrationType":"messenger"})"),
+        msg("location", R"("coordinates":{"lat":45.5,"long":-73},"location":{"address":"1 Main","name":"Home"})"),
+        msg("form", R"("fields":[{"type":"text","name":"n","label":"Name","placeholder":"?","minSize":1,"maxSize":1e2},)"
+                    R"({"type":"select","name":"s","label":"Pick","options":[{"name":"a","label":"A"},{"name":"b","label":"B"}]}],)"
+                    R"("blockChatInput":true)"),
+    };
+    for (auto& body : good) {
+        auto r = c.request(http::verb::post, path, body);
+        BOOST_TEST(r.result_int() == 201u, body << " -> " << r.body());
+    }
+}
+
 // HEAD: the same status line and headers as the request would get, never a body.
 BOOST_AUTO_TEST_CASE(head_responses_have_no_body, *boost::unit_test::timeout(guard))
 {
@@ -711,6 +903,30 @@ BOOST_AUTO_TEST_CASE(app_user_scope, *boost::unit_test::timeout(guard))
     check_error(c.request(http::verb::get, base + "/messages", {}, bearer("app1key", R"({"scope":"appUser","userId":7})", "app1-secret")),
                 401, "invalid_auth", "userId");
     BOOST_TEST(f.srv->record().find("app1", "alice")->messages.size() == 2u);
+}
+
+// Order of checks: auth (401/403) before the rate limit and validation. An appUser token posting as appMaker is
+// a 403 that takes no token, whatever else is wrong with the body.
+BOOST_AUTO_TEST_CASE(app_user_role_403_before_rate_limit, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.rate = mock::rate_limit{0.01, 1};  // one token; refill negligible during the test
+    server_fixture f(p);
+    client c(f.srv->port());
+    auto tok = bearer("app1key", R"({"scope":"appUser","userId":"alice"})", "app1-secret");
+    auto path = msgs_path("app1", "alice");
+    check_error(c.request(http::verb::post, path, text_msg("hi", "appMaker"), tok), 403, "forbidden");
+    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"nonsense"})", tok), 403, "forbidden");
+    check_error(c.request(http::verb::post, path, R"({"role":"whisper","type":"text","text":"a"})", tok), 403,
+                "forbidden");
+    BOOST_TEST(c.request(http::verb::post, path, text_msg("hi", "appUser"), tok).result_int() == 201u);  // the token
+    check_error(c.request(http::verb::post, path, text_msg("hi", "appUser"), tok), 429, "too_many_requests");
+    check_error(c.request(http::verb::post, path, text_msg("hi", "appMaker"), tok), 403, "forbidden");  // still 403
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.unauthorized == 4u);
+    BOOST_TEST(rec.rate_limited == 1u);
+    BOOST_REQUIRE(rec.find("app1", "alice"));
+    BOOST_TEST(rec.find("app1", "alice")->messages.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(no_keys_means_open, *boost::unit_test::timeout(guard))
