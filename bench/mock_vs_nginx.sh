@@ -11,12 +11,17 @@
 #   CONNECTIONS         default 50
 #   ROUNDS              default 3: nginx and smooch-mock runs alternate, and the medians are compared, so
 #                       load from other processes on a shared machine hits both sides alike
-# Needs: nginx (Debian nginx-light is enough), wrk, openssl, taskset (util-linux).
+# Needs: nginx (Debian nginx-light is enough), wrk, curl, python3, openssl, taskset (util-linux). The script
+# installs the missing ones first with .ci/install-deps.sh (Debian 12, as root; apt runs only if something is
+# missing), so a fresh machine needs nothing beyond a Release build of smooch-mock.
 # With 2+ CPUs the server is pinned to CPU 0 and wrk to CPU 1, so the two never share a core.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+
+# nginx and wrk are needed only here, so only this script installs them (with the base set if missing).
+bash "$root/.ci/install-deps.sh" nginx-light wrk curl python3
 mock_bin=${1:-$root/build/h-mock-rel/src/smooch-mock}
 duration=${2:-10}
 conns=${3:-50}
