@@ -46,7 +46,9 @@ Server:
   --app ID             app id to post to (default app_bench)
   --user-prefix P      user ids are P0..P(M-1) (default bench-, or bench-<time>-<pid>- with --url)
 Load:
-  --messages N         messages to send (default 100000, about 10 s here)
+  --messages N         messages to send (default: as many as fit in --duration)
+  --duration S         stop starting new calls after S seconds (default 10 when --messages is not
+                       given; with both, whichever comes first)
   --users M            spread over M users (default 100)
   --concurrency C      calls in flight (default 64)
   --connections K      connection pool size (default 16)
@@ -123,7 +125,7 @@ std::string base64(std::string_view in)
 options parse_options(int argc, char** argv)
 {
     options o;
-    o.messages = 100000;
+    bool messages_given = false, duration_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -139,7 +141,14 @@ options parse_options(int argc, char** argv)
         else if (a == "--insecure") o.insecure = true;
         else if (a == "--app") o.app = value();
         else if (a == "--user-prefix") o.user_prefix = value();
-        else if (a == "--messages") o.messages = parse_number<std::uint64_t>(a, value(), 1);
+        else if (a == "--messages") {
+            o.messages = parse_number<std::uint64_t>(a, value(), 1);
+            messages_given = true;
+        } else if (a == "--duration") {
+            o.duration_s = parse_double(a, value());
+            if (!(o.duration_s > 0 && o.duration_s <= 86400)) throw usage_error("--duration: between 0 and 86400 s");
+            duration_given = true;
+        }
         else if (a == "--users") o.users = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--concurrency") o.concurrency = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--connections") o.connections = parse_number<std::size_t>(a, value(), 1);
@@ -151,6 +160,10 @@ options parse_options(int argc, char** argv)
         else throw usage_error("unknown option '" + a + "'");
     }
     if (o.help) return o;
+    if (!messages_given) {
+        o.messages = 1'000'000'000;  // a bound, not a target: the duration ends the run
+        if (!duration_given) o.duration_s = 10;
+    }
     if (o.key_id.empty() != o.secret.empty()) throw usage_error("--key-id and --secret go together");
     if (!o.jwt.empty() && !o.key_id.empty()) throw usage_error("--jwt excludes --key-id/--secret");
     if (o.url.empty() && (!o.key_id.empty() || !o.jwt.empty() || !o.ca_file.empty()))

@@ -26,7 +26,8 @@ struct options {
     bool insecure = false;
     std::string app = "app_bench";
     std::string user_prefix;  // empty: "bench-" in-process, "bench-<time>-<pid>-" with --url
-    std::uint64_t messages = 0;  // 0 until parsed: default depends on nothing else, set in parse_options
+    std::uint64_t messages = 0;  // set in parse_options; after a --duration run, the number actually sent
+    double duration_s = 0;       // > 0: stop issuing new calls after this long (default 10 without --messages)
     std::size_t users = 100;
     std::size_t concurrency = 64;
     std::size_t connections = 16;

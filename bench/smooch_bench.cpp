@@ -97,6 +97,7 @@ struct run_state {
     std::string first_error;
     hdr_histogram hist;
     clk::time_point t0;
+    clk::time_point t_stop = clk::time_point::max();  // --duration: no new calls from then on
     unsigned workers_left = 0;
     std::exception_ptr failure;
     bool finished = false;
@@ -115,6 +116,7 @@ asio::awaitable<void> worker(run_state& st)
     asio::steady_timer timer(co_await asio::this_coro::executor);
     const double interval_ns = o.rate > 0 ? 1e9 / o.rate : 0;
     while (st.next <= o.messages) {
+        if (o.duration_s > 0 && clk::now() >= st.t_stop) break;  // in-flight calls still complete
         const std::uint64_t seq = st.next++;
         clk::time_point start = clk::now();
         if (o.rate > 0) {
@@ -155,13 +157,15 @@ asio::awaitable<void> progress(run_state& st)
         if (st.finished) break;
         const double secs = std::chrono::duration<double>(clk::now() - st.t0).count();
         const int width = 40;
-        const int filled = static_cast<int>(static_cast<double>(width) * static_cast<double>(st.done) /
-                                            static_cast<double>(n));
+        const double fraction = st.opt->duration_s > 0 && n == 1'000'000'000
+                                    ? std::min(1.0, secs / st.opt->duration_s)
+                                    : static_cast<double>(st.done) / static_cast<double>(n);
+        const int filled = static_cast<int>(static_cast<double>(width) * fraction);
         std::string bar(static_cast<std::size_t>(filled), '=');
         bar.resize(static_cast<std::size_t>(width), ' ');
-        std::printf("\r[%s] %3d%%  %" PRIu64 "/%" PRIu64 "  %.0f msg/s  errors %" PRIu64 "   ", bar.c_str(),
-                    static_cast<int>(100.0 * static_cast<double>(st.done) / static_cast<double>(n)), st.done, n,
-                    secs > 0 ? static_cast<double>(st.done) / secs : 0.0, st.errors);
+        std::printf("\r[%s] %3d%%  %" PRIu64 " sent  %.0f msg/s  errors %" PRIu64 "   ", bar.c_str(),
+                    static_cast<int>(100.0 * fraction), st.done, secs > 0 ? static_cast<double>(st.done) / secs : 0.0,
+                    st.errors);
         std::fflush(stdout);
     }
     std::printf("\r%*s\r", 110, "");
@@ -342,8 +346,11 @@ int main(int argc, char** argv)
 
         const bool tty = isatty(1) && !o.json;
         if (!o.json) {
-            std::printf("smooch-bench: %" PRIu64 " messages to %zu users, %zu in flight over %zu connections, %s\n",
-                        o.messages, o.users, o.concurrency, o.connections,
+            const std::string amount = o.duration_s > 0 && o.messages == 1'000'000'000
+                                           ? fmt("%g s of", o.duration_s)
+                                           : std::to_string(o.messages);
+            std::printf("smooch-bench: %s messages to %zu users, %zu in flight over %zu connections, %s\n",
+                        amount.c_str(), o.users, o.concurrency, o.connections,
                         o.rate > 0 ? ("open loop at " + fmt("%.0f", o.rate) + " messages/s").c_str() : "closed loop");
             std::printf("server: %s (%s)\n", cp.base_url.c_str(),
                         in_process ? "in-process smooch-mock over TLS, own thread" : "--url");
@@ -355,6 +362,8 @@ int main(int argc, char** argv)
         const double pcpu0 = process_cpu_us();
         const double mcpu0 = in_process ? other_thread_cpu_us(mock_thread.native_handle()) : 0;
         st.t0 = clk::now();
+        if (o.duration_s > 0)
+            st.t_stop = st.t0 + std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(o.duration_s));
         clk::time_point t_end;
         st.workers_left = static_cast<unsigned>(std::min<std::uint64_t>(o.concurrency, o.messages));
         for (unsigned i = 0, n = st.workers_left; i < n; ++i) {
@@ -381,6 +390,8 @@ int main(int argc, char** argv)
             std::fflush(stdout);
         }
         if (st.failure) std::rethrow_exception(st.failure);
+        o.messages = st.next - 1;  // what was sent: a --duration run decides N as it goes
+        if (o.messages == 0) throw std::runtime_error("no message was sent");
 
         const double secs = std::chrono::duration<double>(t_end - st.t0).count();
         const auto ctr = client.counters();
