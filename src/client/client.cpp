@@ -253,6 +253,7 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
         std::string_view app;
         const retry_params& rp;
         bool passed_gate = false;    // the transport went on to send: bytes may reach the server
+        bool streak_at_send = false; // the gate had a 429 streak then (a 2xx may end it)
         clock::time_point sent_at{};
         std::optional<std::chrono::milliseconds> gate_wait;  // a 429 closed the gate for this long
         hooks(client_impl& ci, std::string_view a, const retry_params& r) : c(ci), app(a), rp(r) {}
@@ -260,9 +261,10 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
         {
             std::lock_guard lk(c.gate_mu);
             const auto now = clock::now();
-            const auto t = gate_of(c, app, now).closed_until();
-            if (t > now) return t;
+            auto& gate = gate_of(c, app, now);
+            if (gate.closed_until() > now) return gate.closed_until();
             passed_gate = true;
+            streak_at_send = gate.streak() > 0;
             sent_at = now;
             return std::nullopt;
         }
@@ -275,7 +277,8 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
                 std::lock_guard lk(c.gate_mu);
                 // A 429 pauses every request to this app, not only this one.
                 gate_wait = gate_of(c, app, clock::now()).on_throttled(clock::now(), sent_at, server_wait, rp, c.rng);
-            } else if (r.status >= 200 && r.status < 300) {
+            } else if (r.status >= 200 && r.status < 300 && streak_at_send) {
+                // Without a streak when this was sent, any streak now began after it: nothing to end.
                 std::lock_guard lk(c.gate_mu);
                 gate_of(c, app, clock::now()).on_success(sent_at);
             }
