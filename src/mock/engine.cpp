@@ -1375,8 +1375,8 @@ std::string check_items(const json::array& items)
     return {};
 }
 
-// §2.12 FieldPost: type, name and label required, names unique per form; options (at most 20) each with a
-// name (unique per field) and a label.
+// §2.12 FieldPost: type, name and label required, names unique per form; options (at most 20 for a select
+// field) each with a name (unique per field) and a label.
 std::string check_fields(const json::array& fields)
 {
     std::set<std::string_view> names;
@@ -1398,7 +1398,8 @@ std::string check_fields(const json::array& fields)
         auto* opts = fo->if_contains("options");
         if (!opts) continue;
         auto& oa = opts->get_array();
-        if (oa.size() > 20) return path + ".options must have at most 20 options, got " + std::to_string(oa.size());
+        if (fo->at("type").get_string() == "select" && oa.size() > 20)
+            return path + ".options must have at most 20 options, got " + std::to_string(oa.size());
         std::set<std::string_view> option_names;
         for (std::size_t k = 0; k < oa.size(); ++k) {
             std::string opath = at_index(path + ".options", k);

@@ -722,6 +722,11 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
     };
     const std::string pb = R"({"type":"postback","text":"Go","payload":"P"})";
     auto item = [&](const std::string& actions) { return R"({"title":"T","actions":[)" + actions + "]}"; };
+    auto options = [](int n) {
+        std::string o;
+        for (int i = 0; i < n; ++i) o += (i ? "," : "") + std::string(R"({"name":"o)") + std::to_string(i) + R"(","label":"O"})";
+        return o;
+    };
     struct bad_case {
         std::string body, field;
     };
@@ -774,6 +779,11 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
          "fields[0].options[0].label"},
         {msg("form", R"("fields":[{"type":"text","name":"n","label":"L"},{"type":"text","name":"n","label":"M"}])"),
          "fields[1].name"},
+        {msg("form", R"("fields":[{"type":"select","name":"n","label":"L","options":[{"name":"a","label":"A"},)"
+                     R"({"name":"a","label":"B"}]}])"),
+         "fields[0].options[1].name"},
+        {msg("form", R"("fields":[{"type":"select","name":"n","label":"L","options":[)" + options(21) + "]}]"),
+         "fields[0].options"},
     };
     for (auto& bc : cases) {
         BOOST_TEST_CONTEXT(bc.body) { check_error(c.request(http::verb::post, path, bc.body), 400, "bad_request", bc.field); }
@@ -795,6 +805,7 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
         msg("form", R"("fields":[{"type":"text","name":"n","label":"Name","placeholder":"?","minSize":1,"maxSize":1e2},)"
                     R"({"type":"select","name":"s","label":"Pick","options":[{"name":"a","label":"A"},{"name":"b","label":"B"}]}],)"
                     R"("blockChatInput":true)"),
+        msg("form", R"("fields":[{"type":"select","name":"s","label":"Pick","options":[)" + options(20) + "]}]"),
     };
     for (auto& body : good) {
         auto r = c.request(http::verb::post, path, body);
