@@ -22,6 +22,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -709,6 +711,84 @@ BOOST_AUTO_TEST_CASE(posted_numbers_keep_their_text, *boost::unit_test::timeout(
     BOOST_TEST(r3.body().find("\"k3\":\"again\"") != std::string::npos, r3.body());
     BOOST_TEST(r3.body().find("\"k19\":-1}") != std::string::npos, r3.body());
     BOOST_TEST(body_of(r3).at("message").as_object().size() == 6u + 20u);  // _id authorId role type received text
+}
+
+bool all_finite(const json::value& v)
+{
+    if (v.is_double()) return std::isfinite(v.get_double());
+    if (auto* o = v.if_object())
+        return std::all_of(o->begin(), o->end(), [](const json::key_value_pair& kv) { return all_finite(kv.value()); });
+    if (auto* a = v.if_array()) return std::all_of(a->begin(), a->end(), [](const json::value& x) { return all_finite(x); });
+    return true;
+}
+
+// Whatever is posted (seeded mutations of valid bodies: broken JSON, odd numbers, escapes, repeated keys),
+// every response and every page is valid JSON with finite numbers, and a stored message holds exactly the
+// posted members. Driven through the engine (no sockets), so it is quick and deterministic.
+BOOST_AUTO_TEST_CASE(stored_messages_stay_valid_json, *boost::unit_test::timeout(guard))
+{
+    mock::server_params p;  // no keys: auth off
+    mock::engine e(p);
+    const std::vector<std::string> seeds = {
+        R"({"role":"appMaker","type":"text","text":"hi","metadata":{"a":1.5,"b":-2e-3,"c":true,"d":"x"}})",
+        R"({ "role" : "appUser" , "type":"text", "text":"caf\u00e9 \"q\" \\", "x":[1,[2,{"y":3.25}]] })",
+        R"({"role":"appMaker","type":"carousel","items":[{"title":"T","actions":[{"type":"postback","text":"a","payload":"p"}]}]})",
+        R"({"role":"appMaker","type":"location","coordinates":{"lat":45.5,"long":-73.25},"location":{"name":"n"}})",
+        R"({"role":"appMaker","type":"text","text":"a","text":"b","k":1,"k":[2]})",
+        R"({"role":"appMaker","type":"text","text":"n","n":123456789012345678901234567890,"m":0.1,"o":1E2})",
+    };
+    const std::string alphabet = "{}[]\":,0123456789.eE+- \\utrnfla";
+    std::mt19937 rng(20240601);
+    auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+    int stored = 0;
+    for (int i = 0; i < 3000; ++i) {
+        std::string body = seeds[pick(seeds.size())];
+        for (std::size_t k = pick(4); k > 0; --k) {
+            std::size_t pos = pick(body.size() + 1);
+            char ch = alphabet[pick(alphabet.size())];
+            switch (pick(3)) {
+            case 0: body.insert(pos, 1, ch); break;
+            case 1: if (pos < body.size()) body.erase(pos, 1); break;
+            default: if (pos < body.size()) body[pos] = ch;
+            }
+        }
+        mock::http_request r;
+        r.method = "POST";
+        r.target = "/v1.1/apps/a/appusers/u/messages";
+        r.body = body;
+        mock::http_response out;
+        e.handle(r, out);
+        error_code ec;
+        auto v = json::parse(out.body, ec);
+        BOOST_TEST_CONTEXT("body " << body << " -> " << out.status << " " << out.body)
+        {
+            BOOST_REQUIRE(!ec);
+            BOOST_TEST(all_finite(v));
+            if (out.status != 201u) continue;
+            ++stored;
+            auto posted = json::parse(body).as_object();  // Boost: a repeated key keeps the last value
+            auto& m = v.at("message").as_object();
+            std::size_t own = 0;
+            for (auto& [k, val] : posted) {
+                if (k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received") continue;
+                ++own;
+                BOOST_TEST((m.contains(k) && m.at(k) == val), "member " << std::string_view(k));
+            }
+            BOOST_TEST(m.size() == own + 5u);  // + _id authorId role type received
+        }
+    }
+    BOOST_TEST(stored > 300);
+    mock::http_request g;
+    g.method = "GET";
+    g.target = "/v1.1/apps/a/appusers/u/messages";
+    mock::http_response page;
+    e.handle(g, page);
+    BOOST_TEST(page.status == 200u);
+    error_code ec;
+    auto pv = json::parse(page.body, ec);
+    BOOST_REQUIRE(!ec);
+    BOOST_TEST(all_finite(pv));
+    BOOST_TEST(pv.at("messages").as_array().size() == std::min<std::size_t>(100, static_cast<std::size_t>(stored)));
 }
 
 // reference.md §2: nested models are checked too, with a description naming the field.
