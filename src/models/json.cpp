@@ -128,6 +128,47 @@ constexpr auto keys_of(const Tuple& t)
     return keys_of_impl(t, std::make_index_sequence<std::tuple_size_v<Tuple>>{});
 }
 
+// Finds a model's field by key in O(1): an open-addressing table built at compile time from the field table.
+template <class T>
+class field_index {
+public:
+    static constexpr auto keys = keys_of(fields_of<T>::get());
+    static_assert(keys.size() < 64, "a model with 64 or more fields needs a larger table");
+
+    /// The field's position in fields_of<T>, or -1 for a key the model does not know.
+    static int find(std::string_view key) noexcept
+    {
+        for (std::size_t h = hash(key);; h = (h + 1) & mask) {
+            const int i = table.slots[h];
+            if (i < 0 || keys[static_cast<std::size_t>(i)] == key) return i;
+        }
+    }
+
+private:
+    static constexpr std::size_t size = 128, mask = size - 1;
+    static constexpr std::size_t hash(std::string_view k) noexcept
+    {
+        std::size_t h = k.size() * 0x9E37u;
+        for (char c : k) h = (h ^ static_cast<unsigned char>(c)) * 0x01000193u;
+        return (h ^ (h >> 7)) & mask;
+    }
+    struct slots_t {
+        std::array<int, size> slots;
+    };
+    static constexpr slots_t build()
+    {
+        slots_t t{};
+        for (auto& s : t.slots) s = -1;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            std::size_t h = hash(keys[i]);
+            while (t.slots[h] >= 0) h = (h + 1) & mask;
+            t.slots[h] = static_cast<int>(i);
+        }
+        return t;
+    }
+    static constexpr slots_t table = build();
+};
+
 template <class M>
 struct is_optional_member : std::false_type {};
 template <class M>
@@ -341,23 +382,14 @@ bool read(const bj::value& v, T& out, reader& r)
     constexpr auto fields = fields_of<T>::get();
     constexpr auto keys = keys_of(fields);
     std::array<bool, keys.size()> seen{};
-    // Servers write keys in a stable order, usually ours: searching from the field after the last match
-    // finds most keys at the first comparison.
-    std::size_t hint = 0;
     for (const auto& kv : *o) {
         const std::string_view key(kv.key().data(), kv.key().size());
-        std::size_t found = keys.size();
-        for (std::size_t n = 0, i = hint; n < keys.size(); ++n, i = i + 1 == keys.size() ? 0 : i + 1) {
-            if (keys[i] == key) {
-                found = i;
-                break;
-            }
-        }
-        if (found == keys.size()) {
+        const int index = field_index<T>::find(key);
+        if (index < 0) {
             out.extra.insert_or_assign(kv.key(), kv.value());
             continue;
         }
-        hint = found + 1 == keys.size() ? 0 : found + 1;
+        const auto found = static_cast<std::size_t>(index);
         seen[found] = true;
         path_segment seg(r, key);
         bool ok = true;
@@ -673,6 +705,28 @@ void write_text(std::string& out, const api_error_body& b)
 
 // ------------------------------------------------------------------------------------------------ parsing
 
+// Re-reads the full text of a non-integer number with std::from_chars (correctly rounded, unlike Boost.JSON
+// 1.81's fast path). A number beyond the double range fails with exponent_overflow; an underflow becomes zero.
+bool precise_double(std::string& number, double d, double& out, std::size_t& out_of_range_length, bj::error_code& ec)
+{
+    double x = d;
+    const auto res = std::from_chars(number.data(), number.data() + number.size(), x);
+    if (res.ec == std::errc::result_out_of_range) {
+        if (std::isinf(d) || std::fabs(d) >= 1.0) {
+            out_of_range_length = number.size();
+            number.clear();
+            ec = bj::error::exponent_overflow;
+            return false;
+        }
+        // Underflow (1e-400): zero of the right sign, as the nearest double.
+        x = number.front() == '-' ? -0.0 : 0.0;
+    } else if (res.ec != std::errc{}) {
+        x = d;  // cannot happen for text the parser accepted; keep Boost's value
+    }
+    out = x;
+    return true;
+}
+
 // Boost.JSON 1.81 converts decimal text to double with a fast algorithm that is sometimes one ulp off, which
 // would break parse(serialize(x)) == x. This handler builds the same value as boost::json::parser but
 // re-reads every non-integer number with std::from_chars (correctly rounded). A number beyond the double
@@ -744,20 +798,8 @@ struct precise_handler {
     bool on_double(double d, bj::string_view s, bj::error_code& ec)
     {
         number.append(s.data(), s.size());
-        double x = d;
-        const auto res = std::from_chars(number.data(), number.data() + number.size(), x);
-        if (res.ec == std::errc::result_out_of_range) {
-            if (std::isinf(d) || std::fabs(d) >= 1.0) {
-                out_of_range_length = number.size();
-                number.clear();
-                ec = bj::error::exponent_overflow;
-                return false;
-            }
-            // Underflow (1e-400): zero of the right sign, as the nearest double.
-            x = number.front() == '-' ? -0.0 : 0.0;
-        } else if (res.ec != std::errc{}) {
-            x = d;  // cannot happen for text the parser accepted; keep Boost's value
-        }
+        double x = 0;
+        if (!precise_double(number, d, x, out_of_range_length, ec)) return false;
         number.clear();
         st.push_double(x);
         return true;
@@ -839,6 +881,427 @@ std::string describe_parse_error(std::string_view text, std::size_t offset, cons
     return msg;
 }
 
+// ------------------------------------------------------------------------------------------- streaming read
+// parse<T>() reads text straight into the model: the parser's events fill members as they arrive, with no
+// intermediate tree. The typing rules and error texts are the tree reader's (scalars go through read()), and a
+// type error is reported only once the whole text has proved to be valid JSON, as the tree reader does.
+
+template <class M>
+struct member_shape {  // M as declared, and the value inside an optional or indirect
+    using inner = M;
+    static M& fresh(M& m)
+    {
+        m = M{};
+        return m;
+    }
+};
+template <class M>
+struct member_shape<std::optional<M>> {
+    using inner = M;
+    static M& fresh(std::optional<M>& m) { return m.emplace(); }
+};
+template <class M>
+struct member_shape<indirect<M>> {
+    using inner = M;
+    static M& fresh(indirect<M>& m)
+    {
+        m = indirect<M>(M{});
+        return *m;
+    }
+};
+
+template <class M>
+struct is_open_enum : std::false_type {};
+template <class E>
+struct is_open_enum<open_enum<E>> : std::true_type {};
+
+template <class M>
+struct is_vector : std::false_type {};
+template <class E>
+struct is_vector<std::vector<E>> : std::true_type {};
+
+class stream_reader {
+public:
+    static constexpr std::size_t max_object_size = bj::object::max_size();
+    static constexpr std::size_t max_array_size = bj::array::max_size();
+    static constexpr std::size_t max_key_size = bj::string::max_size();
+    static constexpr std::size_t max_string_size = bj::string::max_size();
+
+    template <class T>
+    stream_reader(T& root, std::string_view text, unsigned char* temp, std::size_t temp_size)
+        : text_(text), raw_(bj::storage_ptr(), temp, temp_size)
+    {
+        frames_[0] = frame{&root, &ops_for_root<T>};
+        depth_ = 1;
+    }
+
+    reader r;                          // the path, and the first type error
+    bool failed = false;               // a type error was found: keep checking syntax, build nothing more
+    std::size_t out_of_range_length = 0;
+
+    // ---- parser events
+    bool on_document_begin(bj::error_code&) { return true; }
+    bool on_document_end(bj::error_code&) { return true; }
+    bool on_object_begin(bj::error_code&) { return value_begins(event::object); }
+    bool on_array_begin(bj::error_code&) { return value_begins(event::array); }
+    bool on_object_end(std::size_t, bj::error_code&) { return container_ends(true); }
+    bool on_array_end(std::size_t, bj::error_code&) { return container_ends(false); }
+    bool on_key_part(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        if (failed) return true;
+        if (raw_depth_) raw_.push_chars(s);
+        else pending_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        if (failed) return true;
+        if (raw_depth_) {
+            raw_.push_key(s);
+            return true;
+        }
+        frame& f = frames_[depth_ - 1];
+        std::string_view key(s.data(), s.size());
+        if (!pending_.empty() || !inside_text(key)) {  // escaped or split: the view would not outlive this call
+            pending_.append(key);
+            key_store_[depth_ - 1] = std::move(pending_);
+            pending_.clear();
+            key = key_store_[depth_ - 1];
+        }
+        f.key = key;
+        f.field = f.ops->find(key);
+        return true;
+    }
+    bool on_string_part(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        if (failed) return true;
+        if (raw_depth_) raw_.push_chars(s);
+        else pending_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_string(bj::string_view s, std::size_t, bj::error_code&)
+    {
+        if (failed) return true;
+        if (raw_depth_) {
+            raw_.push_string(s);
+            return raw_value_done();
+        }
+        if (!pending_.empty()) {
+            pending_.append(s.data(), s.size());
+            const std::string whole = std::move(pending_);
+            pending_.clear();
+            return scalar(event::string, bj::value(), whole);
+        }
+        return scalar(event::string, bj::value(), std::string_view(s.data(), s.size()));
+    }
+    bool on_number_part(bj::string_view s, bj::error_code&)
+    {
+        number_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_int64(std::int64_t i, bj::string_view, bj::error_code&)
+    {
+        number_.clear();
+        return failed || (raw_depth_ ? (raw_.push_int64(i), raw_value_done()) : scalar(event::other, bj::value(i)));
+    }
+    bool on_uint64(std::uint64_t u, bj::string_view, bj::error_code&)
+    {
+        number_.clear();
+        return failed || (raw_depth_ ? (raw_.push_uint64(u), raw_value_done()) : scalar(event::other, bj::value(u)));
+    }
+    bool on_double(double d, bj::string_view s, bj::error_code& ec)
+    {
+        number_.append(s.data(), s.size());
+        double x = 0;
+        if (!precise_double(number_, d, x, out_of_range_length, ec)) return false;
+        number_.clear();
+        return failed || (raw_depth_ ? (raw_.push_double(x), raw_value_done()) : scalar(event::other, bj::value(x)));
+    }
+    bool on_bool(bool b, bj::error_code&)
+    {
+        return failed || (raw_depth_ ? (raw_.push_bool(b), raw_value_done()) : scalar(event::other, bj::value(b)));
+    }
+    bool on_null(bj::error_code&)
+    {
+        return failed || (raw_depth_ ? (raw_.push_null(), raw_value_done()) : scalar(event::other, bj::value()));
+    }
+    bool on_comment_part(bj::string_view, bj::error_code&) { return true; }
+    bool on_comment(bj::string_view, bj::error_code&) { return true; }
+
+private:
+    enum class event { string, other, object, array };
+    struct frame;
+    // What a frame needs to know of the C++ type it fills.
+    struct frame_ops {
+        int (*find)(std::string_view key);  // model: field index, -1 for an unknown key
+        // A value starts at `slot` (model field, or vector element): a scalar (in `v`/`text`) or a container.
+        bool (*value)(stream_reader& self, void* obj, int slot, event e, const bj::value& v, std::string_view text);
+        bool (*end)(stream_reader& self, void* obj, std::uint64_t seen);  // model: required keys
+        json_object* (*extra)(void* obj);
+        bool is_vector;
+    };
+    struct frame {
+        void* obj = nullptr;
+        const frame_ops* ops = nullptr;
+        std::string_view key;   // model: the key whose value is being read
+        json_object* raw_target = nullptr;
+        std::string_view raw_key;
+        int field = -1;         // model: index of `key`, -1 if unknown; vector: unused
+        std::size_t index = 0;  // vector: elements so far
+        std::uint64_t seen = 0; // model: fields present
+        bool segment = false;   // a path segment is pushed for the value being read
+    };
+
+    bool inside_text(std::string_view s) const
+    {
+        return s.data() >= text_.data() && s.data() + s.size() <= text_.data() + text_.size();
+    }
+
+    bool fail_now()
+    {
+        failed = true;
+        return true;  // keep parsing: a syntax error later in the text takes precedence
+    }
+
+    // Enters the value that is starting in the innermost frame: pushes its path segment, returns the slot.
+    int enter_value(frame& f)
+    {
+        if (f.ops->is_vector) {
+            push_segment_index(f.index);
+            return static_cast<int>(f.index++);
+        }
+        push_segment_key(f.key);
+        if (f.field >= 0) f.seen |= std::uint64_t{1} << f.field;
+        return f.field;
+    }
+    void push_segment_key(std::string_view k)
+    {
+        if (r.segments < r.path.size()) r.path[r.segments++] = {k, 0};
+    }
+    void push_segment_index(std::size_t i)
+    {
+        if (r.segments < r.path.size()) r.path[r.segments++] = {{}, i};
+    }
+    void pop_segment()
+    {
+        if (r.segments) --r.segments;
+    }
+
+    bool scalar(event e, const bj::value& v, std::string_view text = {})
+    {
+        frame& f = frames_[depth_ - 1];
+        if (depth_ == 1 && !root_started_) {
+            root_started_ = true;
+            if (!f.ops->value(*this, f.obj, 0, e, v, text)) return fail_now();
+            return true;
+        }
+        const int slot = enter_value(f);
+        bool ok;
+        if (!f.ops->is_vector && slot < 0) {
+            ok = true;
+            f.ops->extra(f.obj)->insert_or_assign(f.key, e == event::string ? bj::value(bj::string_view(text))
+                                                                             : bj::value(v));
+        } else {
+            ok = f.ops->value(*this, f.obj, slot, e, v, text);
+        }
+        pop_segment();
+        return ok || fail_now();
+    }
+
+    bool value_begins(event e)
+    {
+        if (failed) return true;
+        if (raw_depth_) {
+            raw_counts_[raw_depth_++] = 0;
+            return true;
+        }
+        frame& f = frames_[depth_ - 1];
+        int slot = 0;
+        if (depth_ == 1 && !root_started_) {
+            root_started_ = true;
+        } else {
+            slot = enter_value(f);
+            f.segment = true;
+            if (!f.ops->is_vector && slot < 0) {  // unknown key: kept verbatim
+                start_raw(f.ops->extra(f.obj), f.key);
+                return true;
+            }
+        }
+        if (!f.ops->value(*this, f.obj, slot, e, bj::value(), {})) return fail_now();
+        return true;
+    }
+
+    bool container_ends(bool object)
+    {
+        if (failed) return true;
+        if (raw_depth_) {
+            const std::size_t n = raw_counts_[raw_depth_ - 1];
+            if (object) raw_.push_object(n);
+            else raw_.push_array(n);
+            --raw_depth_;
+            if (raw_depth_ == 0) return raw_done();
+            ++raw_counts_[raw_depth_ - 1];
+            return true;
+        }
+        // The innermost model or vector is complete.
+        frame& f = frames_[depth_ - 1];
+        if (!f.ops->is_vector && !f.ops->end(*this, f.obj, f.seen)) return fail_now();
+        --r.depth;
+        --depth_;
+        if (depth_ > 0 && frames_[depth_ - 1].segment) {
+            frames_[depth_ - 1].segment = false;
+            pop_segment();
+        }
+        return true;
+    }
+
+    // ---- raw JSON (json_object members and unknown keys), captured with a value stack
+    void start_raw(json_object* target, std::string_view key)
+    {
+        frame& f = frames_[depth_ - 1];
+        f.raw_target = target;
+        f.raw_key = key;
+        raw_.reset(bj::storage_ptr());
+        raw_counts_[0] = 0;
+        raw_depth_ = 1;
+    }
+    bool raw_value_done()
+    {
+        ++raw_counts_[raw_depth_ - 1];
+        return true;
+    }
+    bool raw_done()
+    {
+        frame& f = frames_[depth_ - 1];
+        bj::value v = raw_.release();
+        if (f.raw_key.data() != nullptr) {
+            f.raw_target->insert_or_assign(f.raw_key, std::move(v));
+        } else {
+            *f.raw_target = std::move(v.get_object());
+        }
+        f.raw_target = nullptr;
+        f.raw_key = {};
+        if (f.segment) {
+            f.segment = false;
+            pop_segment();
+        }
+        return true;
+    }
+
+    // ---- pushing frames, from the typed side
+    template <class U>
+    bool push_model(U& obj)
+    {
+        if (r.depth >= max_read_depth || depth_ >= frames_.size()) return r.fail("nesting too deep");
+        ++r.depth;
+        frames_[depth_++] = frame{&obj, &ops_for_model<U>};
+        return true;
+    }
+    template <class E>
+    bool push_vector(std::vector<E>& v)
+    {
+        if (r.depth >= max_read_depth || depth_ >= frames_.size()) return r.fail("nesting too deep");
+        ++r.depth;
+        v.clear();
+        frames_[depth_++] = frame{&v, &ops_for_vector<E>};
+        return true;
+    }
+
+    // A value of the declared member type M starts: a scalar is read with the tree reader's rules; a
+    // container opens a frame, or is a type error worded as the tree reader words it.
+    template <class M>
+    static bool begin_value(stream_reader& self, M& m, event e, const bj::value& v, std::string_view text)
+    {
+        using shape = member_shape<M>;
+        using U = typename shape::inner;
+        if (e == event::string) {
+            if constexpr (std::is_same_v<U, std::string>) {
+                shape::fresh(m).assign(text);
+                return true;
+            } else if constexpr (is_open_enum<U>::value) {
+                shape::fresh(m) = U(std::string(text));
+                return true;
+            } else {
+                return read(bj::value(bj::string_view(text)), m, self.r);
+            }
+        }
+        if (e == event::other) return read(v, m, self.r);
+        if (e == event::object) {
+            if constexpr (model<U>) {
+                return self.push_model(shape::fresh(m));
+            } else if constexpr (std::is_same_v<U, json_object>) {
+                self.start_raw(&shape::fresh(m), {});
+                return true;
+            } else {
+                return read(bj::value(bj::object_kind), m, self.r);
+            }
+        }
+        if constexpr (is_vector<U>::value) return self.push_vector(shape::fresh(m));
+        else return read(bj::value(bj::array_kind), m, self.r);
+    }
+
+    using applier = bool (*)(stream_reader&, void*, event, const bj::value&, std::string_view);
+    // One function per field of T: a value for field I goes straight to its member.
+    template <class T, std::size_t... I>
+    static constexpr std::array<applier, sizeof...(I)> field_appliers(std::index_sequence<I...>)
+    {
+        return {[](stream_reader& self, void* obj, event e, const bj::value& v, std::string_view text) {
+            constexpr auto f = std::get<I>(fields_of<T>::get());
+            return begin_value(self, static_cast<T*>(obj)->*(f.ptr), e, v, text);
+        }...};
+    }
+
+    template <class T>
+    static constexpr frame_ops ops_for_model{
+        [](std::string_view key) { return field_index<T>::find(key); },
+        [](stream_reader& self, void* obj, int slot, event e, const bj::value& v, std::string_view text) {
+            static constexpr auto appliers =
+                field_appliers<T>(std::make_index_sequence<std::tuple_size_v<decltype(fields_of<T>::get())>>{});
+            return appliers[static_cast<std::size_t>(slot)](self, obj, e, v, text);
+        },
+        [](stream_reader& self, void* obj, std::uint64_t seen) {
+            bool ok = true;
+            for_each_field(fields_of<T>::get(), [&](std::size_t i, const auto& f) {
+                using member_type = std::remove_cvref_t<decltype(static_cast<T*>(obj)->*(f.ptr))>;
+                if (!ok || (seen >> i & 1) || is_optional_member<member_type>::value) return;
+                path_segment seg(self.r, f.key);
+                ok = self.r.fail("required key missing");
+            });
+            return ok;
+        },
+        [](void* obj) { return &static_cast<T*>(obj)->extra; },
+        false};
+
+    template <class E>
+    static constexpr frame_ops ops_for_vector{
+        nullptr,
+        [](stream_reader& self, void* obj, int, event e, const bj::value& v, std::string_view text) {
+            auto& vec = *static_cast<std::vector<E>*>(obj);
+            return begin_value(self, vec.emplace_back(), e, v, text);
+        },
+        nullptr, nullptr, true};
+
+    // The root: one value of type T, read like a member.
+    template <class T>
+    static constexpr frame_ops ops_for_root{
+        nullptr,
+        [](stream_reader& self, void* obj, int, event e, const bj::value& v, std::string_view text) {
+            return begin_value(self, *static_cast<T*>(obj), e, v, text);
+        },
+        nullptr, nullptr, true};
+
+    std::string_view text_;
+    std::array<frame, 40> frames_{};                      // Boost's parser stops at depth 32
+    std::size_t depth_ = 0;
+    bool root_started_ = false;
+    std::array<std::string, 40> key_store_;               // keys that were escaped or split
+    std::string pending_;                                 // a string or key arriving in parts
+    std::string number_;                                  // a number arriving in parts
+    bj::value_stack raw_;
+    std::array<std::size_t, 40> raw_counts_{};
+    std::size_t raw_depth_ = 0;
+};
+
 error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag, bj::storage_ptr storage)
 {
     alignas(std::max_align_t) unsigned char temp[2048];
@@ -905,14 +1368,31 @@ boost::system::result<T> from_json(const boost::json::value& v, diagnostics& dia
 template <class T>
 boost::system::result<T> parse(std::string_view text, diagnostics& diag)
 {
-    // The parsed tree only lives until from_json has copied what it needs into the model (whose JSON members
-    // use the default allocator), so it comes from a monotonic arena: no malloc/free per node.
-    alignas(std::max_align_t) unsigned char first_block[4096];
-    bj::monotonic_resource arena(first_block, sizeof first_block);
-    const bj::storage_ptr sp(&arena);
-    boost::json::value v(sp);  // same storage as the parser's result: moved, not copied
-    if (const error_code ec = parse_value(text, v, diag, v.storage())) return ec;
-    return from_json<T>(v, diag);
+    if constexpr (std::is_same_v<T, api_error_body>) {
+        // Rare (error answers only) and shaped by hand: through a tree, in a stack-backed arena.
+        alignas(std::max_align_t) unsigned char first_block[4096];
+        bj::monotonic_resource arena(first_block, sizeof first_block);
+        const bj::storage_ptr sp(&arena);
+        boost::json::value v(sp);
+        if (const error_code ec = parse_value(text, v, diag, v.storage())) return ec;
+        return from_json<T>(v, diag);
+    } else {
+        T out{};
+        alignas(std::max_align_t) unsigned char temp[2048];  // raw JSON members start here
+        bj::basic_parser<stream_reader> p(bj::parse_options{}, out, text, temp, sizeof temp);
+        bj::error_code ec;
+        const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+        if (!ec && n < text.size()) ec = bj::error::extra_data;
+        if (ec) {
+            diag.message = describe_parse_error(text, n, ec, p.handler().out_of_range_length);
+            return error_code(client_errc::invalid_json);
+        }
+        if (p.handler().failed) {
+            diag.message = std::move(p.handler().r.error);
+            return error_code(client_errc::unexpected_json);
+        }
+        return out;
+    }
 }
 
 template <class T>

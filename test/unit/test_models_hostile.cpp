@@ -383,4 +383,51 @@ BOOST_AUTO_TEST_CASE(random_mutations_never_crash)
     BOOST_TEST(failed > 0);
 }
 
+BOOST_AUTO_TEST_CASE(streaming_reader_agrees_with_the_tree_reader)
+{
+    // parse<T>() reads text straight into models; from_json() reads a tree. Same input, same model, including
+    // escaped keys (which the streaming reader must copy), strings in pieces, unknown nested keys and duplicates.
+    const std::string texts[] = {
+        R"({"message":{"t\u0065xt":"a\"b\\c","x-\u00e9":{"k\n":[1,{"z":null},-2.5e-3,"s"]},"received":1439220041.586},"conversation":{"_id":"c","unreadCount":3}})",
+        R"({"message":{"text":"first","text":"second","actions":[{"type":"link","text":"t"}],"actions":[]}})",
+        R"({"messages":[{"_id":"1","metadata":{"a":{"b":[[],{}]}}},{"_id":"2","items":[{"title":"t","actions":[{"type":"postback","text":"p","payload":"x"}]}]}],"next":"1.5","x-top":[true,false,null]})",
+        "{\"message\":{\"text\":\"" + std::string(3000, 'x') + "\\n" + std::string(3000, 'y') + "\"}}",
+    };
+    for (const auto& text : texts) {
+        diagnostics d1, d2;
+        const bool pages = text.find("\"messages\"") != std::string::npos;
+        if (pages) {
+            auto streamed = parse<get_messages_response>(text, d1);
+            auto tree = from_json<get_messages_response>(bj::parse(text), d2);
+            BOOST_TEST_REQUIRE(streamed.has_value(), d1.message);
+            BOOST_TEST_REQUIRE(tree.has_value(), d2.message);
+            BOOST_TEST((*streamed == *tree), text.substr(0, 120));
+        } else {
+            auto streamed = parse<message_response>(text, d1);
+            auto tree = from_json<message_response>(bj::parse(text), d2);
+            BOOST_TEST_REQUIRE(streamed.has_value(), d1.message);
+            BOOST_TEST_REQUIRE(tree.has_value(), d2.message);
+            BOOST_TEST((*streamed == *tree), text.substr(0, 120));
+        }
+    }
+    diagnostics d;
+    auto r = parse<message_response>(texts[0], d);
+    BOOST_TEST(r->message->text.value_or("") == "a\"b\\c");
+    BOOST_TEST(r->message->extra.contains("x-\u00e9"));
+    BOOST_TEST(bj::serialize(r->message->extra.at("x-\u00e9")) == R"({"k\n":[1,{"z":null},-2.5E-3,"s"]})");
+    auto dup = parse<message_response>(texts[1], d);
+    BOOST_TEST(dup->message->text.value_or("") == "second");  // the last duplicate wins, as in a tree
+    BOOST_TEST(dup->message->actions.has_value());
+    BOOST_TEST(dup->message->actions->empty());
+    BOOST_TEST(parse<message_response>(texts[3], d)->message->text->size() == 6001u);
+}
+
+BOOST_AUTO_TEST_CASE(a_syntax_error_wins_over_an_earlier_type_error)
+{
+    // The tree reader sees the syntax error first (it parses everything before reading); so must the stream.
+    const std::string m = parse_error<get_messages_response>(R"({"messages":[{"received":"yesterday"}] garbage)",
+                                                              client_errc::invalid_json);
+    BOOST_TEST(m.find("invalid JSON") != std::string::npos, m);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
