@@ -57,13 +57,14 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     return o;
 }
 
-std::string encode_segment(std::string_view s)
+void append_segment(std::string& out, std::string_view s)
 {
     static constexpr char hex[] = "0123456789ABCDEF";
     // A whole segment of "." or ".." would be a dot-segment that servers and proxies collapse.
-    if (s == "." || s == "..") return s.size() == 1 ? "%2E" : "%2E%2E";
-    std::string out;
-    out.reserve(s.size());
+    if (s == "." || s == "..") {
+        out += s.size() == 1 ? "%2E" : "%2E%2E";
+        return;
+    }
     for (char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -76,6 +77,13 @@ std::string encode_segment(std::string_view s)
             out += hex[c & 15];
         }
     }
+}
+
+std::string encode_segment(std::string_view s)
+{
+    std::string out;
+    out.reserve(s.size());
+    append_segment(out, s);
     return out;
 }
 

@@ -77,6 +77,8 @@ struct origin {
 origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec);
 /// Percent-encodes one path segment: everything but RFC 3986 unreserved characters.
 std::string encode_segment(std::string_view s);
+/// Appends encode_segment(s) to `out`.
+void append_segment(std::string& out, std::string_view s);
 
 /// Produces the Authorization header value; signs and re-signs JWTs. Thread-safe.
 class authorizer {

@@ -46,9 +46,15 @@ prepared prepare(const char* op, std::string_view app, std::string_view user, ht
     p.app_id = app;
     p.opts = std::move(opts);
     p.request.method = m;
-    if (check_id(p, "app_id", app) && check_id(p, "user_id", user))
-        p.request.target = "/v1.1/apps/" + detail::encode_segment(app) + "/appusers/" + detail::encode_segment(user) +
-                           std::string(suffix);
+    if (check_id(p, "app_id", app) && check_id(p, "user_id", user)) {
+        std::string& t = p.request.target;
+        t.reserve(24 + 3 * (app.size() + user.size()) + suffix.size());  // one allocation, worst case
+        t += "/v1.1/apps/";
+        detail::append_segment(t, app);
+        t += "/appusers/";
+        detail::append_segment(t, user);
+        t += suffix;
+    }
     return p;
 }
 

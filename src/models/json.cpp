@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -964,9 +965,11 @@ public:
         std::string_view key(s.data(), s.size());
         if (!pending_.empty() || !inside_text(key)) {  // escaped or split: the view would not outlive this call
             pending_.append(key);
-            key_store_[depth_ - 1] = std::move(pending_);
+            if (!key_store_) key_store_ = std::make_unique<std::array<std::string, 40>>();
+            auto& stored = (*key_store_)[depth_ - 1];
+            stored = std::move(pending_);
             pending_.clear();
-            key = key_store_[depth_ - 1];
+            key = stored;
         }
         f.key = key;
         f.field = f.ops->find(key);
@@ -1040,16 +1043,16 @@ private:
         json_object* (*extra)(void* obj);
         bool is_vector;
     };
-    struct frame {
-        void* obj = nullptr;
-        const frame_ops* ops = nullptr;
-        std::string_view key;   // model: the key whose value is being read
-        json_object* raw_target = nullptr;
-        std::string_view raw_key;
-        int field = -1;         // model: index of `key`, -1 if unknown; vector: unused
-        std::size_t index = 0;  // vector: elements so far
-        std::uint64_t seen = 0; // model: fields present
-        bool segment = false;   // a path segment is pushed for the value being read
+    struct frame {  // no member initializers: frames are built whole, frame{obj, ops}, when pushed
+        void* obj;
+        const frame_ops* ops;
+        std::string_view key;      // model: the key whose value is being read
+        json_object* raw_target;   // raw JSON being captured for this frame: into here...
+        std::string_view raw_key;  // ...under this key (unknown keys), or as the whole object (null key)
+        int field;                 // model: index of `key`, -1 if unknown (set by each key)
+        std::size_t index;         // vector: elements so far
+        std::uint64_t seen;        // model: fields present
+        bool segment;              // a path segment is pushed for the value being read
     };
 
     bool inside_text(std::string_view s) const
@@ -1291,14 +1294,14 @@ private:
         nullptr, nullptr, true};
 
     std::string_view text_;
-    std::array<frame, 40> frames_{};                      // Boost's parser stops at depth 32
+    std::array<frame, 40> frames_;                        // Boost's parser stops at depth 32; set when pushed
     std::size_t depth_ = 0;
     bool root_started_ = false;
-    std::array<std::string, 40> key_store_;               // keys that were escaped or split
+    std::unique_ptr<std::array<std::string, 40>> key_store_;  // keys that were escaped or split (rare)
     std::string pending_;                                 // a string or key arriving in parts
     std::string number_;                                  // a number arriving in parts
     bj::value_stack raw_;
-    std::array<std::size_t, 40> raw_counts_{};
+    std::array<std::size_t, 40> raw_counts_;  // set as raw levels open
     std::size_t raw_depth_ = 0;
 };
 
