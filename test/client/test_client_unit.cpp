@@ -205,6 +205,20 @@ BOOST_AUTO_TEST_CASE(budget_allows_floor_plus_ratio_of_recent_requests)
     BOOST_TEST(b.try_retry(t0 + 11s));
 }
 
+BOOST_AUTO_TEST_CASE(retry_budget_counts_a_million_requests_in_constant_space)
+{
+    // A fan-out at 100k requests/s for 10 s: the budget must neither grow with the rate nor forget the window.
+    retry_budget b(0.1, 0, 10s);
+    static_assert(sizeof(retry_budget) < 512, "the budget is a fixed ring of counters");
+    for (int i = 0; i < 1'000'000; ++i) b.on_request(t0 + 10us * i);  // t0 .. t0 + 10 s
+    const auto now = t0 + 10s;
+    int allowed = 0;
+    for (int i = 0; i < 200'000 && b.try_retry(now); ++i) ++allowed;
+    // 10 % of the requests of the last 10 s, give or take the oldest slice (a tenth of the window).
+    BOOST_TEST(allowed >= 90'000);
+    BOOST_TEST(allowed <= 100'000);
+}
+
 BOOST_AUTO_TEST_CASE(gate_holds_every_request_until_it_reopens_then_ramps_up)
 {
     std::mt19937 rng(1);

@@ -9,7 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <array>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -80,29 +81,51 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 /// Retry budget: within a sliding window, retries <= floor + ratio × requests. Not thread-safe.
 class retry_budget {
 public:
+    /// The window is kept as `slices` counters of window/slices each: memory stays constant whatever the
+    /// request rate (a list of timestamps would hold rate × window entries), at the price of ageing out a
+    /// slice at a time.
+    static constexpr std::size_t slices = 10;
+
     retry_budget(double ratio, unsigned floor, std::chrono::milliseconds window)
-        : ratio_(ratio), floor_(floor), window_(window) {}
-    void on_request(clock::time_point now) { expire(now); requests_.push_back(now); }
+        : ratio_(ratio), floor_(floor),
+          slice_(std::max<clock::duration>(std::chrono::duration_cast<clock::duration>(window) / slices,
+                                           clock::duration(1)))
+    {
+    }
+    void on_request(clock::time_point now) { slice_at(now).requests++; }
     /// Takes one retry from the budget if there is one.
     bool try_retry(clock::time_point now)
     {
-        expire(now);
-        if (static_cast<double>(retries_.size()) >= floor_ + ratio_ * static_cast<double>(requests_.size()))
-            return false;
-        retries_.push_back(now);
+        auto& current = slice_at(now);
+        const std::int64_t epoch = current.epoch;
+        std::uint64_t requests = 0, retries = 0;
+        for (const auto& s : ring_) {
+            if (s.epoch > epoch - static_cast<std::int64_t>(slices) && s.epoch <= epoch) {
+                requests += s.requests;
+                retries += s.retries;
+            }
+        }
+        if (static_cast<double>(retries) >= floor_ + ratio_ * static_cast<double>(requests)) return false;
+        current.retries++;
         return true;
     }
 
 private:
-    void expire(clock::time_point now)
+    struct slice {
+        std::int64_t epoch = std::numeric_limits<std::int64_t>::min();
+        std::uint64_t requests = 0, retries = 0;
+    };
+    slice& slice_at(clock::time_point now)
     {
-        while (!requests_.empty() && now - requests_.front() >= window_) requests_.pop_front();
-        while (!retries_.empty() && now - retries_.front() >= window_) retries_.pop_front();
+        const std::int64_t epoch = now.time_since_epoch() / slice_;
+        auto& s = ring_[static_cast<std::size_t>(epoch % static_cast<std::int64_t>(slices) + static_cast<std::int64_t>(slices)) % slices];
+        if (s.epoch != epoch) s = slice{epoch, 0, 0};
+        return s;
     }
     double ratio_;
     unsigned floor_;
-    std::chrono::milliseconds window_;
-    std::deque<clock::time_point> requests_, retries_;
+    clock::duration slice_;
+    std::array<slice, slices> ring_{};
 };
 
 /// How long an app's gate closes after the n-th consecutive 429 that came without Retry-After ("equal
