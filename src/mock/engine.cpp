@@ -1,6 +1,7 @@
 // smooch-mock's sans-I/O core: routing, auth, rate limit, faults, conversation state and the record.
 // No Asio here: this TU stays cheap to compile. docs/mock.md documents every rule implemented below.
 
+#include <smooch/detail/precise_json.hpp>
 #include <smooch/detail/crypto.hpp>
 #include <smooch/mock/engine.hpp>
 
@@ -971,113 +972,6 @@ void conversation_not_found(context& ctx)
 
 // --- Request bodies
 
-/// Builds the same tree as boost::json::parse, except for numbers:
-/// - every non-integer number is re-read with std::from_chars, which is correctly rounded (Boost 1.81's own
-///   conversion is sometimes one ulp off);
-/// - a number beyond the double range (1e999, a 400-digit integer), which Boost would silently turn into an
-///   infinity, is kept as ±inf and flagged, so that the caller can reject it naming the field. An infinity has
-///   no JSON spelling: stored, it would make every later response that carries the message invalid JSON.
-/// Underflow (1e-400) is not an error: it is zero (or a subnormal), as any JSON reader makes it.
-struct body_handler {
-    static constexpr std::size_t max_object_size = json::object::max_size();
-    static constexpr std::size_t max_array_size = json::array::max_size();
-    static constexpr std::size_t max_key_size = json::string::max_size();
-    static constexpr std::size_t max_string_size = json::string::max_size();
-
-    body_handler(unsigned char* temp, std::size_t size) : st(json::storage_ptr(), temp, size) {}
-
-    json::value_stack st;
-    std::string number;         // the text of a number split across buffers (not with one complete buffer)
-    bool out_of_range = false;  // some number is beyond the double range
-
-    bool on_document_begin(json::error_code&) { return true; }
-    bool on_document_end(json::error_code&) { return true; }
-    bool on_object_begin(json::error_code&) { return true; }
-    bool on_object_end(std::size_t n, json::error_code&)
-    {
-        st.push_object(n);
-        return true;
-    }
-    bool on_array_begin(json::error_code&) { return true; }
-    bool on_array_end(std::size_t n, json::error_code&)
-    {
-        st.push_array(n);
-        return true;
-    }
-    bool on_key_part(json::string_view s, std::size_t, json::error_code&)
-    {
-        st.push_chars(s);
-        return true;
-    }
-    bool on_key(json::string_view s, std::size_t, json::error_code&)
-    {
-        st.push_key(s);
-        return true;
-    }
-    bool on_string_part(json::string_view s, std::size_t, json::error_code&)
-    {
-        st.push_chars(s);
-        return true;
-    }
-    bool on_string(json::string_view s, std::size_t, json::error_code&)
-    {
-        st.push_string(s);
-        return true;
-    }
-    bool on_number_part(json::string_view s, json::error_code&)
-    {
-        number.append(s.data(), s.size());
-        return true;
-    }
-    bool on_int64(std::int64_t i, json::string_view, json::error_code&)
-    {
-        number.clear();
-        st.push_int64(i);
-        return true;
-    }
-    bool on_uint64(std::uint64_t u, json::string_view, json::error_code&)
-    {
-        number.clear();
-        st.push_uint64(u);
-        return true;
-    }
-    bool on_double(double d, json::string_view s, json::error_code&)
-    {
-        std::string_view text(s.data(), s.size());
-        if (!number.empty()) {
-            number.append(text);
-            text = number;
-        }
-        double x = d;
-        auto res = std::from_chars(text.data(), text.data() + text.size(), x);
-        if (res.ec == std::errc::result_out_of_range) {
-            if (std::isinf(d) || std::fabs(d) >= 1.0) {  // overflow (not underflow)
-                out_of_range = true;
-                x = text.front() == '-' ? -HUGE_VAL : HUGE_VAL;
-            } else {
-                x = d;  // underflow: Boost's zero or subnormal
-            }
-        } else if (res.ec != std::errc{}) {
-            x = d;  // cannot happen for text the parser accepted
-        }
-        number.clear();
-        st.push_double(x);
-        return true;
-    }
-    bool on_bool(bool b, json::error_code&)
-    {
-        st.push_bool(b);
-        return true;
-    }
-    bool on_null(json::error_code&)
-    {
-        st.push_null();
-        return true;
-    }
-    bool on_comment_part(json::string_view, json::error_code&) { return true; }
-    bool on_comment(json::string_view, json::error_code&) { return true; }
-};
-
 /// Appends the path of the first non-finite number in `v` (document order) to `path`; false if there is none.
 bool find_non_finite(const json::value& v, std::string& path)
 {
@@ -1108,16 +1002,11 @@ bool find_non_finite(const json::value& v, std::string& path)
 /// when a number in it is out of range (the role check of appUser tokens still needs it).
 std::string parse_body(std::string_view text, json::value& out)
 {
-    unsigned char temp[2048];  // the parser's work stack: no allocation for ordinary bodies
-    json::basic_parser<body_handler> p(json::parse_options{}, temp, sizeof temp);
-    p.handler().st.reset(out.storage());
-    json::error_code ec;
-    std::size_t n = p.write_some(false, text.data(), text.size(), ec);
-    if (!ec && n < text.size()) ec = json::error::extra_data;
-    if (ec) return "Malformed JSON body: " + ec.message();
-    out = p.handler().st.release();
+    // Correctly rounded numbers; one beyond the double range is kept as an infinity so it can be named below.
+    const auto r = smooch::detail::parse_precise(text, out, smooch::detail::out_of_range_numbers::keep_infinity);
+    if (r.ec) return "Malformed JSON body: " + r.ec.message();
     if (!out.is_object()) return "The body must be a JSON object";
-    if (p.handler().out_of_range) {
+    if (r.out_of_range) {
         std::string path;
         if (!find_non_finite(out, path)) path = "a number";  // in a duplicate key that parsing dropped
         return path + " must be a finite number: it is beyond the range of a double";

@@ -4,6 +4,7 @@
 // can never be read under one name and written under another. Readers track the JSON path for diagnostics.
 
 #include <smooch/json.hpp>
+#include <smooch/detail/precise_json.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
 
@@ -707,20 +708,29 @@ void write_text(std::string& out, const api_error_body& b)
 // ------------------------------------------------------------------------------------------------ parsing
 
 // Re-reads the full text of a non-integer number with std::from_chars (correctly rounded, unlike Boost.JSON
-// 1.81's fast path). A number beyond the double range fails with exponent_overflow; an underflow becomes zero.
-bool precise_double(std::string& number, double d, double& out, std::size_t& out_of_range_length, bj::error_code& ec)
+// 1.81's fast path). An underflow becomes zero. A number beyond the double range fails with exponent_overflow,
+// or with keep_infinity becomes ±infinity and sets `out_of_range`.
+bool precise_double(std::string& number, double d, double& out, std::size_t& out_of_range_length, bj::error_code& ec,
+                    detail::out_of_range_numbers policy = detail::out_of_range_numbers::fail,
+                    bool* out_of_range = nullptr)
 {
     double x = d;
     const auto res = std::from_chars(number.data(), number.data() + number.size(), x);
     if (res.ec == std::errc::result_out_of_range) {
         if (std::isinf(d) || std::fabs(d) >= 1.0) {
-            out_of_range_length = number.size();
-            number.clear();
-            ec = bj::error::exponent_overflow;
-            return false;
+            if (policy == detail::out_of_range_numbers::keep_infinity) {
+                x = number.front() == '-' ? -HUGE_VAL : HUGE_VAL;
+                if (out_of_range) *out_of_range = true;
+            } else {
+                out_of_range_length = number.size();
+                number.clear();
+                ec = bj::error::exponent_overflow;
+                return false;
+            }
+        } else {
+            // Underflow (1e-400): zero of the right sign, as the nearest double.
+            x = number.front() == '-' ? -0.0 : 0.0;
         }
-        // Underflow (1e-400): zero of the right sign, as the nearest double.
-        x = number.front() == '-' ? -0.0 : 0.0;
     } else if (res.ec != std::errc{}) {
         x = d;  // cannot happen for text the parser accepted; keep Boost's value
     }
@@ -728,10 +738,7 @@ bool precise_double(std::string& number, double d, double& out, std::size_t& out
     return true;
 }
 
-// Boost.JSON 1.81 converts decimal text to double with a fast algorithm that is sometimes one ulp off, which
-// would break parse(serialize(x)) == x. This handler builds the same value as boost::json::parser but
-// re-reads every non-integer number with std::from_chars (correctly rounded). A number beyond the double
-// range (1e999, a 400-digit integer) fails the parse instead of becoming infinity.
+// Builds the same value as boost::json::parser, with numbers read by precise_double (see precise_json.hpp).
 struct precise_handler {
     static constexpr std::size_t max_object_size = bj::object::max_size();
     static constexpr std::size_t max_array_size = bj::array::max_size();
@@ -744,6 +751,8 @@ struct precise_handler {
     bj::value_stack st;
     std::string number;                  // the text of a number split across buffers
     std::size_t out_of_range_length = 0; // length of a number beyond the double range, 0 if none
+    detail::out_of_range_numbers policy = detail::out_of_range_numbers::fail;
+    bool out_of_range = false;           // with keep_infinity: some number became ±infinity
 
     bool on_document_begin(bj::error_code&) { return true; }
     bool on_document_end(bj::error_code&) { return true; }
@@ -800,7 +809,7 @@ struct precise_handler {
     {
         number.append(s.data(), s.size());
         double x = 0;
-        if (!precise_double(number, d, x, out_of_range_length, ec)) return false;
+        if (!precise_double(number, d, x, out_of_range_length, ec, policy, &out_of_range)) return false;
         number.clear();
         st.push_double(x);
         return true;
@@ -1305,23 +1314,36 @@ private:
     std::size_t raw_depth_ = 0;
 };
 
-error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag, bj::storage_ptr storage)
+error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag)
 {
-    alignas(std::max_align_t) unsigned char temp[2048];
-    bj::basic_parser<precise_handler> p(bj::parse_options{}, temp, sizeof temp);
-    p.handler().st.reset(std::move(storage));
-    bj::error_code ec;
-    const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
-    if (!ec && n < text.size()) ec = bj::error::extra_data;
-    if (ec) {
-        diag.message = describe_parse_error(text, n, ec, p.handler().out_of_range_length);
+    const auto r = detail::parse_precise(text, out, detail::out_of_range_numbers::fail);
+    if (r.ec) {
+        diag.message = describe_parse_error(text, r.consumed, r.ec, r.out_of_range_length);
         return client_errc::invalid_json;
     }
-    out = p.handler().st.release();
     return {};
 }
 
 } // namespace
+
+namespace detail {
+
+precise_parse parse_precise(std::string_view text, boost::json::value& out, out_of_range_numbers policy)
+{
+    alignas(std::max_align_t) unsigned char temp[2048];  // the value stack starts here: no heap for small text
+    bj::basic_parser<precise_handler> p(bj::parse_options{}, temp, sizeof temp);
+    p.handler().st.reset(out.storage());
+    p.handler().policy = policy;
+    precise_parse r;
+    r.consumed = p.write_some(false, text.data(), text.size(), r.ec);
+    if (!r.ec && r.consumed < text.size()) r.ec = bj::error::extra_data;
+    r.out_of_range_length = p.handler().out_of_range_length;
+    r.out_of_range = p.handler().out_of_range;
+    if (!r.ec) out = p.handler().st.release();
+    return r;
+}
+
+} // namespace detail
 
 // ------------------------------------------------------------------------------------------ public surface
 
@@ -1377,7 +1399,7 @@ boost::system::result<T> parse(std::string_view text, diagnostics& diag)
         bj::monotonic_resource arena(first_block, sizeof first_block);
         const bj::storage_ptr sp(&arena);
         boost::json::value v(sp);
-        if (const error_code ec = parse_value(text, v, diag, v.storage())) return ec;
+        if (const error_code ec = parse_value(text, v, diag)) return ec;
         return from_json<T>(v, diag);
     } else {
         T out{};

@@ -1,0 +1,32 @@
+#pragma once
+// JSON text to a boost::json::value with correctly rounded numbers. Boost.JSON 1.81 converts decimal text to
+// double with a fast algorithm that is sometimes one ulp off, which would break parse(serialize(x)) == x;
+// this parser re-reads every non-integer number with std::from_chars. Shared by smooch::parse (the tree
+// reader) and smooch-mock (request bodies).
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace smooch::detail {
+
+/// What to do with a number beyond the range of a double (1e999, a 400-digit integer); Boost's own parse
+/// silently makes it an infinity, which has no JSON spelling.
+enum class out_of_range_numbers {
+    fail,           ///< Stop the parse with boost::json::error::exponent_overflow.
+    keep_infinity,  ///< Store ±infinity and set precise_parse::out_of_range, so the caller can name the field.
+};
+
+struct precise_parse {
+    boost::json::error_code ec;            ///< Syntax error (extra_data for text after the value).
+    std::size_t consumed = 0;              ///< Bytes parsed: where a syntax error is.
+    std::size_t out_of_range_length = 0;   ///< With fail: the offending number's length (it ends at `consumed`).
+    bool out_of_range = false;             ///< With keep_infinity: some number became ±infinity.
+};
+
+/// Parses all of `text` (one JSON value, nothing after it) into `out`, which keeps its storage. Underflow
+/// (1e-400) is zero of the right sign, as any JSON reader makes it.
+precise_parse parse_precise(std::string_view text, boost::json::value& out, out_of_range_numbers policy);
+
+} // namespace smooch::detail
