@@ -87,8 +87,14 @@ struct tls_params {
 /// What is retried follows architecture.md §3 (see docs/retries.md). These are the knobs.
 struct retry_params {
     /// Attempts per call, the first included; 1 disables retries (the free stale-connection replay still
-    /// happens). Default 4.
+    /// happens). Attempts answered by 429 (or 503 with Retry-After) are not counted here: see
+    /// max_throttled_retries. Default 4.
     unsigned max_attempts = 4;
+    /// Retries after 429 (or 503 with Retry-After) per call. The server asked us to wait, so nothing was
+    /// applied and retrying is always safe; these retries are paced by the app's gate, bounded by the deadline,
+    /// and draw nothing from the retry budget, so a bulk fan-out rides out throttling instead of failing
+    /// after max_attempts. This cap only matters without a deadline (timeout_params::total = 0). Default 1000.
+    unsigned max_throttled_retries = 1000;
     /// Backoff before retry n is uniform in [0, min(cap, base * 2^(n-1))] ("full jitter"). Default 100 ms.
     milliseconds backoff_base = milliseconds(100);
     /// Default 5 s.

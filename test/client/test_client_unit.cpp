@@ -515,6 +515,37 @@ BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_is_rate_limited_and_the_wait_
     BOOST_TEST((d.ec == client_errc::rate_limited));
 }
 
+BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
+{
+    // A bulk fan-out must ride out a long stretch of 429s: they are refusals, not failures.
+    std::mt19937 rng(1);
+    retry_params rp = fast();
+    rp.max_attempts = 2;
+    rp.max_throttled_retries = 5;
+    retry_budget empty(0, 0, 10s);  // no retry budget at all
+    retry_state s(rp, post, t0 + 1h);
+    auto throttled = response(429);
+    throttled.gate_wait = 10ms;
+    for (int i = 0; i < 5; ++i) {
+        auto d = s.on_attempt(throttled, t0, empty, rng);
+        BOOST_TEST_REQUIRE((d.next == next_step::retry), "429 #" << i + 1);
+        BOOST_TEST(d.at_gate);
+    }
+    // The sixth 429 passes max_throttled_retries (only relevant without a deadline).
+    auto d = s.on_attempt(throttled, t0, empty, rng);
+    BOOST_TEST((d.next == next_step::stop));
+    BOOST_TEST((d.reason == stop_reason::attempts_exhausted));
+
+    // Failures still count against max_attempts, 429s in between or not; the budget applies to them.
+    retry_budget some(0, 1, 10s);
+    retry_state g(rp, get, t0 + 1h);
+    BOOST_TEST((g.on_attempt(throttled, t0, some, rng).next == next_step::retry));
+    BOOST_TEST((g.on_attempt(response(502), t0, some, rng).next == next_step::retry));  // failure 1: budget 1 used
+    BOOST_TEST((g.on_attempt(throttled, t0, some, rng).next == next_step::retry));
+    d = g.on_attempt(response(502), t0, some, rng);  // failure 2 = max_attempts
+    BOOST_TEST((d.reason == stop_reason::attempts_exhausted));
+}
+
 BOOST_AUTO_TEST_CASE(one_free_replay_for_a_stale_connection)
 {
     std::mt19937 rng(1);

@@ -456,7 +456,12 @@ public:
         } else {
             d.delay = full_jitter(attempts_, rp_.backoff_base, rp_.backoff_cap, rng);
         }
-        if (attempts_ >= rp_.max_attempts) return stop(d, stop_reason::attempts_exhausted, last);
+        // Throttled attempts were refused, not failed: they have their own cap and skip the budget (the gate
+        // paces them), so a long stretch of 429s ends only at the deadline.
+        const bool throttled = d.kind == failure_kind::throttled;
+        if (throttled) ++throttled_;
+        if (throttled ? throttled_ > rp_.max_throttled_retries : attempts_ - throttled_ >= rp_.max_attempts)
+            return stop(d, stop_reason::attempts_exhausted, last);
         if (now + d.delay > deadline_) {
             if (server_said)
                 return stop(d, stop_reason::deadline, client_errc::rate_limited,
@@ -466,7 +471,7 @@ public:
                             std::to_string(d.delay.count()) + " ms) would end after the deadline; last failure: " +
                             last_failure());
         }
-        if (!budget.try_retry(now))
+        if (!throttled && !budget.try_retry(now))
             return stop(d, stop_reason::budget_exhausted, client_errc::retry_budget_exhausted,
                         "last failure: " + last_failure());
         d.next = next_step::retry;
@@ -509,6 +514,7 @@ private:
     bool idempotent_;
     clock::time_point deadline_;
     unsigned attempts_ = 0;
+    unsigned throttled_ = 0;  // attempts answered 429 / 503 with Retry-After
     bool replayed_ = false;
     bool maybe_applied_ = false;
     bool succeeded_ = false;
