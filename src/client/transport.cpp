@@ -428,8 +428,13 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         if (!is_ip_literal(base.host)) SSL_set_tlsext_host_name(ssl_handle, base.host.c_str());
         if (!params.tls.insecure_skip_verify) c.secure->set_verify_callback(ssl::host_name_verification(base.host));
         {
+            // Each connection resumes from its own copy: OpenSSL updates the session a connection resumed from
+            // (TLS 1.3 tickets arrive during SSL_read), and connections run on different threads.
             std::lock_guard lk(mu);
-            if (session) SSL_set_session(ssl_handle, session);
+            if (SSL_SESSION* own = session ? SSL_SESSION_dup(session) : nullptr) {
+                SSL_set_session(ssl_handle, own);  // takes its own reference
+                SSL_SESSION_free(own);
+            }
         }
         auto [hec] = co_await c.secure->async_handshake(ssl::stream_base::client, use_tuple);
         if (hec) {
