@@ -1263,44 +1263,13 @@ private:
         }...};
     }
 
+    // How a frame fills a model, a vector, and the root; defined after the class, where it is complete.
     template <class T>
-    static constexpr frame_ops ops_for_model{
-        [](std::string_view key) { return field_index<T>::find(key); },
-        [](stream_reader& self, void* obj, int slot, event e, const bj::value& v, std::string_view text) {
-            static constexpr auto appliers =
-                field_appliers<T>(std::make_index_sequence<std::tuple_size_v<decltype(fields_of<T>::get())>>{});
-            return appliers[static_cast<std::size_t>(slot)](self, obj, e, v, text);
-        },
-        [](stream_reader& self, void* obj, std::uint64_t seen) {
-            bool ok = true;
-            for_each_field(fields_of<T>::get(), [&](std::size_t i, const auto& f) {
-                using member_type = std::remove_cvref_t<decltype(static_cast<T*>(obj)->*(f.ptr))>;
-                if (!ok || (seen >> i & 1) || is_optional_member<member_type>::value) return;
-                path_segment seg(self.r, f.key);
-                ok = self.r.fail("required key missing");
-            });
-            return ok;
-        },
-        [](void* obj) { return &static_cast<T*>(obj)->extra; },
-        false};
-
+    static const frame_ops ops_for_model;
     template <class E>
-    static constexpr frame_ops ops_for_vector{
-        nullptr,
-        [](stream_reader& self, void* obj, int, event e, const bj::value& v, std::string_view text) {
-            auto& vec = *static_cast<std::vector<E>*>(obj);
-            return begin_value(self, vec.emplace_back(), e, v, text);
-        },
-        nullptr, nullptr, true};
-
-    // The root: one value of type T, read like a member.
+    static const frame_ops ops_for_vector;
     template <class T>
-    static constexpr frame_ops ops_for_root{
-        nullptr,
-        [](stream_reader& self, void* obj, int, event e, const bj::value& v, std::string_view text) {
-            return begin_value(self, *static_cast<T*>(obj), e, v, text);
-        },
-        nullptr, nullptr, true};
+    static const frame_ops ops_for_root;  // one value of type T, read like a member
 
     std::string_view text_;
     std::array<frame, 40> frames_;                        // Boost's parser stops at depth 32; set when pushed
@@ -1313,6 +1282,45 @@ private:
     std::array<std::size_t, 40> raw_counts_;  // set as raw levels open
     std::size_t raw_depth_ = 0;
 };
+
+template <class T>
+const stream_reader::frame_ops stream_reader::ops_for_model{
+    [](std::string_view key) { return field_index<T>::find(key); },
+    [](stream_reader& self, void* obj, int slot, event e, const bj::value& v, std::string_view text) {
+        static constexpr auto appliers =
+            field_appliers<T>(std::make_index_sequence<std::tuple_size_v<decltype(fields_of<T>::get())>>{});
+        return appliers[static_cast<std::size_t>(slot)](self, obj, e, v, text);
+    },
+    [](stream_reader& self, void* obj, std::uint64_t seen) {
+        bool ok = true;
+        for_each_field(fields_of<T>::get(), [&](std::size_t i, const auto& f) {
+            using member_type = std::remove_cvref_t<decltype(static_cast<T*>(obj)->*(f.ptr))>;
+            if (!ok || (seen >> i & 1) || is_optional_member<member_type>::value) return;
+            path_segment seg(self.r, f.key);
+            ok = self.r.fail("required key missing");
+        });
+        return ok;
+    },
+    [](void* obj) { return &static_cast<T*>(obj)->extra; },
+    false};
+
+template <class E>
+const stream_reader::frame_ops stream_reader::ops_for_vector{
+    nullptr,
+    [](stream_reader& self, void* obj, int, event e, const bj::value& v, std::string_view text) {
+        auto& vec = *static_cast<std::vector<E>*>(obj);
+        return begin_value(self, vec.emplace_back(), e, v, text);
+    },
+    nullptr, nullptr, true};
+
+template <class T>
+const stream_reader::frame_ops stream_reader::ops_for_root{
+    nullptr,
+    [](stream_reader& self, void* obj, int, event e, const bj::value& v, std::string_view text) {
+        return begin_value(self, *static_cast<T*>(obj), e, v, text);
+    },
+    nullptr, nullptr, true};
+
 
 error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag)
 {
