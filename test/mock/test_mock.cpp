@@ -1,7 +1,8 @@
 // Tests of smooch-mock over real TLS on loopback. The client side is raw Beast on its own io_context, never
 // our client library, so the two cannot share a misunderstanding of the API. Determinism: ports from the
-// OS, every wait bounded (each client operation fails after io_timeout), no sleep used to synchronise, and a
-// guard timeout on every test case.
+// OS, every wait bounded (each client operation fails after io_timeout), no sleep used to synchronise (a wait
+// for a condition polls it in a bounded loop; a wait for a server timeout is a steady_timer), and a guard
+// timeout on every test case. The program tests start the smooch-mock binary and stop it with a signal.
 
 #define BOOST_TEST_MODULE smooch_mock
 #include <boost/test/unit_test.hpp>
@@ -19,10 +20,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -30,10 +35,14 @@
 #include <iterator>
 #include <random>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,26 +156,42 @@ using response = http::response<http::string_body>;
 // --- The client side: raw Beast over TLS, every operation bounded by io_timeout
 
 struct client {
-    explicit client(unsigned short port, bool tls = true, std::string sni = "localhost") : port_(port), tls_(tls)
+    explicit client(unsigned short port, bool tls = true, std::string sni = "localhost") : client(deferred, port, tls)
     {
-        ctx.add_certificate_authority(asio::buffer(shared_tls().ca_pem));
-        ctx.set_verify_mode(ssl::verify_peer);
         connect(sni);
+    }
+    /// Not connected yet: call connect() or try_connect() (after setting rcvbuf, if wanted).
+    struct deferred_t {};
+    static constexpr deferred_t deferred{};
+    client(deferred_t, unsigned short port, bool tls = true, const std::string& ca_pem = shared_tls().ca_pem)
+        : port_(port), tls_(tls)
+    {
+        ctx.add_certificate_authority(asio::buffer(ca_pem));
+        ctx.set_verify_mode(ssl::verify_peer);
     }
 
     void connect(const std::string& sni = "localhost")
     {
+        auto ec = try_connect(sni);
+        BOOST_REQUIRE_MESSAGE(!ec, "connect/handshake: " << ec.message());
+    }
+
+    /// Connects (and handshakes) without failing the test: the error, if any.
+    error_code try_connect(const std::string& sni = "localhost")
+    {
         stream.emplace(cio, ctx);
         buf.clear();
+        if (rcvbuf > 0) {  // before connect, so the TCP window is small from the start
+            stream->next_layer().open(tcp::v4());
+            stream->next_layer().set_option(asio::socket_base::receive_buffer_size(rcvbuf));
+        }
         error_code ec = run([&](auto h) {
             stream->next_layer().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), h);
         });
-        BOOST_REQUIRE_MESSAGE(!ec, "connect: " << ec.message());
-        if (!tls_) return;
+        if (ec || !tls_) return ec;
         SSL_set_tlsext_host_name(stream->native_handle(), sni.c_str());
         stream->set_verify_callback(ssl::host_name_verification(sni));
-        ec = run([&](auto h) { stream->async_handshake(ssl::stream_base::client, h); });
-        BOOST_REQUIRE_MESSAGE(!ec, "handshake: " << ec.message());
+        return run([&](auto h) { stream->async_handshake(ssl::stream_base::client, h); });
     }
 
     /// Runs one async operation to completion or io_timeout (then closes the socket and reports timed_out).
@@ -256,6 +281,7 @@ struct client {
     boost::beast::flat_buffer buf;
     unsigned short port_;
     bool tls_;
+    int rcvbuf = 0;  ///< SO_RCVBUF set before connecting (0: the system's default, autotuned)
 };
 
 json::object body_of(const response& r)
@@ -325,6 +351,37 @@ std::string raw_post(const std::string& path, const std::string& body)
 {
     return "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+/// The wire text of a GET with Basic auth (for pipelining).
+std::string raw_get(const std::string& target)
+{
+    return "GET " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") + "\r\n\r\n";
+}
+
+/// A connected client, retrying while the server refuses new connections (max_connections reached) until it
+/// serves one: a bounded wait on a condition (at most `limit`, 20 ms between attempts). nullptr if it never did.
+std::unique_ptr<client> connect_when_served(unsigned short port, std::chrono::steady_clock::duration limit = io_timeout)
+{
+    auto until = std::chrono::steady_clock::now() + limit;
+    asio::io_context tio;
+    for (int i = 0; i < 10'000 && std::chrono::steady_clock::now() < until; ++i) {
+        auto c = std::make_unique<client>(client::deferred, port);
+        if (!c->try_connect()) return c;
+        asio::steady_timer t(tio, 20ms);
+        t.wait();
+    }
+    return nullptr;
+}
+
+/// Runs `c`'s io_context until `cond()` holds or `limit` passes (bounded). True if it holds.
+template <class Cond>
+bool run_until(client& c, Cond cond, std::chrono::steady_clock::duration limit = io_timeout)
+{
+    c.cio.restart();
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (!cond() && std::chrono::steady_clock::now() < until) c.cio.run_one_until(until);
+    return cond();
 }
 
 bool is_hex24(std::string_view s)
@@ -1703,6 +1760,215 @@ BOOST_AUTO_TEST_CASE(plain_http_and_http10, *boost::unit_test::timeout(guard))
     BOOST_TEST(!!c.wait_closed());
 }
 
+// A chunked body has no Content-Length to check up front: the server counts while reading and answers 413 as
+// soon as the total crosses body_limit, without waiting for the end of the body (never sent here).
+BOOST_AUTO_TEST_CASE(chunked_body_over_limit_413, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;  // body_limit: the default 100 KiB
+    auto path = msgs_path("app1", "chunky");
+    auto head = "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
+                "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    auto chunked = [](std::string_view body) {  // 4 KiB chunks, each far below the limit
+        std::string out;
+        for (std::size_t i = 0; i < body.size(); i += 4096) {
+            auto part = body.substr(i, 4096);
+            char size[16];
+            std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+            out += size;
+            out += part;
+            out += "\r\n";
+        }
+        return out;
+    };
+    {
+        // The same framing under the limit is a normal request: the 413 below is about the total only.
+        client c(f.srv->port());
+        std::string text(95 * 1024, 'u');
+        BOOST_REQUIRE(!c.write_raw(head + chunked(text_msg(text)) + "0\r\n\r\n"));
+        response r;
+        BOOST_REQUIRE(!c.read(r));
+        BOOST_TEST(r.result_int() == 201u, r.body());
+        BOOST_TEST(body_of(r).at("message").at("text").as_string().size() == text.size());
+    }
+    {
+        client c(f.srv->port());
+        // 26 chunks of 4 KiB = 104 KiB, no last chunk: only counting can decide.
+        BOOST_REQUIRE(!c.write_raw(head + chunked(std::string(26 * 4096, 'a'))));
+        response r;
+        auto ec = c.read(r);
+        BOOST_REQUIRE_MESSAGE(!ec, "read: " << ec.message());
+        check_error(r, 413, "request_entity_too_large");
+        BOOST_TEST(!r.keep_alive());  // Connection: close
+        ec = c.wait_closed();
+        BOOST_TEST((ec && ec != asio::error::timed_out), ec.message());
+    }
+    auto rec = f.srv->record();
+    BOOST_REQUIRE(rec.find("app1", "chunky"));
+    BOOST_TEST(rec.find("app1", "chunky")->messages.size() == 1u);  // only the one under the limit
+    BOOST_TEST(rec.requests_total == 1u);  // the rejected one never reached the engine
+    // The server is still usable.
+    client c(f.srv->port());
+    BOOST_TEST(c.request(http::verb::post, path, text_msg("after")).result_int() == 201u);
+}
+
+// A client that sends requests but never reads the answers: the write of a response cannot finish, and after
+// write_timeout the server closes the connection, freeing its slot, while it keeps serving everyone else.
+BOOST_AUTO_TEST_CASE(client_that_never_reads_closed_by_write_timeout, *boost::unit_test::timeout(guard))
+{
+    constexpr auto write_timeout = 500ms;
+    auto p = server_fixture::default_params();
+    p.write_timeout = write_timeout;
+    p.max_connections = 2;  // `other` + the stuck client: a new connection is served only once a slot is freed
+    server_fixture f(p);
+    client other(f.srv->port());
+    // 10 messages of 90 KiB: each get_messages page is over 900 KB.
+    auto path = msgs_path("app1", "big");
+    std::string text(90 * 1024, 'x');
+    for (int i = 0; i < 10; ++i) {
+        auto r = other.request(http::verb::post, path, text_msg(text));
+        BOOST_REQUIRE(r.result_int() == 201u);
+    }
+    constexpr std::size_t pages = 64;  // ~60 MB of responses: far more than the socket buffers hold
+    constexpr std::size_t page_min = 10 * 90 * 1024;
+
+    client stuck(client::deferred, f.srv->port());
+    stuck.rcvbuf = 16 * 1024;  // a small TCP window, so the responses pile up on the server's side
+    stuck.connect();
+    std::string gets;
+    for (std::size_t i = 0; i < pages; ++i) gets += raw_get(path);
+    auto t0 = std::chrono::steady_clock::now();
+    BOOST_REQUIRE(!stuck.write_raw(gets));  // all the requests in one write, then never a read
+
+    // Others are served while that response cannot be written.
+    BOOST_TEST(other.request(http::verb::post, msgs_path("app1", "small"), text_msg("hi")).result_int() == 201u);
+    // Both slots are taken until the server gives up on the stuck client: wait for a new connection to be
+    // served (bounded), which cannot happen before the write deadline.
+    auto fresh = connect_when_served(f.srv->port());
+    auto freed_after = std::chrono::steady_clock::now() - t0;
+    BOOST_REQUIRE_MESSAGE(fresh, "the stuck client's connection was never closed");
+    BOOST_TEST((freed_after >= write_timeout),
+               "freed after " << std::chrono::duration_cast<std::chrono::milliseconds>(freed_after).count() << " ms");
+    BOOST_TEST(fresh->request(http::verb::get, msgs_path("app1", "small")).result_int() == 200u);
+
+    // The stuck client finds its connection closed after what was already in flight: the start of the first
+    // response, far less than all it asked for.
+    std::string got;
+    std::array<char, 64 * 1024> chunk;
+    error_code ec;
+    for (int i = 0; i < 100'000 && !ec; ++i) {
+        std::size_t n = 0;
+        ec = stuck.run([&](auto h) {
+            stuck.stream->async_read_some(asio::buffer(chunk), [&n, h](error_code e, std::size_t k) mutable {
+                n = k;
+                h(e);
+            });
+        });
+        got.append(chunk.data(), n);
+    }
+    BOOST_TEST((ec && ec != asio::error::timed_out), ec.message());
+    BOOST_TEST(got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0u, got.substr(0, 100));
+    BOOST_TEST(got.size() < pages * page_min, got.size());
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.routed.at("get_messages") < pages + 1);  // `fresh` made one; the stuck client's were not all handled
+    BOOST_TEST(other.request(http::verb::post, msgs_path("app1", "small"), text_msg("still")).result_int() == 201u);
+}
+
+// Several complete requests in one write on one connection: answered one after the other, in order, each as
+// if sent alone (a Content-Length body, a chunked body, bodyless requests, an error in between).
+BOOST_AUTO_TEST_CASE(pipelined_requests_answered_in_order, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    auto path = msgs_path("app1", "pipe");
+    auto second = text_msg("second");
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", second.size() - 5);
+    std::string wire = raw_post(path, text_msg("first")) +
+                       "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
+                       "\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + second.substr(0, second.size() - 5) +
+                       "\r\n5\r\n" + second.substr(second.size() - 5) + "\r\n0\r\n\r\n" +
+                       raw_get(path) + raw_get(msgs_path("app1", "nobody")) +
+                       raw_post("/v1.1/apps/app1/appusers/pipe/conversation/read", "") + raw_get(path);
+    BOOST_REQUIRE(!c.write_raw(wire));
+    std::vector<response> rs(6);
+    for (std::size_t i = 0; i < rs.size(); ++i) {
+        auto ec = c.read(rs[i]);
+        BOOST_REQUIRE_MESSAGE(!ec, "response " << i << ": " << ec.message());
+    }
+    BOOST_TEST(rs[0].result_int() == 201u);
+    BOOST_TEST(rs[1].result_int() == 201u);
+    auto m1 = body_of(rs[0]).at("message"), m2 = body_of(rs[1]).at("message");
+    BOOST_TEST(m1.at("text").as_string() == "first");
+    BOOST_TEST(m2.at("text").as_string() == "second");
+    // The GET saw both posts, the unread count after them; the 404 is the other user's; read reset the count.
+    BOOST_TEST(rs[2].result_int() == 200u);
+    auto g = body_of(rs[2]);
+    BOOST_REQUIRE(g.at("messages").as_array().size() == 2u);
+    BOOST_TEST(g.at("messages").at(0).at("_id") == m1.at("_id"));
+    BOOST_TEST(g.at("messages").at(1).at("_id") == m2.at("_id"));
+    BOOST_TEST(g.at("conversation").at("unreadCount").as_int64() == 2);
+    check_error(rs[3], 404, "conversation_not_found");
+    BOOST_TEST(rs[4].result_int() == 200u);
+    BOOST_TEST(rs[4].body() == "{}");
+    BOOST_TEST(rs[5].result_int() == 200u);
+    BOOST_TEST(body_of(rs[5]).at("conversation").at("unreadCount").as_int64() == 0);
+    for (auto& r : rs) BOOST_TEST(r.keep_alive());
+    // Nothing left over: the connection goes on with a request of its own.
+    BOOST_TEST(c.request(http::verb::get, path).result_int() == 200u);
+    auto rec = f.srv->record();
+    std::vector<std::string> routes;
+    for (auto& r : rec.requests) routes.push_back(r.route);
+    BOOST_TEST(routes == (std::vector<std::string>{"post_message", "post_message", "get_messages", "get_messages",
+                                                   "reset_unread_count", "get_messages", "get_messages"}),
+               boost::test_tools::per_element());
+}
+
+// A real slowloris: the head arrives one byte at a time, each byte well within any per-read timeout, the
+// whole far slower than header_timeout. header_timeout runs from the first byte, so the drip is cut off; and
+// the connection's slot is freed every time (with max_connections = 1 a leaked slot would refuse the next).
+BOOST_AUTO_TEST_CASE(slowloris_byte_by_byte_cut_off, *boost::unit_test::timeout(guard))
+{
+    constexpr auto header_timeout = 400ms;
+    constexpr auto pace = 40ms;  // the ~120-byte head would take ~5 s
+    auto p = server_fixture::default_params();
+    p.header_timeout = header_timeout;
+    p.max_connections = 1;
+    server_fixture f(p);
+    auto head = raw_get(msgs_path("app1", "slow"));
+    for (int round = 0; round < 3; ++round) {
+        BOOST_TEST_CONTEXT("round " << round)
+        {
+            auto c = connect_when_served(f.srv->port());
+            BOOST_REQUIRE_MESSAGE(c, "no slot: the previous connection was not released");
+            bool closed = false;
+            error_code read_ec;
+            std::array<char, 256> sink;
+            c->stream->async_read_some(asio::buffer(sink), [&](error_code e, std::size_t) {
+                closed = true;
+                read_ec = e;
+            });
+            asio::steady_timer t(c->cio);
+            std::size_t sent = 0;
+            auto t0 = std::chrono::steady_clock::now();
+            while (sent < head.size() && !closed) {
+                if (c->write_raw(head.substr(sent, 1))) break;
+                ++sent;
+                t.expires_after(pace);
+                if (c->run([&](auto h) { t.async_wait(h); })) break;
+            }
+            BOOST_REQUIRE(run_until(*c, [&] { return closed; }));
+            auto elapsed = std::chrono::steady_clock::now() - t0;
+            BOOST_TEST((read_ec && read_ec != asio::error::timed_out), read_ec.message());
+            BOOST_TEST(sent < head.size(), sent << " of " << head.size() << " bytes");  // cut off mid-head
+            BOOST_TEST((elapsed >= header_timeout));
+        }
+    }
+    BOOST_TEST(f.srv->record().requests_total == 0u);  // no dripped request ever got through
+    auto c = connect_when_served(f.srv->port());
+    BOOST_REQUIRE(c);
+    check_error(c->request(http::verb::get, msgs_path("app1", "slow")), 404, "conversation_not_found");
+}
+
 BOOST_AUTO_TEST_CASE(bad_params_throw, *boost::unit_test::timeout(guard))
 {
     asio::io_context io;
@@ -1748,35 +2014,151 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // =========================================================================================================
 #ifdef SMOOCH_MOCK_EXE
+namespace {
+
+/// smooch-mock started with `args`, its stdout piped to the test (stderr inherited, for diagnostics). The
+/// destructor kills it (SIGKILL) if a failed assertion left it running.
+struct mock_process {
+    explicit mock_process(const std::vector<std::string>& args)
+    {
+        int out[2];
+        BOOST_REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+        std::vector<std::string> all{SMOOCH_MOCK_EXE};
+        all.insert(all.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : all) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid = fork();
+        BOOST_REQUIRE(pid >= 0);
+        if (pid == 0) {
+            dup2(out[1], 1);  // the duplicate does not inherit O_CLOEXEC
+            execv(SMOOCH_MOCK_EXE, argv.data());
+            _exit(127);
+        }
+        close(out[1]);
+        fd = out[0];
+    }
+    ~mock_process()
+    {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+        if (fd >= 0) close(fd);
+    }
+    mock_process(const mock_process&) = delete;
+    mock_process& operator=(const mock_process&) = delete;
+
+    static constexpr int eof = -1, timed_out = -2;
+    /// One byte of stdout, eof, or timed_out if none came before `until`.
+    int next_byte(std::chrono::steady_clock::time_point until)
+    {
+        for (int i = 0; i < 1000; ++i) {  // retries only after EINTR
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return timed_out;
+            pollfd pfd{fd, POLLIN, 0};
+            int n = poll(&pfd, 1, static_cast<int>(left.count()));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return timed_out;
+            char ch;
+            auto r = read(fd, &ch, 1);
+            if (r < 0 && errno == EINTR) continue;
+            return r == 1 ? static_cast<unsigned char>(ch) : eof;
+        }
+        return timed_out;
+    }
+    /// The first line of stdout (without its newline), waiting at most `limit`; whatever came otherwise.
+    std::string first_line(std::chrono::steady_clock::duration limit = io_timeout)
+    {
+        auto until = std::chrono::steady_clock::now() + limit;
+        std::string line;
+        for (int c = next_byte(until); c >= 0 && c != '\n' && line.size() < 1000; c = next_byte(until))
+            line += static_cast<char>(c);
+        return line;
+    }
+    /// Sends `sig` and waits at most `limit` for the program to exit: its wait status, or nullopt if it is still
+    /// running. The wait is on the program's stdout reaching EOF (it closes when the process ends), then on
+    /// waitpid, both bounded.
+    std::optional<int> stop(int sig, std::chrono::steady_clock::duration limit = 5s)
+    {
+        kill(pid, sig);
+        auto until = std::chrono::steady_clock::now() + limit;
+        int c = 0;
+        for (int i = 0; i < 100'000 && c >= 0; ++i) c = next_byte(until);
+        if (c == timed_out) return std::nullopt;
+        for (int i = 0; i < 2000 && std::chrono::steady_clock::now() < until; ++i) {
+            int st = 0;
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                pid = -1;
+                return st;
+            }
+            poll(nullptr, 0, 5);
+        }
+        return std::nullopt;
+    }
+    pid_t pid = -1;
+    int fd = -1;
+};
+
+bool exited_0(const std::optional<int>& st) { return st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0; }
+
+/// PORT of a "listening on SCHEME://127.0.0.1:PORT" line; 0 if the line is not that.
+unsigned short listening_port(const std::string& line, const std::string& scheme)
+{
+    auto prefix = "listening on " + scheme + "://127.0.0.1:";
+    if (line.rfind(prefix, 0) != 0) return 0;
+    auto digits = line.substr(prefix.size());
+    unsigned port = 0;
+    auto r = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size() || port == 0 || port > 65535) return 0;
+    return static_cast<unsigned short>(port);
+}
+
+struct temp_dir {
+    temp_dir()
+    {
+        char t[] = "/tmp/smooch-mock-test-XXXXXX";
+        BOOST_REQUIRE(mkdtemp(t));
+        path = t;
+    }
+    ~temp_dir()
+    {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    std::string file(const std::string& name, const std::string& content)
+    {
+        auto p = path + "/" + name;
+        std::ofstream f(p, std::ios::binary);
+        f << content;
+        BOOST_REQUIRE(f.flush());
+        return p;
+    }
+    std::string path;
+};
+
+/// A port that was free a moment ago: bound with port 0 (the OS chooses), then released.
+unsigned short free_port()
+{
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return a.local_endpoint().port();
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_SUITE(program)
 
 BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit_test::timeout(guard))
 {
-    char ca_path[] = "/tmp/smooch-mock-ca-XXXXXX";
-    int fd = mkstemp(ca_path);
-    BOOST_REQUIRE(fd >= 0);
-    close(fd);
-    int out[2];
-    BOOST_REQUIRE(pipe(out) == 0);
-    pid_t pid = fork();
-    BOOST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        close(out[1]);
-        execl(SMOOCH_MOCK_EXE, SMOOCH_MOCK_EXE, "--self-signed", "--write-ca", ca_path, "--key-id", "k", "--secret", "s",
-              "--fault", "status=503,count=1", static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    close(out[1]);
-    // Read the first line (bounded by the test's guard timeout; the program prints it at once).
-    std::string line;
-    char ch;
-    while (line.size() < 200 && read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
-    close(out[0]);
+    temp_dir dir;
+    auto ca_path = dir.path + "/ca.pem";
+    mock_process prog({"--self-signed", "--write-ca", ca_path, "--key-id", "k", "--secret", "s", "--fault",
+                       "status=503,count=1"});
+    auto line = prog.first_line();
     BOOST_TEST_INFO("line: " << line);
-    BOOST_REQUIRE(line.rfind("listening on https://127.0.0.1:", 0) == 0);
-    auto port = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
+    auto port = listening_port(line, "https");
+    BOOST_REQUIRE(port != 0);
     {
         std::ifstream f(ca_path);
         std::string pem((std::istreambuf_iterator<char>(f)), {});
@@ -1821,13 +2203,155 @@ BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit
         BOOST_TEST(r1.result_int() == 503u);  // --fault
         BOOST_TEST(r2.result_int() == 404u);  // no conversation yet
     }
-    kill(pid, SIGTERM);
-    int status = 0;
-    pid_t w = waitpid(pid, &status, 0);  // bounded by the guard timeout
-    BOOST_TEST(w == pid);
-    BOOST_TEST(WIFEXITED(status));
-    BOOST_TEST(WEXITSTATUS(status) == 0);
-    std::remove(ca_path);
+    auto st = prog.stop(SIGTERM);
+    BOOST_TEST(exited_0(st), "wait status " << st.value_or(-1));
+}
+
+// The options, one program run each: what it prints, what it serves, and that SIGINT stops it cleanly (exit 0
+// within a bounded wait) while a keep-alive connection is open (idle_timeout is 60 s: a program that left it
+// open would not exit in time).
+BOOST_AUTO_TEST_CASE(program_options_end_to_end, *boost::unit_test::timeout(guard))
+{
+    temp_dir dir;
+    // --tls-cert/--tls-key: shared_tls(), the CA every `client` trusts. A program that ignored the files and
+    // generated its own certificate would fail the clients' verification.
+    std::vector<std::string> tls{"--tls-cert", dir.file("cert.pem", shared_tls().cert_pem), "--tls-key",
+                                 dir.file("key.pem", shared_tls().key_pem)};
+    auto with_tls = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), tls.begin(), tls.end());
+        return more;
+    };
+    struct row {
+        std::string name;
+        std::vector<std::string> args;
+        bool tls = true;
+        bool fixed_port = false;  // pick a free port and pass --port
+        std::function<void(unsigned short)> check;
+    };
+    std::vector<row> rows{
+        {"--plain", {"--plain"}, false, false,
+         [](unsigned short port) {
+             client c(port, false);
+             check_error(c.request(http::verb::get, "/x"), 404, "not_found");
+             client t(client::deferred, port);  // a TLS client gets no handshake
+             BOOST_TEST(!!t.try_connect());
+         }},
+        {"--tls-cert/--tls-key", tls, true, false,
+         [](unsigned short port) {
+             client c(port);  // verifies the chain to shared_tls().ca_pem and the name "localhost"
+             check_error(c.request(http::verb::get, "/x"), 404, "not_found");
+             client other(client::deferred, port, true, mock::generate_tls().ca_pem);  // trusts another CA
+             auto ec = other.try_connect();
+             BOOST_TEST((ec.category() == asio::error::get_ssl_category()), ec.message());
+             BOOST_TEST(ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED,
+                        ec.message());
+         }},
+        {"--port", tls, true, true,
+         [](unsigned short port) {
+             client c(port);
+             check_error(c.request(http::verb::get, "/x"), 404, "not_found");
+         }},
+        {"--rate-limit --burst", with_tls({"--rate-limit", "0.01", "--burst", "3"}), true, false,
+         [](unsigned short port) {
+             client c(port);
+             for (int i = 0; i < 3; ++i)  // 404: through the limiter, to a conversation that does not exist
+                 check_error(c.request(http::verb::get, msgs_path("a", "u")), 404, "conversation_not_found");
+             auto r = c.request(http::verb::get, msgs_path("a", "u"));
+             check_error(r, 429, "too_many_requests");
+             int retry_after = 0;
+             auto v = r[http::field::retry_after];
+             auto res = std::from_chars(v.data(), v.data() + v.size(), retry_after);
+             BOOST_TEST((res.ec == std::errc{} && res.ptr == v.data() + v.size()), "Retry-After: " << v);
+             BOOST_TEST(retry_after >= 1);
+             check_error(c.request(http::verb::get, msgs_path("b", "u")), 404, "conversation_not_found");  // per app
+         }},
+        {"--admin", with_tls({"--admin"}), true, false,
+         [](unsigned short port) {
+             client c(port);
+             auto r = c.request(http::verb::get, "/_admin/record", {}, "");
+             BOOST_TEST(r.result_int() == 200u);
+             BOOST_TEST(body_of(r).contains("requests_total"));
+             BOOST_TEST(c.request(http::verb::post, "/_admin/faults", "status=502,count=1", "").result_int() == 200u);
+             check_error(c.request(http::verb::get, "/x"), 502, "bad_gateway");
+             check_error(c.request(http::verb::get, "/x"), 404, "not_found");
+         }},
+        {"no --admin", tls, true, false,
+         [](unsigned short port) {
+             client c(port);
+             check_error(c.request(http::verb::get, "/_admin/record", {}, ""), 404, "not_found");
+             check_error(c.request(http::verb::post, "/_admin/faults", "status=502,count=1", ""), 404, "not_found");
+             check_error(c.request(http::verb::get, "/x"), 404, "not_found");  // no fault was added
+         }},
+        {"--key-id --secret --key-app",
+         with_tls({"--key-id", "appkey", "--secret", "s1", "--key-app", "app1", "--key-id", "acct", "--secret", "s2"}),
+         true, false,
+         [](unsigned short port) {
+             client c(port);
+             auto get = [&](const std::string& app, const std::string& auth) {
+                 return c.request(http::verb::get, msgs_path(app, "u"), {}, auth);
+             };
+             check_error(get("app1", ""), 401, "unauthorized");
+             check_error(get("app1", basic_std("appkey", "s2")), 401, "invalid_auth");  // another key's secret
+             check_error(get("app1", basic_std("appkey", "s1")), 404, "conversation_not_found");
+             check_error(get("app2", basic_std("appkey", "s1")), 403, "forbidden");  // an app key, for app1 only
+             check_error(get("app2", basic_std("acct", "s2")), 404, "conversation_not_found");  // account key
+             auto jwt_app = bearer("appkey", R"({"scope":"app"})", "s1");
+             BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("hi"), jwt_app).result_int() == 201u);
+             check_error(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("hi"), jwt_app), 403, "forbidden");
+         }},
+    };
+    for (auto& r : rows) {
+        BOOST_TEST_CONTEXT("row " << r.name)
+        {
+            auto args = r.args;
+            unsigned short want = 0;
+            if (r.fixed_port) {
+                want = free_port();
+                args.insert(args.end(), {"--port", std::to_string(want)});
+            }
+            mock_process prog(args);
+            auto line = prog.first_line();
+            BOOST_TEST_INFO("line: " << line);
+            auto port = listening_port(line, r.tls ? "https" : "http");
+            BOOST_REQUIRE(port != 0);
+            if (r.fixed_port) BOOST_TEST(port == want);
+            r.check(port);
+            client idle(port, r.tls);  // served, then left open (keep-alive)
+            BOOST_TEST(idle.request(http::verb::get, "/x", {}, "").keep_alive());
+            auto t0 = std::chrono::steady_clock::now();
+            auto st = prog.stop(SIGINT);
+            BOOST_TEST(exited_0(st), "wait status " << st.value_or(-1));
+            BOOST_TEST((std::chrono::steady_clock::now() - t0 < io_timeout));
+            auto ec = idle.wait_closed();
+            BOOST_TEST((ec && ec != asio::error::timed_out), ec.message());
+        }
+    }
+}
+
+// --seed: random faults (probability) give the same outcomes for the same seed, run after run.
+BOOST_AUTO_TEST_CASE(program_seed_repeats_random_faults, *boost::unit_test::timeout(guard))
+{
+    auto outcomes = [](const std::string& seed) {
+        mock_process prog({"--plain", "--seed", seed, "--fault", "status=503,probability=0.5"});
+        auto line = prog.first_line();
+        auto port = listening_port(line, "http");
+        BOOST_REQUIRE_MESSAGE(port != 0, "line: " << line);
+        client c(port, false);
+        std::string seq;
+        for (int i = 0; i < 20; ++i) {
+            auto st = c.request(http::verb::get, "/x").result_int();  // the fault, or the unknown path's 404
+            BOOST_TEST((st == 503u || st == 404u), st);
+            seq += st == 503u ? 'F' : '.';
+        }
+        BOOST_TEST(exited_0(prog.stop(SIGINT)));
+        return seq;
+    };
+    auto a = outcomes("42"), b = outcomes("42"), other = outcomes("4242");
+    BOOST_TEST_MESSAGE("seed 42: " << a << ", seed 4242: " << other);
+    BOOST_TEST(a == b);
+    BOOST_TEST(a != other);
+    BOOST_TEST(a.find('F') != std::string::npos);  // really random: both outcomes occur
+    BOOST_TEST(a.find('.') != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(program_usage_errors, *boost::unit_test::timeout(guard))
