@@ -362,8 +362,9 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             if (!parser->is_done()) {
                 c->set_deadline(params.body_timeout);
                 auto ec = co_await read_part(stream, buf, *parser, false);
-                if (ec == http::error::body_limit) {
+                if (ec == http::error::body_limit) {  // a chunked body grew past the limit
                     co_await send_error(413, "request_entity_too_large", "The request body exceeds 100 KB");
+                    co_await drain(stream, *c, 1024 * 1024);  // its length is unknown: linger as for an early 413
                     break;
                 }
                 if (ec) {

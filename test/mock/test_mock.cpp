@@ -1802,10 +1802,22 @@ BOOST_AUTO_TEST_CASE(chunked_body_over_limit_413, *boost::unit_test::timeout(gua
         ec = c.wait_closed();
         BOOST_TEST((ec && ec != asio::error::timed_out), ec.message());
     }
+    for (int round = 0; round < 2; ++round) {
+        // A client that sends its whole oversized chunked body in one write must be able to finish writing
+        // and read the 413: the server lingers (bounded) instead of closing on data still arriving, which
+        // would fail the write with a broken pipe.
+        client c(f.srv->port());
+        auto ec = c.write_raw(head + chunked(std::string(400 * 1024, 'b')) + "0\r\n\r\n");
+        BOOST_REQUIRE_MESSAGE(!ec, "write: " << ec.message());
+        response r;
+        ec = c.read(r);
+        BOOST_REQUIRE_MESSAGE(!ec, "read: " << ec.message());
+        check_error(r, 413, "request_entity_too_large");
+    }
     auto rec = f.srv->record();
     BOOST_REQUIRE(rec.find("app1", "chunky"));
     BOOST_TEST(rec.find("app1", "chunky")->messages.size() == 1u);  // only the one under the limit
-    BOOST_TEST(rec.requests_total == 1u);  // the rejected one never reached the engine
+    BOOST_TEST(rec.requests_total == 1u);  // the rejected ones never reached the engine
     // The server is still usable.
     client c(f.srv->port());
     BOOST_TEST(c.request(http::verb::post, path, text_msg("after")).result_int() == 201u);
