@@ -145,7 +145,7 @@ struct counters {
     std::uint64_t attempts = 0;            ///< Request/response exchanges started (replays and retries included).
     std::uint64_t succeeded = 0;
     std::uint64_t failed = 0;
-    std::uint64_t connections_opened = 0;
+    std::uint64_t connections_opened = 0;  ///< Connections made usable (TCP, and TLS when https).
     std::uint64_t connections_reused = 0;  ///< Attempts that ran on a kept-alive connection.
     std::uint64_t connections_discarded = 0; ///< Closed after an error, `Connection: close`, staleness or idle age.
     std::uint64_t tls_resumed = 0;         ///< Handshakes that resumed a TLS session.

@@ -220,10 +220,8 @@ attempt_outcome to_outcome(const attempt_result& r, std::optional<std::chrono::m
     o.request_sent = r.request_sent;
     o.stale = r.stale;
     o.verify_failed = r.verify_failed;
-    if (!r.ec && !r.retry_after.empty()) {
-        o.has_retry_after = true;
-        o.retry_after = parse_retry_after(r.retry_after, std::chrono::system_clock::now());
-    }
+    o.has_retry_after = r.has_retry_after;
+    o.retry_after = r.retry_after;
     o.gate_wait = gate_wait;
     o.message = r.message;
     return o;
@@ -279,12 +277,9 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
         void on_response(const attempt_result& r) override
         {
             if (r.status == 429) {
-                std::optional<std::chrono::milliseconds> server_wait;
-                if (!r.retry_after.empty())
-                    server_wait = parse_retry_after(r.retry_after, std::chrono::system_clock::now());
                 std::lock_guard lk(c.gate_mu);
                 // A 429 pauses every request to this app, not only this one.
-                gate_wait = gate_of(c, app, clock::now()).on_throttled(clock::now(), sent_at, server_wait, rp, c.rng);
+                gate_wait = gate_of(c, app, clock::now()).on_throttled(clock::now(), sent_at, r.retry_after, rp, c.rng);
             } else if (r.status >= 200 && r.status < 300 && streak_at_send) {
                 // Without a streak when this was sent, any streak now began after it: nothing to end.
                 std::lock_guard lk(c.gate_mu);

@@ -32,7 +32,8 @@ struct attempt_result {
     std::string message;         ///< Extra explanation for ec (e.g. the TLS verification failure).
     unsigned status = 0;
     std::string body;
-    std::string retry_after;     ///< Raw Retry-After header, empty if absent.
+    bool has_retry_after = false;                          ///< The response carried Retry-After.
+    std::optional<std::chrono::milliseconds> retry_after;  ///< Its value as the server meant it (unparsable: none).
     bool connected = false;      ///< A connection was established (false: connect/TLS failed, nothing sent).
     bool request_sent = false;   ///< Request bytes may have reached the server.
     bool stale = false;          ///< A reused connection turned out closed before any byte was written.

@@ -43,7 +43,6 @@ struct connection {
     beast::flat_buffer buffer;
     std::string wire;  // the request being written, reused across requests
     std::size_t served = 0;
-    bool opened = false;  // counted in connections_opened
 
     beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
     void close()
@@ -115,6 +114,30 @@ private:
     }
     void on_finish_impl(error_code&) override {}
 };
+
+/// Waits until something is sent on `ch`, until `limit` (then `timeout_ec` arrives as if sent), or until the
+/// caller's cancellation slot fires (operation_aborted). Both the pool queue and host-name lookups wait this
+/// way: a plain timer that posts into the channel is cheaper than racing two operations, and works for
+/// operations (Boost 1.81's resolver) that ignore cancellation slots. `keep` owns `ch` for the timer's handler.
+template <class Owner, class... Rest>
+asio::awaitable<std::tuple<error_code, Rest...>> receive_until(
+    std::shared_ptr<Owner> keep, asio::experimental::concurrent_channel<void(error_code, Rest...)>& ch,
+    clock::time_point limit, error_code timeout_ec)
+{
+    std::optional<asio::steady_timer> timer;
+    if (limit != clock::time_point::max()) {
+        timer.emplace(ch.get_executor(), limit);
+        timer->async_wait([keep, &ch, timeout_ec](error_code e) {
+            if (!e) ch.try_send(timeout_ec, Rest{}...);
+        });
+    }
+    auto result = co_await ch.async_receive(use_tuple);
+    if (timer) timer->cancel();
+    auto& ec = std::get<0>(result);
+    if (ec == asio::experimental::error::channel_cancelled || ec == asio::experimental::error::channel_closed)
+        ec = asio::error::operation_aborted;  // the caller cancelled: say so, not "channel cancelled"
+    co_return result;
+}
 
 clock::time_point earlier(clock::time_point a, clock::time_point b) { return a < b ? a : b; }
 clock::time_point after(std::chrono::milliseconds d) { return clock::now() + d; }
@@ -253,29 +276,15 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
     }
 
     /// Waits in the pool's queue until a slot is handed over, the deadline passes, or the caller cancels.
-    /// The deadline is a plain timer that posts into the waiter's channel: cheaper than racing two
-    /// operations, and the channel's receive carries the caller's cancellation slot.
     asio::awaitable<error_code> wait_for_slot(const waiter_ptr& w, clock::time_point deadline, std::string& message)
     {
-        std::optional<asio::steady_timer> timer;
-        if (deadline != clock::time_point::max()) {
-            timer.emplace(w->ch.get_executor(), deadline);
-            timer->async_wait([wp = w](error_code e) {
-                if (!e) wp->ch.try_send(error_code(client_errc::deadline_exceeded));
-            });
-        }
-        auto [ec] = co_await w->ch.async_receive(use_tuple);
-        if (timer) timer->cancel();
+        auto [ec] = co_await receive_until(w, w->ch, deadline, client_errc::deadline_exceeded);
         bool granted;
         {
             std::lock_guard lk(mu);
             granted = w->granted;
             if (!granted) pool.cancel_waiter(w);
         }
-        // A receive cut short by the caller's cancellation slot reports channel_cancelled: the caller
-        // cancelled, so say so (the retry layer must not mistake it for a connect failure).
-        if (ec == asio::experimental::error::channel_cancelled || ec == asio::experimental::error::channel_closed)
-            ec = asio::error::operation_aborted;
         if (!granted) {
             if (!ec) ec = client_errc::client_stopped;
             if (ec == client_errc::deadline_exceeded) message = "while waiting for a pooled connection";
@@ -332,9 +341,8 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
 
     // ---- connecting ----------------------------------------------------------------------------------
 
-    /// Host-name lookups run on Asio's resolver thread and ignore cancellation slots in Boost 1.81, so the
-    /// caller waits on a channel instead: the lookup, a timer at `limit` and the caller's cancellation all
-    /// complete that wait, and an abandoned lookup is cancelled and finishes on its own.
+    /// Host-name lookups run on Asio's resolver thread; the caller waits with receive_until, and an abandoned
+    /// lookup is cancelled and finishes on its own.
     asio::awaitable<error_code> resolve(tcp::resolver::results_type& out, clock::time_point limit,
                                         error_code timeout_ec)
     {
@@ -361,16 +369,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                                       [l](error_code ec, tcp::resolver::results_type res) {
                                           l->done.try_send(ec, std::move(res));
                                       });
-            std::optional<asio::steady_timer> timer;
-            if (limit != clock::time_point::max()) {
-                timer.emplace(io, limit);
-                timer->async_wait([l, timeout_ec](error_code e) {
-                    if (!e) l->done.try_send(timeout_ec, tcp::resolver::results_type{});
-                });
-            }
-            auto [ec, res] = co_await l->done.async_receive(use_tuple);
-            if (timer) timer->cancel();
-            if (ec == asio::experimental::error::channel_cancelled) ec = asio::error::operation_aborted;
+            auto [ec, res] = co_await receive_until<lookup, tcp::resolver::results_type>(l, l->done, limit, timeout_ec);
             if (ec) {
                 l->resolver.cancel();
                 co_return ec;
@@ -418,10 +417,9 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             co_return;
         }
         s.socket().set_option(tcp::no_delay(true), ec);
-        stats.connections_opened++;
-        c.opened = true;
         if (!base.tls) {
             s.expires_never();
+            stats.connections_opened++;
             co_return;
         }
         SSL* ssl_handle = c.secure->native_handle();
@@ -451,6 +449,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         }
         if (SSL_session_reused(ssl_handle)) stats.tls_resumed++;
         s.expires_never();
+        stats.connections_opened++;  // counted once usable: a failed handshake is neither opened nor discarded
     }
 
     static int ctx_index()
@@ -548,7 +547,10 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         c.tcp().expires_never();
         r.status = parser.status;
         r.body = std::move(parser.body);
-        r.retry_after = std::move(parser.retry_after);
+        if (!parser.retry_after.empty()) {  // parsed once, here: the gate and the retry decision both use it
+            r.has_retry_after = true;
+            r.retry_after = parse_retry_after(parser.retry_after, std::chrono::system_clock::now());
+        }
         // Bytes after the response were never asked for: the connection's framing can no longer be trusted.
         const bool clean = c.buffer.size() == 0;
         c.buffer.clear();
@@ -595,13 +597,8 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, authoriz
         bool reusable = false;
         ~guard()
         {
-            if (fresh_unopened) {
-                // TCP connected but TLS did not (failed or cancelled): counted opened, so count it discarded.
-                if (c && c->opened) i.stats.connections_discarded++;
-                i.release_permit();
-            } else if (c) {
-                i.release(std::move(c), reusable);
-            }
+            if (fresh_unopened) i.release_permit();
+            else if (c) i.release(std::move(c), reusable);
         }
     } g{*self, l.conn, l.fresh};
 

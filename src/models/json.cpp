@@ -195,9 +195,20 @@ public:
         std::string_view key;  // empty for an array index
         std::size_t index;
     };
-    static constexpr std::size_t max_segments = static_cast<std::size_t>(2 * max_read_depth + 8);  // reads stop at max_read_depth
+    // Reads stop at max_read_depth, so the path never needs more.
+    static constexpr std::size_t max_segments = static_cast<std::size_t>(2 * max_read_depth + 8);
     std::array<segment, max_segments> path{};
     std::size_t segments = 0;
+
+    /// Pushes a segment; false (and nothing pushed) if the path is full, which reads deeper than
+    /// max_read_depth cannot reach.
+    bool push(segment s)
+    {
+        if (segments == path.size()) return false;
+        path[segments++] = s;
+        return true;
+    }
+    void pop() { --segments; }
 
     bool fail(std::string_view what)
     {
@@ -219,23 +230,18 @@ public:
 // Pushes a path segment for the lifetime of the guard.
 class path_segment {
 public:
-    path_segment(reader& r, std::string_view key) : r_(r) { push({key, 0}); }
-    path_segment(reader& r, std::size_t index) : r_(r) { push({{}, index}); }
+    path_segment(reader& r, std::string_view key) : r_(r), pushed_(r.push({key, 0})) {}
+    path_segment(reader& r, std::size_t index) : r_(r), pushed_(r.push({{}, index})) {}
     ~path_segment()
     {
-        if (pushed_) --r_.segments;
+        if (pushed_) r_.pop();
     }
     path_segment(const path_segment&) = delete;
     path_segment& operator=(const path_segment&) = delete;
 
 private:
-    void push(reader::segment s)
-    {
-        pushed_ = r_.segments < r_.path.size();
-        if (pushed_) r_.path[r_.segments++] = s;
-    }
     reader& r_;
-    bool pushed_ = false;
+    bool pushed_;
 };
 
 // Every overload is declared before any template uses it: these live in an unnamed namespace, which
@@ -660,8 +666,8 @@ bool write_text_member(std::string& out, bool& first, std::string_view key, cons
 }
 
 template <std::size_t N>
-void write_text_extra(std::string& out, bool& first, const json_object& extra, const std::array<std::string_view, N>& keys,
-                      const std::array<bool, N>& written)
+void write_text_extra(std::string& out, bool& first, const json_object& extra,
+                      const std::array<std::string_view, N>& keys, const std::array<bool, N>& written)
 {
     for (const auto& kv : extra) {
         const std::string_view key(kv.key().data(), kv.key().size());
@@ -685,7 +691,9 @@ void write_text(std::string& out, const T& m)
     std::array<bool, keys.size()> written{};
     bool first = true;
     out += '{';
-    for_each_field(fields, [&](std::size_t i, const auto& f) { written[i] = write_text_member(out, first, f.key, m.*(f.ptr)); });
+    for_each_field(fields, [&](std::size_t i, const auto& f) {
+        written[i] = write_text_member(out, first, f.key, m.*(f.ptr));
+    });
     write_text_extra(out, first, m.extra, keys, written);
     out += '}';
 }
@@ -956,13 +964,7 @@ public:
     bool on_array_begin(bj::error_code&) { return value_begins(event::array); }
     bool on_object_end(std::size_t, bj::error_code&) { return container_ends(true); }
     bool on_array_end(std::size_t, bj::error_code&) { return container_ends(false); }
-    bool on_key_part(bj::string_view s, std::size_t, bj::error_code&)
-    {
-        if (failed) return true;
-        if (raw_depth_) raw_.push_chars(s);
-        else pending_.append(s.data(), s.size());
-        return true;
-    }
+    bool on_key_part(bj::string_view s, std::size_t, bj::error_code&) { return piece(s); }
     bool on_key(bj::string_view s, std::size_t, bj::error_code&)
     {
         if (failed) return true;
@@ -984,13 +986,7 @@ public:
         f.field = f.ops->find(key);
         return true;
     }
-    bool on_string_part(bj::string_view s, std::size_t, bj::error_code&)
-    {
-        if (failed) return true;
-        if (raw_depth_) raw_.push_chars(s);
-        else pending_.append(s.data(), s.size());
-        return true;
-    }
+    bool on_string_part(bj::string_view s, std::size_t, bj::error_code&) { return piece(s); }
     bool on_string(bj::string_view s, std::size_t, bj::error_code&)
     {
         if (failed) return true;
@@ -1064,6 +1060,15 @@ private:
         bool segment;              // a path segment is pushed for the value being read
     };
 
+    // A piece of a key or string that arrives in parts (escapes, or text split across buffers).
+    bool piece(bj::string_view s)
+    {
+        if (failed) return true;
+        if (raw_depth_) raw_.push_chars(s);
+        else pending_.append(s.data(), s.size());
+        return true;
+    }
+
     bool inside_text(std::string_view s) const
     {
         return s.data() >= text_.data() && s.data() + s.size() <= text_.data() + text_.size();
@@ -1075,28 +1080,23 @@ private:
         return true;  // keep parsing: a syntax error later in the text takes precedence
     }
 
-    // Enters the value that is starting in the innermost frame: pushes its path segment, returns the slot.
+    // Enters the value that is starting in the innermost frame: pushes its path segment (noting in the frame
+    // whether it could), returns the slot.
     int enter_value(frame& f)
     {
         if (f.ops->is_vector) {
-            push_segment_index(f.index);
+            f.segment = r.push({{}, f.index});
             return static_cast<int>(f.index++);
         }
-        push_segment_key(f.key);
+        f.segment = r.push({f.key, 0});
         if (f.field >= 0) f.seen |= std::uint64_t{1} << f.field;
         return f.field;
     }
-    void push_segment_key(std::string_view k)
+    // Leaves the value of frame `f`: pops its path segment.
+    void leave_value(frame& f)
     {
-        if (r.segments < r.path.size()) r.path[r.segments++] = {k, 0};
-    }
-    void push_segment_index(std::size_t i)
-    {
-        if (r.segments < r.path.size()) r.path[r.segments++] = {{}, i};
-    }
-    void pop_segment()
-    {
-        if (r.segments) --r.segments;
+        if (f.segment) r.pop();
+        f.segment = false;
     }
 
     bool scalar(event e, const bj::value& v, std::string_view text = {})
@@ -1116,7 +1116,7 @@ private:
         } else {
             ok = f.ops->value(*this, f.obj, slot, e, v, text);
         }
-        pop_segment();
+        leave_value(f);
         return ok || fail_now();
     }
 
@@ -1133,7 +1133,6 @@ private:
             root_started_ = true;
         } else {
             slot = enter_value(f);
-            f.segment = true;
             if (!f.ops->is_vector && slot < 0) {  // unknown key: kept verbatim
                 start_raw(f.ops->extra(f.obj), f.key);
                 return true;
@@ -1160,10 +1159,7 @@ private:
         if (!f.ops->is_vector && !f.ops->end(*this, f.obj, f.seen)) return fail_now();
         --r.depth;
         --depth_;
-        if (depth_ > 0 && frames_[depth_ - 1].segment) {
-            frames_[depth_ - 1].segment = false;
-            pop_segment();
-        }
+        leave_value(frames_[depth_ - 1]);  // the container was the value of its parent frame
         return true;
     }
 
@@ -1193,10 +1189,7 @@ private:
         }
         f.raw_target = nullptr;
         f.raw_key = {};
-        if (f.segment) {
-            f.segment = false;
-            pop_segment();
-        }
+        leave_value(f);
         return true;
     }
 

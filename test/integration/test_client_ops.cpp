@@ -278,6 +278,9 @@ BOOST_AUTO_TEST_CASE(tls_verification_failures_say_so)
         BOOST_TEST((a.diag.stop_reason == stop_reason::permanent_error));
         BOOST_TEST(a.diag.attempts.size() == 1u);  // never retried
     });
+    // A connection whose handshake failed was never usable: not counted opened, and no slot is left taken.
+    BOOST_TEST(wrong_ca->counters().connections_opened == 0u);
+    BOOST_TEST(wrong_ca->open_connections() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(host_name_mismatch_is_a_verification_error)

@@ -438,3 +438,27 @@ BOOST_AUTO_TEST_CASE(bytes_after_a_response_retire_the_connection)
     BOOST_TEST(srv.connections == 2);  // the second call did not read the stray bytes as its answer
     BOOST_TEST(c.counters().connections_discarded >= 1u);
 }
+
+BOOST_AUTO_TEST_CASE(host_names_are_resolved_cached_and_verified)
+{
+    // A host name (not an IP literal) goes through the resolver: the lookup is awaited with the connect
+    // timeout, its answer is cached, and TLS verifies the certificate against the name.
+    mock_env env;
+    auto c = env.make_client([&](client_params& p) {
+        p.base_url = "https://localhost:" + std::to_string(env.server->port());
+        p.pool.max_connections = 2;
+    });
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        // Two connections in parallel: the second connect uses the cached answer or resolves again; both work.
+        auto [a, b] = co_await (api.try_post_message("app_1", "dns", text_message("one")) &&
+                                api.try_post_message("app_1", "dns", text_message("two")));
+        BOOST_TEST(!a.ec, describe(a.ec, a.diag));
+        BOOST_TEST(!b.ec, describe(b.ec, b.diag));
+        auto g = co_await api.get_messages("app_1", "dns");
+        BOOST_TEST(g.messages.value_or(std::vector<message>{}).size() == 2u);
+    });
+    BOOST_TEST(c->counters().connections_opened == 2u);
+    BOOST_TEST((texts_of(env.server->record(), "app_1", "dns") == std::set<std::string>{"one", "two"}));
+}
+

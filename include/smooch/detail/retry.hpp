@@ -117,8 +117,8 @@ private:
     };
     slice& slice_at(clock::time_point now)
     {
-        const std::int64_t epoch = now.time_since_epoch() / slice_;
-        auto& s = ring_[static_cast<std::size_t>(epoch % static_cast<std::int64_t>(slices) + static_cast<std::int64_t>(slices)) % slices];
+        const std::int64_t epoch = now.time_since_epoch() / slice_;  // steady_clock: never negative
+        auto& s = ring_[static_cast<std::size_t>(epoch) % slices];
         if (s.epoch != epoch) s = slice{epoch, 0, 0};
         return s;
     }
@@ -454,7 +454,7 @@ public:
             d.delay = std::min(*o.retry_after, rp_.max_retry_after);
             server_said = true;
         } else {
-            d.delay = full_jitter(attempts_, rp_.backoff_base, rp_.backoff_cap, rng);
+            d.delay = full_jitter(attempts_ - throttled_, rp_.backoff_base, rp_.backoff_cap, rng);  // failures only
         }
         // Throttled attempts were refused, not failed: they have their own cap and skip the budget (the gate
         // paces them), so a long stretch of 429s ends only at the deadline.
