@@ -972,31 +972,6 @@ void conversation_not_found(context& ctx)
 
 // --- Request bodies
 
-/// Appends the path of the first non-finite number in `v` (document order) to `path`; false if there is none.
-bool find_non_finite(const json::value& v, std::string& path)
-{
-    if (v.is_double()) return !std::isfinite(v.get_double());
-    if (auto* o = v.if_object()) {
-        for (auto& kv : *o) {
-            auto size = path.size();
-            if (!path.empty()) path += '.';
-            path.append(kv.key().data(), kv.key().size());
-            if (find_non_finite(kv.value(), path)) return true;
-            path.resize(size);
-        }
-    } else if (auto* a = v.if_array()) {
-        for (std::size_t i = 0; i < a->size(); ++i) {
-            auto size = path.size();
-            path += '[';
-            append_int(path, i);
-            path += ']';
-            if (find_non_finite((*a)[i], path)) return true;
-            path.resize(size);
-        }
-    }
-    return false;
-}
-
 /// Parses a request body that must be a JSON object into `out` (which keeps its storage). Returns the
 /// description of the 400 to send, or empty. `out` holds the parsed object whenever the text was JSON, even
 /// when a number in it is out of range (the role check of appUser tokens still needs it).
@@ -1008,7 +983,8 @@ std::string parse_body(std::string_view text, json::value& out)
     if (!out.is_object()) return "The body must be a JSON object";
     if (r.out_of_range) {
         std::string path;
-        if (!find_non_finite(out, path)) path = "a number";  // in a duplicate key that parsing dropped
+        // Not found: the number was in a duplicate key that parsing dropped.
+        if (!smooch::detail::find_non_finite(out.get_object(), path)) path = "a number";
         return path + " must be a finite number: it is beyond the range of a double";
     }
     return {};

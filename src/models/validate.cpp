@@ -5,6 +5,7 @@
 // rule names the allowed set (role, activity type), because the server may know values this library does not.
 
 #include <smooch/validate.hpp>
+#include <smooch/detail/precise_json.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -15,6 +16,66 @@
 #include <vector>
 
 namespace smooch {
+namespace {
+
+bool non_finite(const boost::json::value& v) { return v.is_double() && !std::isfinite(v.get_double()); }
+
+void append_key(std::string& path, boost::json::string_view key)
+{
+    if (!path.empty()) path += '.';
+    path.append(key.data(), key.size());
+}
+
+} // namespace
+
+bool detail::find_non_finite(const boost::json::object& root, std::string& path)
+{
+    bool nested = false;
+    for (const auto& kv : root) {  // the common case, a flat object: no allocation
+        if (non_finite(kv.value())) {
+            append_key(path, kv.key());
+            return true;
+        }
+        nested = nested || kv.value().is_structured();
+    }
+    if (!nested) return false;
+
+    struct frame {
+        const boost::json::object* object;  // one of object/array
+        const boost::json::array* array;
+        std::size_t next;
+        std::size_t path_size;  // path of this container
+    };
+    std::vector<frame> stack{{&root, nullptr, 0, path.size()}};
+    while (!stack.empty()) {
+        frame& f = stack.back();
+        path.resize(f.path_size);
+        const boost::json::value* child = nullptr;
+        if (f.object) {
+            if (f.next < f.object->size()) {
+                const auto& kv = *(f.object->begin() + static_cast<std::ptrdiff_t>(f.next));
+                append_key(path, kv.key());
+                child = &kv.value();
+            }
+        } else if (f.next < f.array->size()) {
+            path += '[';
+            path += std::to_string(f.next);
+            path += ']';
+            child = &(*f.array)[f.next];
+        }
+        if (!child) {
+            stack.pop_back();
+            continue;
+        }
+        ++f.next;  // before push_back, which may move the frames
+        if (non_finite(*child)) return true;
+        if (const auto* o = child->if_object()) stack.push_back({o, nullptr, 0, path.size()});
+        else if (const auto* a = child->if_array()) stack.push_back({nullptr, a, 0, path.size()});
+    }
+    return false;
+}
+
+
 namespace {
 
 constexpr std::size_t max_items = 10;
@@ -78,63 +139,6 @@ void check_metadata(checker& c, const std::string& path, const json_object& meta
 // --- Raw JSON (metadata, override, extraChannelOptions, unknown keys): NaN and infinities have no JSON
 // spelling, so a request holding one would be serialized as invalid JSON.
 
-bool non_finite(const boost::json::value& v) { return v.is_double() && !std::isfinite(v.get_double()); }
-
-void append_key(std::string& path, boost::json::string_view key)
-{
-    if (!path.empty()) path += '.';
-    path.append(key.data(), key.size());
-}
-
-// Appends to `path` the location of the first NaN or infinity inside `root`, in document order; false (path
-// unchanged) if there is none. Iterative: a value built in code may be nested deeper than a stack allows.
-bool find_non_finite(const json_object& root, std::string& path)
-{
-    bool nested = false;
-    for (const auto& kv : root) {  // the common case, a flat object: no allocation
-        if (non_finite(kv.value())) {
-            append_key(path, kv.key());
-            return true;
-        }
-        nested = nested || kv.value().is_structured();
-    }
-    if (!nested) return false;
-
-    struct frame {
-        const boost::json::object* object;  // one of object/array
-        const boost::json::array* array;
-        std::size_t next;
-        std::size_t path_size;  // path of this container
-    };
-    std::vector<frame> stack{{&root, nullptr, 0, path.size()}};
-    while (!stack.empty()) {
-        frame& f = stack.back();
-        path.resize(f.path_size);
-        const boost::json::value* child = nullptr;
-        if (f.object) {
-            if (f.next < f.object->size()) {
-                const auto& kv = *(f.object->begin() + static_cast<std::ptrdiff_t>(f.next));
-                append_key(path, kv.key());
-                child = &kv.value();
-            }
-        } else if (f.next < f.array->size()) {
-            path += '[';
-            path += std::to_string(f.next);
-            path += ']';
-            child = &(*f.array)[f.next];
-        }
-        if (!child) {
-            stack.pop_back();
-            continue;
-        }
-        ++f.next;  // before push_back, which may move the frames
-        if (non_finite(*child)) return true;
-        if (const auto* o = child->if_object()) stack.push_back({o, nullptr, 0, path.size()});
-        else if (const auto* a = child->if_array()) stack.push_back({nullptr, a, 0, path.size()});
-    }
-    return false;
-}
-
 // `path` names the object (empty at the root, for a request's own unknown keys); it is built only when the
 // object is not empty, so requests without raw JSON pay nothing.
 template <class Path>
@@ -142,7 +146,7 @@ void check_finite(checker& c, const json_object& o, Path&& path)
 {
     if (c.failed() || o.empty()) return;
     std::string p = path();
-    if (find_non_finite(o, p)) c.fail(p, "must be a finite number (NaN and infinities have no JSON spelling)");
+    if (detail::find_non_finite(o, p)) c.fail(p, "must be a finite number (NaN and infinities have no JSON spelling)");
 }
 
 void check_action_finite(checker& c, const std::string& path, const action& a)

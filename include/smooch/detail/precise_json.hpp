@@ -2,11 +2,13 @@
 // JSON text to a boost::json::value with correctly rounded numbers. Boost.JSON 1.81 converts decimal text to
 // double with a fast algorithm that is sometimes one ulp off, which would break parse(serialize(x)) == x;
 // this parser re-reads every non-integer number with std::from_chars. Shared by smooch::parse (the tree
-// reader) and smooch-mock (request bodies).
+// reader) and smooch-mock (request bodies), with the check that finds a non-finite number by its path.
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace smooch::detail {
@@ -28,5 +30,9 @@ struct precise_parse {
 /// Parses all of `text` (one JSON value, nothing after it) into `out`, which keeps its storage. Underflow
 /// (1e-400) is zero of the right sign, as any JSON reader makes it.
 precise_parse parse_precise(std::string_view text, boost::json::value& out, out_of_range_numbers policy);
+
+/// Appends to `path` the location of the first NaN or infinity inside `root` ("a.b[2].c", document order);
+/// false, `path` unchanged, if there is none. Iterative: a value built in code may be nested very deep.
+bool find_non_finite(const boost::json::object& root, std::string& path);
 
 } // namespace smooch::detail
