@@ -283,6 +283,21 @@ constexpr std::int64_t max_ms = 86'400'000;
 /// 1xx does not even end the exchange).
 bool fault_status_ok(std::uint64_t s) { return s >= 200 && s <= 599 && s != 204 && s != 304; }
 
+/// Throws std::invalid_argument unless `t` is 1 ms .. a day.
+void check_timeout(std::chrono::milliseconds t, const std::string& what)
+{
+    if (t.count() <= 0 || t.count() > max_ms)
+        throw std::invalid_argument(what + " must be 1..86400000 ms, got " + std::to_string(t.count()));
+}
+
+/// Throws std::invalid_argument unless the limit is usable: rate > 0 and burst >= 1, both finite.
+void check_rate(const std::optional<rate_limit>& limit, const std::string& what)
+{
+    if (limit && (!(limit->requests_per_second > 0) || !(limit->burst >= 1) ||
+                  !std::isfinite(limit->requests_per_second) || !std::isfinite(limit->burst)))
+        throw std::invalid_argument(what + ": requests_per_second must be > 0 and burst >= 1, both finite");
+}
+
 /// Throws std::invalid_argument if a rule built in code could not be sent (the parser checks the same).
 void check_rule(const fault_rule& f, const char* what)
 {
@@ -605,20 +620,13 @@ engine::engine(const server_params& p) : s_(std::make_unique<state>())
     for (auto& k : p.keys)
         if (k.key_id.empty() || k.secret.empty())
             throw std::invalid_argument("server_params.keys: key_id and secret must not be empty");
-    if (p.rate && (!(p.rate->requests_per_second > 0) || !(p.rate->burst >= 1) ||
-                   !std::isfinite(p.rate->requests_per_second) || !std::isfinite(p.rate->burst)))
-        throw std::invalid_argument("server_params.rate: requests_per_second must be > 0 and burst >= 1, both finite");
+    check_rate(p.rate, "server_params.rate");
     for (auto& f : p.faults) check_rule(f, "server_params.faults");
-    auto check_timeout = [](std::chrono::milliseconds t, const char* name) {
-        if (t.count() <= 0 || t.count() > max_ms)
-            throw std::invalid_argument(std::string("server_params.") + name + " must be 1..86400000 ms, got " +
-                                        std::to_string(t.count()));
-    };
-    check_timeout(p.idle_timeout, "idle_timeout");
-    check_timeout(p.header_timeout, "header_timeout");
-    check_timeout(p.body_timeout, "body_timeout");
-    check_timeout(p.write_timeout, "write_timeout");
-    check_timeout(p.handshake_timeout, "handshake_timeout");
+    check_timeout(p.idle_timeout, "server_params.idle_timeout");
+    check_timeout(p.header_timeout, "server_params.header_timeout");
+    check_timeout(p.body_timeout, "server_params.body_timeout");
+    check_timeout(p.write_timeout, "server_params.write_timeout");
+    check_timeout(p.handshake_timeout, "server_params.handshake_timeout");
     s_->params = p;
     s_->limit = p.rate;
     for (auto& f : p.faults) s_->rules.push_back({f, 0, 0});
@@ -646,8 +654,7 @@ std::chrono::milliseconds engine::idle_timeout() const noexcept
 }
 void engine::set_idle_timeout(std::chrono::milliseconds t)
 {
-    if (t.count() <= 0 || t.count() > max_ms)
-        throw std::invalid_argument("idle_timeout must be 1..86400000 ms, got " + std::to_string(t.count()));
+    check_timeout(t, "idle_timeout");
     s_->idle_ms = t.count();
 }
 
@@ -678,9 +685,7 @@ void engine::clear_faults()
 
 void engine::set_rate_limit(std::optional<rate_limit> limit)
 {
-    if (limit && (!(limit->requests_per_second > 0) || !(limit->burst >= 1) ||
-                  !std::isfinite(limit->requests_per_second) || !std::isfinite(limit->burst)))
-        throw std::invalid_argument("rate_limit: requests_per_second must be > 0 and burst >= 1, both finite");
+    check_rate(limit, "rate_limit");
     std::lock_guard lock(s_->mu);
     s_->limit = limit;
     s_->buckets.clear();
