@@ -544,6 +544,19 @@ BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
     BOOST_TEST((g.on_attempt(throttled, t0, some, rng).next == next_step::retry));
     d = g.on_attempt(response(502), t0, some, rng);  // failure 2 = max_attempts
     BOOST_TEST((d.reason == stop_reason::attempts_exhausted));
+
+    // Nor do 429s lengthen the backoff of a later failure: after three 429s, the first failure backs off as
+    // retry 1 (≤ base = 10 ms), not as retry 4 (≤ 40 ms).
+    retry_budget plenty(0, 1000, 10s);
+    for (unsigned seed = 1; seed <= 50; ++seed) {
+        std::mt19937 r(seed);
+        retry_state h(rp, get, t0 + 1h);
+        for (int i = 0; i < 3; ++i)
+            BOOST_TEST_REQUIRE((h.on_attempt(throttled, t0, plenty, r).next == next_step::retry));
+        d = h.on_attempt(response(502), t0, plenty, r);
+        BOOST_TEST_REQUIRE((d.next == next_step::retry));
+        BOOST_TEST((d.delay <= 10ms), "seed " << seed << ": " << d.delay.count() << " ms");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(one_free_replay_for_a_stale_connection)
