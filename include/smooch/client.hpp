@@ -143,8 +143,9 @@ struct call_options {
 struct counters {
     std::uint64_t requests = 0;            ///< Calls started.
     std::uint64_t attempts = 0;            ///< Request/response exchanges started (replays and retries included).
-    std::uint64_t succeeded = 0;
-    std::uint64_t failed = 0;
+    std::uint64_t succeeded = 0;            ///< Calls that returned a value.
+    std::uint64_t failed = 0;               ///< Calls that returned an error after starting (a body that
+                                            ///< does not parse included); requests = succeeded + failed + in flight.
     std::uint64_t connections_opened = 0;  ///< Connections made usable (TCP, and TLS when https).
     std::uint64_t connections_reused = 0;  ///< Attempts that ran on a kept-alive connection.
     std::uint64_t connections_discarded = 0; ///< Closed after an error, `Connection: close`, staleness or idle age.

@@ -351,7 +351,6 @@ asio::awaitable<error_code> client_impl::execute(std::string_view app_id, const 
             }
             if (d.next == next_step::succeed) {
                 diag.stop_reason = stop_reason::success;
-                stats.succeeded++;
                 diag.status = out.status;
                 co_return error_code{};
             }

@@ -119,8 +119,9 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
     retry_budget budget;
     std::minstd_rand rng;
 
-    /// Runs a request through gate, retries and transport. On failure sets ec and diag; on an HTTP error
-    /// response also returns the status and body in `out` (diag has the API error fields).
+    /// Runs a request through gate, retries and transport. On failure sets ec and diag (and counts the call
+    /// failed); on an HTTP error response also returns the status and body in `out` (diag has the API error
+    /// fields). On success the caller counts the call, succeeded or failed, once it has read the body.
     boost::asio::awaitable<error_code> execute(std::string_view app_id, const http_request& req, bool idempotent,
                                                const call_options& opts, attempt_result& out, diagnostics& diag);
 };

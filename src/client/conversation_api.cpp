@@ -92,7 +92,8 @@ asio::awaitable<outcome<T>> run(std::shared_ptr<detail::client_impl> impl, prepa
     } else {
         diagnostics pd;
         auto v = parse<T>(r.body, pd);
-        if (!v) {
+        if (!v) {  // the exchange succeeded but the call did not: counted as failed
+            impl->stats.failed++;
             o.ec = v.error();
             o.diag.message = "response body: " + pd.message;
             o.diag.status = r.status;
@@ -101,6 +102,7 @@ asio::awaitable<outcome<T>> run(std::shared_ptr<detail::client_impl> impl, prepa
         }
         o.value = std::move(*v);
     }
+    impl->stats.succeeded++;
     co_return o;
 }
 

@@ -17,15 +17,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
+#include <mutex>
 
 namespace smooch::detail {
 namespace {
@@ -37,32 +40,170 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-struct connection {
-    std::optional<beast::tcp_stream> plain;
-    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-    beast::flat_buffer buffer;
-    std::string wire;  // the request being written, reused across requests
-    std::size_t served = 0;
+constexpr std::size_t plain_read_size = 16 * 1024;
+constexpr std::size_t tls_read_size = 17 * 1024;  // a whole TLS record (16 KiB of data plus its overhead)
+constexpr unsigned max_handshake_rounds = 100000;  // socket reads; the connect timeout bounds it in time
+constexpr unsigned max_empty_reads = 100000;       // reads that yield no plaintext (tickets, key updates)
 
-    beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+/// Ciphertext between OpenSSL and the socket. OpenSSL reads and writes it through a BIO of ours
+/// (buffer_bio_method), so a request costs one SSL_write, one SSL_read per record and the socket operations:
+/// no BIO pair, no error-queue sweep around every call, no timer per socket operation (Asio's ssl::stream
+/// over Beast's tcp_stream spent a fifth of the client's instructions there).
+struct cipher_buffers {
+    beast::flat_buffer in;  // received, not yet read by OpenSSL
+    bool eof = false;       // the peer closed: once `in` is drained, OpenSSL sees the end of the stream
+    std::string out;        // written by OpenSSL, not yet sent
+};
+
+BIO_METHOD* buffer_bio_method()
+{
+    static BIO_METHOD* const method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "smooch cipher buffers");
+        if (!m) throw std::bad_alloc();
+        BIO_meth_set_write_ex(m, [](BIO* b, const char* data, std::size_t n, std::size_t* written) {
+            BIO_clear_retry_flags(b);
+            static_cast<cipher_buffers*>(BIO_get_data(b))->out.append(data, n);
+            *written = n;
+            return 1;
+        });
+        BIO_meth_set_read_ex(m, [](BIO* b, char* data, std::size_t n, std::size_t* read) {
+            BIO_clear_retry_flags(b);
+            auto& c = *static_cast<cipher_buffers*>(BIO_get_data(b));
+            *read = 0;
+            if (c.in.size() == 0) {
+                if (!c.eof) BIO_set_retry_read(b);  // the caller reads the socket and asks again
+                return 0;
+            }
+            n = std::min(n, c.in.size());
+            std::memcpy(data, c.in.data().data(), n);
+            c.in.consume(n);
+            *read = n;
+            return 1;
+        });
+        BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+        BIO_meth_set_create(m, [](BIO* b) {
+            BIO_set_init(b, 1);
+            return 1;
+        });
+        return m;
+    }();
+    return method;
+}
+
+/// OpenSSL's SSL_get_error reads the thread's error queue, so it must hold nothing stale when a call fails.
+/// Peeking is cheap; sweeping the queue before every call (as Asio's engine does) is not.
+void drop_stale_tls_errors()
+{
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
+/// The error of a failed SSL call, in Asio's SSL category (same codes and messages as asio::ssl::stream).
+/// `peer_closed`: the socket reached its end, so a failure to read is a truncated stream.
+error_code tls_error(SSL* ssl, int rc, bool peer_closed)
+{
+    const int e = SSL_get_error(ssl, rc);
+    const unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN) return asio::error::eof;  // close_notify
+    if (code != 0 && !(peer_closed && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
+        return error_code(static_cast<int>(code), asio::error::get_ssl_category());
+    if (peer_closed || e == SSL_ERROR_SYSCALL) return ssl::error::stream_truncated;
+    return error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, ERR_R_INTERNAL_ERROR)), asio::error::get_ssl_category());
+}
+
+/// Bounds every socket operation of one phase (connect + handshake, or one exchange) with one timer. On
+/// expiry the handler shuts the socket down, which fails the pending operation and any later one at once;
+/// `fired` then tells the phase that this was its deadline. Shared with the handler, which may run after
+/// the connection is gone; `generation` keeps a late handler of an earlier phase from acting on a later one.
+struct deadline_watch {
+    std::mutex mu;
+    tcp::socket* socket = nullptr;  // set while a phase is armed
+    std::uint64_t generation = 0;
+    bool fired = false;
+};
+
+struct connection {
+    explicit connection(const asio::any_io_executor& ex)
+        : socket(ex), timer(ex), watch(std::make_shared<deadline_watch>())
+    {
+    }
+    ~connection()
+    {
+        disarm();
+        if (ssl) SSL_free(ssl);
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    tcp::socket socket;
+    SSL* ssl = nullptr;  // null for http://
+    cipher_buffers cipher;
+    beast::flat_buffer buffer;  // response bytes (plaintext) not yet parsed
+    std::string wire;           // the request being written, reused across requests
+    std::size_t served = 0;
+    asio::steady_timer timer;
+    std::shared_ptr<deadline_watch> watch;
+
+    /// Starts a phase that must end by `limit`.
+    void arm(clock::time_point limit)
+    {
+        std::uint64_t g;
+        {
+            std::lock_guard lk(watch->mu);
+            watch->socket = &socket;
+            watch->fired = false;
+            g = ++watch->generation;
+        }
+        if (limit == clock::time_point::max()) return;
+        timer.expires_at(limit);
+        timer.async_wait([w = watch, g](error_code ec) {
+            if (ec) return;
+            std::lock_guard lk(w->mu);
+            if (!w->socket || w->generation != g) return;
+            w->fired = true;
+            error_code ignored;
+            w->socket->shutdown(tcp::socket::shutdown_both, ignored);  // fails reads and writes, later ones too
+            w->socket->cancel(ignored);                                // and a connect in progress
+        });
+    }
+    /// Ends the phase; true if its deadline had passed.
+    bool disarm()
+    {
+        bool fired;
+        {
+            std::lock_guard lk(watch->mu);
+            if (!watch->socket) return false;
+            watch->socket = nullptr;
+            fired = watch->fired;
+        }
+        timer.cancel();
+        return fired;
+    }
+    bool expired()
+    {
+        std::lock_guard lk(watch->mu);
+        return watch->fired;
+    }
+
     void close()
     {
+        disarm();
         // Mark the TLS session as cleanly ended without sending anything: OpenSSL otherwise treats a session
         // whose connection was not shut down as bad and refuses to resume it.
-        if (secure) {
-            SSL_set_quiet_shutdown(secure->native_handle(), 1);
-            SSL_shutdown(secure->native_handle());
+        if (ssl) {
+            SSL_set_quiet_shutdown(ssl, 1);
+            SSL_shutdown(ssl);
             ERR_clear_error();  // a shutdown during a failed handshake leaves an error we do not want to leak
         }
         error_code ignored;
-        tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-        tcp().socket().close(ignored);
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
     }
     // A kept-alive connection is usable only if the peer has neither closed it nor sent anything unasked.
     bool looks_alive()
     {
         char b;
-        ssize_t n = ::recv(tcp().socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        ssize_t n = ::recv(socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 };
@@ -141,14 +282,6 @@ asio::awaitable<std::tuple<error_code, Rest...>> receive_until(
 
 clock::time_point earlier(clock::time_point a, clock::time_point b) { return a < b ? a : b; }
 clock::time_point after(std::chrono::milliseconds d) { return clock::now() + d; }
-
-void set_expiry(beast::tcp_stream& s, clock::time_point t)
-{
-    if (t == clock::time_point::max())
-        s.expires_never();
-    else
-        s.expires_at(t);
-}
 
 bool is_ip_literal(const std::string& host)
 {
@@ -322,7 +455,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             }
             if (g.kind == grant_kind::open) {
                 out.fresh = true;
-                out.conn = std::make_unique<connection>();
+                out.conn = std::make_unique<connection>(io);
                 co_return error_code{};
             }
             // Reuse: a connection the peer already closed is dropped before we write a byte to it.
@@ -402,41 +535,31 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             r.message = "resolving " + base.host;
             co_return;
         }
-        auto io = co_await asio::this_coro::executor;
-        if (base.tls)
-            c.secure.emplace(io, ctx);
-        else
-            c.plain.emplace(io);
-        auto& s = c.tcp();
-        set_expiry(s, limit);
-        auto [ec, ep] = co_await s.async_connect(eps, use_tuple);
+        auto& sock = c.socket;
+        c.arm(limit);
+        auto [ec, ep] = co_await asio::async_connect(sock, eps, use_tuple);
         if (ec) {
             forget_dns();
-            r.ec = ec == beast::error::timeout ? timeout_error() : ec;
+            r.ec = c.disarm() ? timeout_error() : ec;
             r.message = "connecting to " + base.host + ":" + base.port;
             co_return;
         }
-        s.socket().set_option(tcp::no_delay(true), ec);
+        sock.set_option(tcp::no_delay(true), ec);
         if (!base.tls) {
-            s.expires_never();
+            c.disarm();
             stats.connections_opened++;
             co_return;
         }
-        SSL* ssl_handle = c.secure->native_handle();
-        if (!is_ip_literal(base.host)) SSL_set_tlsext_host_name(ssl_handle, base.host.c_str());
-        if (!params.tls.insecure_skip_verify) c.secure->set_verify_callback(ssl::host_name_verification(base.host));
-        {
-            // Each connection resumes from its own copy: OpenSSL updates the session a connection resumed from
-            // (TLS 1.3 tickets arrive during SSL_read), and connections run on different threads.
-            std::lock_guard lk(mu);
-            if (SSL_SESSION* own = session ? SSL_SESSION_dup(session) : nullptr) {
-                SSL_set_session(ssl_handle, own);  // takes its own reference
-                SSL_SESSION_free(own);
-            }
+        if (auto e = start_tls(c)) {
+            c.disarm();
+            r.ec = e;
+            r.message = "TLS setup for " + base.host;
+            co_return;
         }
-        auto [hec] = co_await c.secure->async_handshake(ssl::stream_base::client, use_tuple);
+        auto hec = co_await handshake(c);
+        if (c.disarm()) hec = timeout_error();
         if (hec) {
-            long v = SSL_get_verify_result(ssl_handle);
+            long v = SSL_get_verify_result(c.ssl);
             if (v != X509_V_OK) {
                 r.verify_failed = true;
                 r.message = std::string("TLS certificate verification failed for ") + base.host + ": " +
@@ -444,12 +567,90 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             } else {
                 r.message = "TLS handshake with " + base.host + ":" + base.port;
             }
-            r.ec = hec == beast::error::timeout ? timeout_error() : hec;
+            r.ec = hec;
             co_return;
         }
-        if (SSL_session_reused(ssl_handle)) stats.tls_resumed++;
-        s.expires_never();
+        if (SSL_session_reused(c.ssl)) stats.tls_resumed++;
         stats.connections_opened++;  // counted once usable: a failed handshake is neither opened nor discarded
+    }
+
+    /// A client TLS session over the connection's cipher buffers, checking the peer's name (or address)
+    /// and resuming the last session the server gave us.
+    error_code start_tls(connection& c)
+    {
+        drop_stale_tls_errors();
+        c.ssl = SSL_new(ctx.native_handle());
+        BIO* bio = c.ssl ? BIO_new(buffer_bio_method()) : nullptr;
+        if (!bio) {
+            const auto code = ERR_get_error();
+            ERR_clear_error();
+            return error_code(static_cast<int>(code), asio::error::get_ssl_category());
+        }
+        BIO_set_data(bio, &c.cipher);
+        SSL_set_bio(c.ssl, bio, bio);  // one reference for both directions, owned by the SSL object
+        SSL_set_connect_state(c.ssl);
+        SSL_set_read_ahead(c.ssl, 1);  // OpenSSL takes whole buffered records, not a header then a body
+        const bool literal = is_ip_literal(base.host);
+        if (!literal) SSL_set_tlsext_host_name(c.ssl, base.host.c_str());
+        if (!params.tls.insecure_skip_verify) {
+            X509_VERIFY_PARAM* vp = SSL_get0_param(c.ssl);
+            X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            const int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(vp, base.host.c_str())
+                                   : X509_VERIFY_PARAM_set1_host(vp, base.host.c_str(), base.host.size());
+            if (ok != 1) {
+                ERR_clear_error();
+                return error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, ERR_R_INTERNAL_ERROR)),
+                                  asio::error::get_ssl_category());
+            }
+        }
+        // Each connection resumes from its own copy: OpenSSL updates the session a connection resumed from
+        // (TLS 1.3 tickets arrive during SSL_read), and connections run on different threads.
+        std::lock_guard lk(mu);
+        if (SSL_SESSION* own = session ? SSL_SESSION_dup(session) : nullptr) {
+            SSL_set_session(c.ssl, own);  // takes its own reference
+            SSL_SESSION_free(own);
+        }
+        return {};
+    }
+
+    /// Sends what OpenSSL has written to the cipher buffer.
+    static asio::awaitable<error_code> flush(connection& c, std::size_t* sent = nullptr)
+    {
+        auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
+        c.cipher.out.clear();
+        if (sent) *sent = n;
+        co_return ec;
+    }
+
+    /// Reads more ciphertext from the socket; the end of the stream is noted for OpenSSL, not an error.
+    static asio::awaitable<error_code> fill(connection& c)
+    {
+        auto [ec, n] = co_await c.socket.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
+        c.cipher.in.commit(n);
+        if (ec == asio::error::eof) {
+            c.cipher.eof = true;
+            ec = {};
+        }
+        co_return ec;
+    }
+
+    static asio::awaitable<error_code> handshake(connection& c)
+    {
+        for (unsigned round = 0; round < max_handshake_rounds; ++round) {
+            drop_stale_tls_errors();
+            const int rc = SSL_do_handshake(c.ssl);
+            const error_code failure = rc == 1 ? error_code{} : [&] {
+                return SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof
+                           ? error_code(asio::error::would_block)
+                           : tls_error(c.ssl, rc, c.cipher.eof);
+            }();
+            if (!c.cipher.out.empty()) {  // our flight, or the alert that tells the server why we stop
+                if (auto ec = co_await flush(c); ec && !failure) co_return ec;
+            }
+            if (failure != asio::error::would_block) co_return failure;
+            if (auto ec = co_await fill(c)) co_return ec;
+        }
+        co_return client_errc::bad_response;  // a peer trickling its handshake a byte at a time, forever
     }
 
     static int ctx_index()
@@ -470,10 +671,40 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
 
     // ---- one exchange --------------------------------------------------------------------------------
 
-    template <class Stream>
-    asio::awaitable<bool> exchange(Stream& stream, connection& c, const http_request& req,
-                                   const std::string& authorization, clock::time_point deadline, bool reused,
-                                   attempt_result& r)
+    /// Plaintext for the response parser: decrypted from what has arrived, reading the socket only when
+    /// OpenSSL needs more. Returns the number of bytes added to c.buffer; 0 with no error is the end of the
+    /// stream.
+    static asio::awaitable<std::pair<error_code, std::size_t>> read_plain(connection& c)
+    {
+        if (!c.ssl) {
+            auto [ec, n] = co_await c.socket.async_read_some(c.buffer.prepare(plain_read_size), use_tuple);
+            c.buffer.commit(n);
+            if (ec == asio::error::eof) ec = {};
+            co_return std::pair{ec, n};
+        }
+        for (unsigned round = 0; round < max_empty_reads; ++round) {
+            drop_stale_tls_errors();
+            std::size_t n = 0;
+            const auto space = c.buffer.prepare(tls_read_size);
+            const int rc = SSL_read_ex(c.ssl, space.data(), space.size(), &n);
+            if (rc == 1) {
+                c.buffer.commit(n);
+                co_return std::pair{error_code{}, n};
+            }
+            const bool more = SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof;
+            const error_code failure = more ? error_code{} : tls_error(c.ssl, rc, c.cipher.eof);
+            if (!c.cipher.out.empty()) {  // e.g. a KeyUpdate answer, or an alert
+                if (auto ec = co_await flush(c); ec && !failure) co_return std::pair{ec, std::size_t{0}};
+            }
+            if (failure == asio::error::eof) co_return std::pair{error_code{}, std::size_t{0}};  // close_notify
+            if (failure) co_return std::pair{failure, std::size_t{0}};
+            if (auto ec = co_await fill(c)) co_return std::pair{ec, std::size_t{0}};
+        }
+        co_return std::pair{error_code(client_errc::bad_response), std::size_t{0}};  // records with no data, forever
+    }
+
+    asio::awaitable<bool> exchange(connection& c, const http_request& req, const std::string& authorization,
+                                   clock::time_point deadline, bool reused, attempt_result& r)
     {
         // The request is written by hand into one reused buffer: one TLS record for head and body, and no
         // per-request header-field allocations (Beast's serializer was a fifth of the client's CPU).
@@ -509,33 +740,75 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             return limit == deadline ? error_code(client_errc::deadline_exceeded)
                                      : error_code(client_errc::attempt_timeout);
         };
-        set_expiry(c.tcp(), limit);
-        auto [wec, written] = co_await asio::async_write(stream, asio::buffer(w), use_tuple);
-        const bool aborted = wec == asio::error::operation_aborted || wec == beast::error::timeout;
+        c.arm(limit);
+        struct disarm_on_exit {
+            connection& c;
+            ~disarm_on_exit() { c.disarm(); }
+        } disarm_guard{c};
+
+        error_code wec;
+        std::size_t written = 0;
+        if (c.ssl) {
+            drop_stale_tls_errors();
+            std::size_t n = 0;
+            if (const int rc = SSL_write_ex(c.ssl, w.data(), w.size(), &n); rc != 1) {
+                r.ec = tls_error(c.ssl, rc, c.cipher.eof);  // nothing was sent
+                r.stale = reused;
+                r.request_sent = false;
+                co_return false;
+            }
+            wec = co_await flush(c, &written);
+        } else {
+            std::tie(wec, written) = co_await asio::async_write(c.socket, asio::buffer(w), use_tuple);
+        }
+        const bool timed_out = wec && c.expired();
+        const bool aborted = wec == asio::error::operation_aborted || timed_out;
         if (wec && (written == 0 || aborted)) {
             r.stale = reused && written == 0 && !aborted;
             r.request_sent = written > 0 || !r.stale;
-            r.ec = wec == beast::error::timeout ? timeout_error() : wec;
+            r.ec = timed_out ? timeout_error() : wec;
             co_return false;
         }
         // A server may answer before reading the whole body (e.g. 413) and close: read that answer.
         r.request_sent = true;
 
         response_reader parser;
+        parser.eager(true);
         parser.header_limit(static_cast<std::uint32_t>(params.max_response_header));
         parser.body_limit(params.max_response_body);
-        auto [rec, read] = co_await http::async_read(stream, c.buffer, parser, use_tuple);
+        error_code rec;
+        std::size_t received = 0;
+        // Each round parses what is buffered or reads more (at least one byte, or the end): bounded by the
+        // response size limits and the deadline.
+        while (!parser.is_done()) {
+            if (c.buffer.size() > 0) {
+                c.buffer.consume(parser.put(c.buffer.data(), rec));
+                if (rec == http::error::need_more) rec = {};
+                if (rec || parser.is_done()) break;
+            }
+            auto [ec, n] = co_await read_plain(c);
+            received += n;
+            if (ec) {
+                rec = ec;
+                break;
+            }
+            if (n == 0) {  // the peer closed: fine only for a body that runs to the end of the stream
+                if (parser.got_some()) parser.put_eof(rec);
+                if (!parser.is_done()) rec = http::error::end_of_stream;
+                break;
+            }
+        }
         if (rec) {
-            if (rec == beast::error::timeout)
+            if (c.expired())
                 r.ec = timeout_error();
             else if (rec == http::error::body_limit || rec == http::error::header_limit ||
                      rec == http::error::buffer_overflow) {
                 r.ec = client_errc::response_too_large;
                 r.message = rec.message();
-            } else if (rec == http::error::end_of_stream || rec == asio::error::eof ||
-                       rec == ssl::error::stream_truncated) {
+            } else if (rec == http::error::end_of_stream || rec == http::error::partial_message ||
+                       rec == asio::error::eof || rec == ssl::error::stream_truncated) {
                 r.ec = client_errc::connection_closed;
-                r.message = read == 0 ? "no response bytes" : "response cut short";
+                r.message = received == 0 ? "no response bytes" : "response cut short";
             } else if (rec.category() == make_error_code(http::error::bad_target).category()) {  // beast's parser errors
                 r.ec = client_errc::bad_response;
                 r.message = rec.message();
@@ -544,7 +817,6 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             }
             co_return false;
         }
-        c.tcp().expires_never();
         r.status = parser.status;
         r.body = std::move(parser.body);
         if (!parser.retry_after.empty()) {  // parsed once, here: the gate and the retry decision both use it
@@ -552,6 +824,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             r.retry_after = parse_retry_after(parser.retry_after, std::chrono::system_clock::now());
         }
         // Bytes after the response were never asked for: the connection's framing can no longer be trusted.
+        // (Ciphertext still buffered is fine: a TLS 1.3 server sends session tickets when it likes.)
         const bool clean = c.buffer.size() == 0;
         c.buffer.clear();
         co_return !wec && clean && parser.keep_alive();
@@ -620,11 +893,7 @@ asio::awaitable<attempt_result> transport::run(const http_request& req, authoriz
     {
         // Signed now, not before the pool wait and the connect: a short-lived JWT must not expire in a queue.
         const std::string authorization = auth.header(std::chrono::system_clock::now());
-        if (l.conn->secure)
-            keep_alive =
-                co_await self->exchange(*l.conn->secure, *l.conn, req, authorization, deadline, !l.fresh, r);
-        else
-            keep_alive = co_await self->exchange(*l.conn->plain, *l.conn, req, authorization, deadline, !l.fresh, r);
+        keep_alive = co_await self->exchange(*l.conn, req, authorization, deadline, !l.fresh, r);
     }
     if (!r.ec) hooks.on_response(r);
     const auto max = self->params.pool.max_requests_per_connection;

@@ -479,3 +479,60 @@ BOOST_AUTO_TEST_CASE(the_gate_table_does_not_grow_with_every_app_id)
     BOOST_TEST(gates.size() <= smooch::detail::gate_sweep_threshold + smooch::detail::gate_sweep_every);
     BOOST_TEST(gates.count("hot") == 1u);  // a closed gate is never dropped
 }
+
+// Every way a server can fail an exchange mid-way, over TLS and over plain HTTP: each attempt's error names
+// what happened, a read is retried to success, and every broken connection is retired.
+BOOST_AUTO_TEST_CASE(transport_faults_are_named_and_reads_recover)
+{
+    struct expectation {
+        const char* fault;
+        error_code first_error;
+    };
+    const expectation cases[] = {
+        {"stall,count=1,route=get_messages", client_errc::attempt_timeout},
+        {"delay=5000,count=1,route=get_messages", client_errc::attempt_timeout},
+        {"truncate,count=1,route=get_messages", client_errc::connection_closed},
+        {"reset,count=1,route=get_messages", asio::error::connection_reset},
+    };
+    for (const bool tls : {true, false}) {
+        mock_env env;
+        if (!tls) env.mock_params.tls.reset();
+        auto c = env.make_client([](client_params& p) {
+            p.retry = fast_retries();
+            p.timeouts.attempt = 150ms;
+        });
+        BOOST_TEST_REQUIRE(c->params().base_url.starts_with(tls ? "https://" : "http://"));
+        env.run([&]() -> asio::awaitable<void> {
+            conversation_api api{*c};
+            co_await api.post_message("app_1", "f", text_message("hello"));
+            for (const auto& e : cases) {
+                BOOST_TEST_CONTEXT((tls ? "https, " : "http, ") << e.fault)
+                {
+                    env.server->add_fault(mock::parse_fault(e.fault));
+                    auto r = co_await api.try_get_messages("app_1", "f");
+                    BOOST_TEST(!r.ec.failed(), describe(r.ec, r.diag));
+                    BOOST_TEST_REQUIRE(r.diag.attempts.size() == 2u);
+                    BOOST_TEST((r.diag.attempts[0].ec == e.first_error), r.diag.attempts[0].ec.message());
+                    BOOST_TEST(!r.diag.attempts[1].ec.failed());
+                    BOOST_TEST_REQUIRE(r.value.has_value());
+                    BOOST_TEST_REQUIRE(r.value->messages.has_value());
+                    BOOST_TEST(r.value->messages->size() == 1u);
+                }
+            }
+            // A body that is not JSON is the server's answer, not a transport failure: reported, not retried.
+            env.server->add_fault(mock::parse_fault("malformed,count=1,route=get_messages"));
+            auto m = co_await api.try_get_messages("app_1", "f");
+            BOOST_TEST((m.ec == client_errc::invalid_json), describe(m.ec, m.diag));
+            BOOST_TEST(m.diag.attempts.size() == 1u);
+            // A server that closes after a complete response: the answer counts, the next call reconnects.
+            env.server->add_fault(mock::parse_fault("close,count=1,route=get_messages"));
+            for (int i = 0; i < 2; ++i) {
+                auto k = co_await api.try_get_messages("app_1", "f");
+                BOOST_TEST(!k.ec.failed(), describe(k.ec, k.diag));
+                BOOST_TEST(k.diag.attempts.size() == 1u);
+            }
+        });
+        BOOST_TEST(c->counters().connections_discarded >= 5u);  // every broken connection was retired
+        BOOST_TEST(c->counters().failed == 1u);                 // only the malformed body
+    }
+}
