@@ -62,8 +62,9 @@ template <class Body>
 void set_body(prepared& p, const Body& body)
 {
     if (p.ec) return;
-    if ((p.ec = validate(body, p.diag))) return;
+    if ((p.ec = detail::validate_fields(body, p.diag))) return;
     p.request.body = serialize(body);
+    if ((p.ec = detail::validate_utf8(p.request.body, p.diag))) return;  // checked once, on what is sent
     p.request.json_body = true;
 }
 

@@ -647,6 +647,24 @@ void write_text(std::string& out, const std::vector<T>& v)
     out += ']';
 }
 
+// Model keys are plain identifiers (checked at compile time in write_text below): no escaping pass.
+void append_plain_key(std::string& out, std::string_view key)
+{
+    out += '"';
+    out.append(key);
+    out.append("\":", 2);
+}
+
+template <std::size_t N>
+constexpr bool plain_keys(const std::array<std::string_view, N>& keys)
+{
+    for (auto k : keys)
+        for (char c : k)
+            if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\' || static_cast<unsigned char>(c) >= 0x80)
+                return false;
+    return true;
+}
+
 // Writes `"key":value` if the member is present and writable; returns whether it wrote.
 template <class M>
 bool write_text_member(std::string& out, bool& first, std::string_view key, const M& m)
@@ -658,8 +676,7 @@ bool write_text_member(std::string& out, bool& first, std::string_view key, cons
         if (!writable(m)) return false;
         if (!first) out += ',';
         first = false;
-        append_escaped(out, key);
-        out += ':';
+        append_plain_key(out, key);
         write_text(out, m);
         return true;
     }
@@ -688,6 +705,7 @@ void write_text(std::string& out, const T& m)
 {
     constexpr auto fields = fields_of<T>::get();
     constexpr auto keys = keys_of(fields);
+    static_assert(plain_keys(keys), "write_text_member writes model keys unescaped");
     std::array<bool, keys.size()> written{};
     bool first = true;
     out += '{';

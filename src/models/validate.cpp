@@ -5,9 +5,12 @@
 // rule names the allowed set (role, activity type), because the server may know values this library does not.
 
 #include <smooch/validate.hpp>
+#include <smooch/json.hpp>
 #include <smooch/detail/precise_json.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <cstddef>
 #include <optional>
 #include <set>
@@ -27,6 +30,103 @@ void append_key(std::string& path, boost::json::string_view key)
 }
 
 } // namespace
+
+std::size_t detail::invalid_utf8_at(std::string_view s) noexcept
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+        while (i + 8 <= n) {  // ASCII runs, a word at a time: request bodies are mostly ASCII
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len;
+        std::uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1Fu;
+        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0Fu;
+        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07u;
+        else return i;
+        if (n - i < len) return i;
+        for (std::size_t k = 1; k < len; ++k) {
+            if ((p[i + k] & 0xC0u) != 0x80u) return i;
+            cp = cp << 6 | (p[i + k] & 0x3Fu);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return i;
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
+bool detail::find_invalid_utf8(std::string_view json, std::string& path)
+{
+    const std::size_t bad = invalid_utf8_at(json);
+    if (bad == std::string_view::npos) return false;
+    // Walk the text up to the bad byte, keeping the containers it is in; it lies inside a string.
+    struct level {
+        bool object;
+        std::string_view key;  // object: the member being read
+        std::size_t index;     // array: the element being read
+        bool expect_key;       // object: the next string is a key
+    };
+    std::vector<level> levels;
+    bool in_string = false, string_is_key = false;
+    std::size_t string_start = 0;
+    for (std::size_t i = 0; i < bad; ++i) {
+        const char c = json[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') {
+                in_string = false;
+                if (string_is_key) levels.back().key = json.substr(string_start, i - string_start);
+            }
+            continue;
+        }
+        switch (c) {
+        case '{': levels.push_back({true, {}, 0, true}); break;
+        case '[': levels.push_back({false, {}, 0, false}); break;
+        case '}':
+        case ']':
+            if (!levels.empty()) levels.pop_back();
+            break;
+        case ',':
+            if (!levels.empty()) {
+                if (levels.back().object) levels.back().expect_key = true;
+                else ++levels.back().index;
+            }
+            break;
+        case ':':
+            if (!levels.empty()) levels.back().expect_key = false;
+            break;
+        case '"':
+            in_string = true;
+            string_is_key = !levels.empty() && levels.back().object && levels.back().expect_key;
+            string_start = i + 1;
+            break;
+        default: break;
+        }
+    }
+    const std::size_t shown = in_string && string_is_key ? levels.size() - 1 : levels.size();
+    for (std::size_t l = 0; l < shown; ++l) {
+        if (levels[l].object) {
+            if (!path.empty()) path += '.';
+            path.append(levels[l].key);
+        } else {
+            path += '[' + std::to_string(levels[l].index) + ']';
+        }
+    }
+    if (in_string && string_is_key) path += path.empty() ? "(a key)" : " (a key)";
+    return true;
+}
 
 bool detail::find_non_finite(const boost::json::object& root, std::string& path)
 {
@@ -381,14 +481,35 @@ bool is_cursor(std::string_view s)
 
 } // namespace
 
-error_code validate(const message_post& m, diagnostics& diag)
+error_code detail::validate_fields(const message_post& m, diagnostics& diag)
 {
     checker c(diag);
     check_message(c, m);
     return c.result();
 }
 
+error_code detail::validate_utf8(std::string_view body, diagnostics& diag)
+{
+    std::string path;
+    if (!find_invalid_utf8(body, path)) return {};
+    checker c(diag);
+    c.fail(path, "not valid UTF-8 (JSON text must be UTF-8)");
+    return c.result();
+}
+
+error_code validate(const message_post& m, diagnostics& diag)
+{
+    if (auto ec = detail::validate_fields(m, diag)) return ec;
+    return detail::validate_utf8(serialize(m), diag);
+}
+
 error_code validate(const conversation_activity& a, diagnostics& diag)
+{
+    if (auto ec = detail::validate_fields(a, diag)) return ec;
+    return detail::validate_utf8(serialize(a), diag);
+}
+
+error_code detail::validate_fields(const conversation_activity& a, diagnostics& diag)
 {
     checker c(diag);
     if (a.role != role::app_maker) {

@@ -215,6 +215,16 @@ BOOST_AUTO_TEST_CASE(invalid_requests_fail_before_sending)
         const get_messages_query both{.before = "1", .after = "2"};
         auto q = co_await api.try_get_messages("app_1", "u", both);
         BOOST_TEST((q.ec == client_errc::invalid_request));
+        message_post latin1 = text_message("caf\xe9");  // Latin-1 bytes: the server would answer 400
+        latin1.metadata = json_object{{"ok", "caf\xc3\xa9"}};
+        auto u = co_await api.try_post_message("app_1", "u", latin1);
+        BOOST_TEST((u.ec == client_errc::invalid_request));
+        BOOST_TEST(u.diag.message == "text: not valid UTF-8 (JSON text must be UTF-8)", u.diag.message);
+        conversation_activity typing{.type = activity_type::typing_start};
+        typing.extra = json_object{{"x-\xff", 1}};
+        auto t = co_await api.try_conversation_activity("app_1", "u", typing);
+        BOOST_TEST((t.ec == client_errc::invalid_request));
+        BOOST_TEST(t.diag.message.find("UTF-8") != std::string::npos, t.diag.message);
     });
     BOOST_TEST(env.server->record().requests_total == 0u);
 }
