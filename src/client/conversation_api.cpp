@@ -92,16 +92,16 @@ asio::awaitable<outcome<T>> run(std::shared_ptr<detail::client_impl> impl, prepa
         o.value = done{r.status};
     } else {
         diagnostics pd;
-        auto v = parse<T>(r.body, pd);
-        if (!v) {  // the exchange succeeded but the call did not: counted as failed
+        if (const error_code ec = detail::parse_into(r.body, o.value.emplace(), pd)) {
+            // the exchange succeeded but the call did not: counted as failed
+            o.value.reset();
             impl->stats.failed++;
-            o.ec = v.error();
+            o.ec = ec;
             o.diag.message = "response body: " + pd.message;
             o.diag.status = r.status;
             o.diag.stop_reason = stop_reason::permanent_error;
             co_return o;
         }
-        o.value = std::move(*v);
     }
     impl->stats.succeeded++;
     co_return o;

@@ -1410,7 +1410,7 @@ boost::system::result<T> from_json(const boost::json::value& v, diagnostics& dia
 }
 
 template <class T>
-boost::system::result<T> parse(std::string_view text, diagnostics& diag)
+error_code detail::parse_into(std::string_view text, T& out, diagnostics& diag)
 {
     if constexpr (std::is_same_v<T, api_error_body>) {
         // Rare (error answers only) and shaped by hand: through a tree, in a stack-backed arena.
@@ -1419,9 +1419,11 @@ boost::system::result<T> parse(std::string_view text, diagnostics& diag)
         const bj::storage_ptr sp(&arena);
         boost::json::value v(sp);
         if (const error_code ec = parse_value(text, v, diag)) return ec;
-        return from_json<T>(v, diag);
+        auto r = from_json<T>(v, diag);
+        if (!r) return r.error();
+        out = std::move(*r);
+        return {};
     } else {
-        T out{};
         alignas(std::max_align_t) unsigned char temp[2048];  // raw JSON members start here
         bj::basic_parser<stream_reader> p(bj::parse_options{}, out, text, temp, sizeof temp);
         bj::error_code ec;
@@ -1435,8 +1437,16 @@ boost::system::result<T> parse(std::string_view text, diagnostics& diag)
             diag.message = std::move(p.handler().r.error);
             return error_code(client_errc::unexpected_json);
         }
-        return out;
+        return {};
     }
+}
+
+template <class T>
+boost::system::result<T> parse(std::string_view text, diagnostics& diag)
+{
+    T out{};
+    if (const error_code ec = detail::parse_into(text, out, diag)) return ec;
+    return out;
 }
 
 template <class T>
@@ -1460,6 +1470,7 @@ std::string serialize(const T& v)
 #define SMOOCH_INSTANTIATE(T)                                                                    \
     template boost::system::result<T> from_json<T>(const boost::json::value&, diagnostics&);    \
     template boost::system::result<T> parse<T>(std::string_view, diagnostics&);                 \
+    template error_code detail::parse_into<T>(std::string_view, T&, diagnostics&);              \
     template T parse<T>(std::string_view);                                                       \
     template std::string serialize<T>(const T&)
 
