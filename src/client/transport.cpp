@@ -613,12 +613,11 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         return {};
     }
 
-    /// Sends what OpenSSL has written to the cipher buffer.
-    static asio::awaitable<error_code> flush(connection& c, std::size_t* sent = nullptr)
+    /// Sends what OpenSSL has written to the cipher buffer (handshake; an exchange does it inline).
+    static asio::awaitable<error_code> flush(connection& c)
     {
         auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
         c.cipher.out.clear();
-        if (sent) *sent = n;
         co_return ec;
     }
 
@@ -671,36 +670,27 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
 
     // ---- one exchange --------------------------------------------------------------------------------
 
-    /// Plaintext for the response parser: decrypted from what has arrived, reading the socket only when
-    /// OpenSSL needs more. Returns the number of bytes added to c.buffer; 0 with no error is the end of the
-    /// stream.
-    static asio::awaitable<std::pair<error_code, std::size_t>> read_plain(connection& c)
+    enum class tls_step { data, want_read, end, failed };
+
+    /// One SSL_read into the response buffer: plaintext (`n` bytes), or what OpenSSL needs first. Anything
+    /// OpenSSL wrote meanwhile (a KeyUpdate answer, an alert) is left in c.cipher.out for the caller to send.
+    static tls_step decrypt(connection& c, std::size_t& n, error_code& ec)
     {
-        if (!c.ssl) {
-            auto [ec, n] = co_await c.socket.async_read_some(c.buffer.prepare(plain_read_size), use_tuple);
+        drop_stale_tls_errors();
+        n = 0;
+        const auto space = c.buffer.prepare(tls_read_size);
+        const int rc = SSL_read_ex(c.ssl, space.data(), space.size(), &n);
+        if (rc == 1) {
             c.buffer.commit(n);
-            if (ec == asio::error::eof) ec = {};
-            co_return std::pair{ec, n};
+            return tls_step::data;
         }
-        for (unsigned round = 0; round < max_empty_reads; ++round) {
-            drop_stale_tls_errors();
-            std::size_t n = 0;
-            const auto space = c.buffer.prepare(tls_read_size);
-            const int rc = SSL_read_ex(c.ssl, space.data(), space.size(), &n);
-            if (rc == 1) {
-                c.buffer.commit(n);
-                co_return std::pair{error_code{}, n};
-            }
-            const bool more = SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof;
-            const error_code failure = more ? error_code{} : tls_error(c.ssl, rc, c.cipher.eof);
-            if (!c.cipher.out.empty()) {  // e.g. a KeyUpdate answer, or an alert
-                if (auto ec = co_await flush(c); ec && !failure) co_return std::pair{ec, std::size_t{0}};
-            }
-            if (failure == asio::error::eof) co_return std::pair{error_code{}, std::size_t{0}};  // close_notify
-            if (failure) co_return std::pair{failure, std::size_t{0}};
-            if (auto ec = co_await fill(c)) co_return std::pair{ec, std::size_t{0}};
+        if (SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof) return tls_step::want_read;
+        ec = tls_error(c.ssl, rc, c.cipher.eof);
+        if (ec == asio::error::eof) {  // close_notify: the end of the stream
+            ec = {};
+            return tls_step::end;
         }
-        co_return std::pair{error_code(client_errc::bad_response), std::size_t{0}};  // records with no data, forever
+        return tls_step::failed;
     }
 
     asio::awaitable<bool> exchange(connection& c, const http_request& req, const std::string& authorization,
@@ -757,7 +747,8 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                 r.request_sent = false;
                 co_return false;
             }
-            wec = co_await flush(c, &written);
+            std::tie(wec, written) = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
+            c.cipher.out.clear();
         } else {
             std::tie(wec, written) = co_await asio::async_write(c.socket, asio::buffer(w), use_tuple);
         }
@@ -786,7 +777,36 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                 if (rec == http::error::need_more) rec = {};
                 if (rec || parser.is_done()) break;
             }
-            auto [ec, n] = co_await read_plain(c);
+            // More plaintext: read the socket (http), or decrypt what has arrived and read the socket only when
+            // OpenSSL needs more (https). The coroutine's own loops: no nested coroutine frame per read.
+            error_code ec;
+            std::size_t n = 0;
+            if (!c.ssl) {
+                std::tie(ec, n) = co_await c.socket.async_read_some(c.buffer.prepare(plain_read_size), use_tuple);
+                c.buffer.commit(n);
+                if (ec == asio::error::eof) ec = {};
+            } else {
+                for (unsigned round = 0;; ++round) {
+                    const tls_step step = decrypt(c, n, ec);
+                    if (!c.cipher.out.empty()) {
+                        auto [fec, sent] = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
+                        c.cipher.out.clear();
+                        if (fec && step != tls_step::failed) ec = fec;
+                    }
+                    if (step != tls_step::want_read || ec) break;
+                    if (round == max_empty_reads) {  // records without data, forever
+                        ec = client_errc::bad_response;
+                        break;
+                    }
+                    auto [rec2, m] = co_await c.socket.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
+                    c.cipher.in.commit(m);
+                    if (rec2 == asio::error::eof) c.cipher.eof = true;  // OpenSSL sees the end on its next read
+                    else if (rec2) {
+                        ec = rec2;
+                        break;
+                    }
+                }
+            }
             received += n;
             if (ec) {
                 rec = ec;
