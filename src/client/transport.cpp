@@ -184,6 +184,16 @@ struct connection {
         std::lock_guard lk(watch->mu);
         return watch->fired;
     }
+    /// Closes the socket and opens it for `protocol`, unless the phase's deadline has passed (false).
+    bool reopen(const tcp& protocol, error_code& ec)
+    {
+        std::lock_guard lk(watch->mu);
+        if (watch->fired) return false;
+        error_code ignored;
+        if (socket.is_open()) socket.close(ignored);
+        socket.open(protocol, ec);
+        return true;
+    }
 
     void close()
     {
@@ -535,18 +545,30 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             r.message = "resolving " + base.host;
             co_return;
         }
-        auto& sock = c.socket;
-        c.arm(limit);
-        auto [ec, ep] = co_await asio::async_connect(sock, eps, use_tuple);
-        if (ec) {
+        c.arm(limit);  // one deadline for connect and handshake
+        error_code ec = eps.empty() ? error_code(asio::error::host_not_found) : error_code{};
+        for (const auto& e : eps) {
+            // Opened under the watch's mutex: the deadline handler never meets a socket being replaced, and
+            // once it has fired no further endpoint is tried.
+            if (!c.reopen(e.endpoint().protocol(), ec)) break;
+            if (ec) continue;
+            std::tie(ec) = co_await c.socket.async_connect(e.endpoint(), use_tuple);
+            if (!ec || ec == asio::error::operation_aborted) break;  // connected, or cancelled by the caller
+        }
+        if (ec || c.expired()) {
+            if (c.disarm()) ec = timeout_error();
             forget_dns();
-            r.ec = c.disarm() ? timeout_error() : ec;
+            r.ec = ec;
             r.message = "connecting to " + base.host + ":" + base.port;
             co_return;
         }
-        sock.set_option(tcp::no_delay(true), ec);
+        c.socket.set_option(tcp::no_delay(true), ec);
         if (!base.tls) {
-            c.disarm();
+            if (c.disarm()) {  // expired just as it connected: the socket is shut down
+                r.ec = timeout_error();
+                r.message = "connecting to " + base.host + ":" + base.port;
+                co_return;
+            }
             stats.connections_opened++;
             co_return;
         }
@@ -813,6 +835,10 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                 break;
             }
             if (n == 0) {  // the peer closed: fine only for a body that runs to the end of the stream
+                if (c.expired()) {  // no: our deadline shut the socket, the body may be cut short
+                    rec = asio::error::timed_out;
+                    break;
+                }
                 if (parser.got_some()) parser.put_eof(rec);
                 if (!parser.is_done()) rec = http::error::end_of_stream;
                 break;
@@ -844,10 +870,18 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
             r.retry_after = parse_retry_after(parser.retry_after, std::chrono::system_clock::now());
         }
         // Bytes after the response were never asked for: the connection's framing can no longer be trusted.
-        // (Ciphertext still buffered is fine: a TLS 1.3 server sends session tickets when it likes.)
-        const bool clean = c.buffer.size() == 0;
+        // Over TLS that includes records already received but not yet decrypted; records that carry no data
+        // (session tickets, key updates) are fine, and a close_notify ends the connection.
+        bool clean = c.buffer.size() == 0;
+        if (clean && c.ssl && (c.cipher.in.size() > 0 || SSL_has_pending(c.ssl) == 1)) {
+            std::size_t n = 0;
+            error_code ignored;
+            clean = decrypt(c, n, ignored) == tls_step::want_read;  // not data, the end, or a broken record
+        }
         c.buffer.clear();
-        co_return !wec && clean && parser.keep_alive();
+        // A deadline that fired as the response completed has shut the socket down: answer kept, socket not.
+        const bool expired = c.disarm();
+        co_return !wec && clean && !expired && parser.keep_alive();
     }
 
     asio::any_io_executor ex;

@@ -1319,6 +1319,10 @@ std::string validate_message(const json::object& o)
     if (actions)
         if (auto e = check_actions(actions->get_array(), "actions"); !e.empty()) return e;
     bool has_actions = actions && !actions->get_array().empty();
+    if (role->get_string() == "appUser") {  // DOCS17: actions and destination are appMaker-only
+        if (has_actions) return "actions: only appMaker messages may have actions";
+        if (o.contains("destination")) return "destination: only appMaker messages may set a destination";
+    }
     if (t == "text" && !o.contains("text") && !has_actions) return "text is required for text messages";
     if ((t == "image" || t == "file") && !o.contains("mediaUrl"))
         return "mediaUrl is required for " + std::string(t) + " messages";

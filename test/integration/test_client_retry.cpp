@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <set>
 
@@ -535,4 +536,38 @@ BOOST_AUTO_TEST_CASE(transport_faults_are_named_and_reads_recover)
         BOOST_TEST(c->counters().connections_discarded >= 5u);  // every broken connection was retired
         BOOST_TEST(c->counters().failed == 1u);                 // only the malformed body
     }
+}
+
+// A server whose accept queue is full drops our SYN: the connect deadline ends each attempt with
+// connect_timeout (nothing was sent, so even a post is retried), and the call ends when attempts run out.
+BOOST_AUTO_TEST_CASE(connect_timeout_is_named_and_bounded)
+{
+    asio::io_context io;
+    asio::ip::tcp::acceptor full(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    full.listen(0);  // Linux: one connection fills the queue; later SYNs are dropped, never refused
+    asio::ip::tcp::socket filler(io);
+    filler.connect(full.local_endpoint());  // completes in the kernel; never accepted
+    client_params p;
+    p.base_url = "http://127.0.0.1:" + std::to_string(full.local_endpoint().port());
+    p.credentials = basic_auth{"k", "s"};
+    p.timeouts.connect = 100ms;
+    p.retry = fast_retries();
+    p.retry.max_attempts = 2;
+    client c(io.get_executor(), p);
+    std::optional<outcome<message_response>> r;
+    asio::co_spawn(io, conversation_api{c}.try_post_message("app_1", "u", text_message("never sent")),
+                   [&](std::exception_ptr e, outcome<message_response> o) {
+                       BOOST_REQUIRE(!e);
+                       r = std::move(o);
+                   });
+    const auto start = std::chrono::steady_clock::now();
+    io.run_for(10s);  // bounded; the call itself should take about 2 × 100 ms
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->ec.failed());
+    BOOST_TEST_REQUIRE(r->diag.attempts.size() == 2u, describe(r->ec, r->diag));
+    for (const auto& a : r->diag.attempts) BOOST_TEST((a.ec == client_errc::connect_timeout), a.ec.message());
+    BOOST_TEST(!r->diag.outcome_unknown);  // no byte was ever written
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+    BOOST_TEST(c.counters().connections_opened == 0u);
+    BOOST_TEST(c.open_connections() == 0u);
 }

@@ -921,6 +921,9 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
          "fields[0].options[1].name"},
         {msg("form", R"("fields":[{"type":"select","name":"n","label":"L","options":[)" + options(21) + "]}]"),
          "fields[0].options"},
+        // actions and destination are appMaker-only
+        {R"({"role":"appUser","type":"text","text":"a","actions":[)" + pb + "]}", "actions"},
+        {R"({"role":"appUser","type":"text","text":"a","destination":{"integrationType":"web"}})", "destination"},
     };
     for (auto& bc : cases) {
         BOOST_TEST_CONTEXT(bc.body) { check_error(c.request(http::verb::post, path, bc.body), 400, "bad_request", bc.field); }
@@ -943,6 +946,7 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
                     R"({"type":"select","name":"s","label":"Pick","options":[{"name":"a","label":"A"},{"name":"b","label":"B"}]}],)"
                     R"("blockChatInput":true)"),
         msg("form", R"("fields":[{"type":"select","name":"s","label":"Pick","options":[)" + options(20) + "]}]"),
+        R"({"role":"appUser","type":"text","text":"from the user","actions":[]})",
     };
     for (auto& body : good) {
         auto r = c.request(http::verb::post, path, body);
