@@ -184,6 +184,15 @@ struct connection {
         std::lock_guard lk(watch->mu);
         return watch->fired;
     }
+    /// Takes the result of a socket read into cipher.in: the end of the stream is noted for OpenSSL (which
+    /// reports it on its next read), not an error.
+    error_code received_cipher(error_code ec, std::size_t n)
+    {
+        cipher.in.commit(n);
+        if (ec != asio::error::eof) return ec;
+        cipher.eof = true;
+        return {};
+    }
     /// Closes the socket and opens it for `protocol`, unless the phase's deadline has passed (false).
     bool reopen(const tcp& protocol, error_code& ec)
     {
@@ -635,6 +644,20 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         return {};
     }
 
+    enum class tls_step { done, want_read, end, failed };
+
+    /// What the result `rc` of an SSL call means: done, more ciphertext needed, the peer's close_notify, or a
+    /// failure (in `ec`).
+    static tls_step tls_outcome(connection& c, int rc, error_code& ec)
+    {
+        if (rc == 1) return tls_step::done;
+        if (SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof) return tls_step::want_read;
+        ec = tls_error(c.ssl, rc, c.cipher.eof);
+        if (ec != asio::error::eof) return tls_step::failed;
+        ec = {};
+        return tls_step::end;
+    }
+
     /// Sends what OpenSSL has written to the cipher buffer (handshake; an exchange does it inline).
     static asio::awaitable<error_code> flush(connection& c)
     {
@@ -647,29 +670,21 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
     static asio::awaitable<error_code> fill(connection& c)
     {
         auto [ec, n] = co_await c.socket.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
-        c.cipher.in.commit(n);
-        if (ec == asio::error::eof) {
-            c.cipher.eof = true;
-            ec = {};
-        }
-        co_return ec;
+        co_return c.received_cipher(ec, n);
     }
 
     static asio::awaitable<error_code> handshake(connection& c)
     {
         for (unsigned round = 0; round < max_handshake_rounds; ++round) {
             drop_stale_tls_errors();
-            const int rc = SSL_do_handshake(c.ssl);
-            const error_code failure = rc == 1 ? error_code{} : [&] {
-                return SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof
-                           ? error_code(asio::error::would_block)
-                           : tls_error(c.ssl, rc, c.cipher.eof);
-            }();
+            error_code ec;
+            const tls_step step = tls_outcome(c, SSL_do_handshake(c.ssl), ec);
+            if (step == tls_step::end) ec = asio::error::eof;  // close_notify instead of a handshake
             if (!c.cipher.out.empty()) {  // our flight, or the alert that tells the server why we stop
-                if (auto ec = co_await flush(c); ec && !failure) co_return ec;
+                if (auto fec = co_await flush(c); fec && !ec) ec = fec;
             }
-            if (failure != asio::error::would_block) co_return failure;
-            if (auto ec = co_await fill(c)) co_return ec;
+            if (step != tls_step::want_read || ec) co_return ec;
+            if (auto fec = co_await fill(c)) co_return fec;
         }
         co_return client_errc::bad_response;  // a peer trickling its handshake a byte at a time, forever
     }
@@ -692,8 +707,6 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
 
     // ---- one exchange --------------------------------------------------------------------------------
 
-    enum class tls_step { data, want_read, end, failed };
-
     /// One SSL_read into the response buffer: plaintext (`n` bytes), or what OpenSSL needs first. Anything
     /// OpenSSL wrote meanwhile (a KeyUpdate answer, an alert) is left in c.cipher.out for the caller to send.
     static tls_step decrypt(connection& c, std::size_t& n, error_code& ec)
@@ -701,18 +714,9 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
         drop_stale_tls_errors();
         n = 0;
         const auto space = c.buffer.prepare(tls_read_size);
-        const int rc = SSL_read_ex(c.ssl, space.data(), space.size(), &n);
-        if (rc == 1) {
-            c.buffer.commit(n);
-            return tls_step::data;
-        }
-        if (SSL_get_error(c.ssl, rc) == SSL_ERROR_WANT_READ && !c.cipher.eof) return tls_step::want_read;
-        ec = tls_error(c.ssl, rc, c.cipher.eof);
-        if (ec == asio::error::eof) {  // close_notify: the end of the stream
-            ec = {};
-            return tls_step::end;
-        }
-        return tls_step::failed;
+        const tls_step step = tls_outcome(c, SSL_read_ex(c.ssl, space.data(), space.size(), &n), ec);
+        if (step == tls_step::done) c.buffer.commit(n);
+        return step;
     }
 
     asio::awaitable<bool> exchange(connection& c, const http_request& req, const std::string& authorization,
@@ -821,12 +825,7 @@ struct transport::impl : std::enable_shared_from_this<transport::impl> {
                         break;
                     }
                     auto [rec2, m] = co_await c.socket.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
-                    c.cipher.in.commit(m);
-                    if (rec2 == asio::error::eof) c.cipher.eof = true;  // OpenSSL sees the end on its next read
-                    else if (rec2) {
-                        ec = rec2;
-                        break;
-                    }
+                    if ((ec = c.received_cipher(rec2, m))) break;
                 }
             }
             received += n;

@@ -29,6 +29,13 @@ void append_key(std::string& path, boost::json::string_view key)
     path.append(key.data(), key.size());
 }
 
+void append_index(std::string& path, std::size_t i)
+{
+    path += '[';
+    path += std::to_string(i);
+    path += ']';
+}
+
 } // namespace
 
 std::size_t detail::invalid_utf8_at(std::string_view s) noexcept
@@ -67,9 +74,14 @@ std::size_t detail::invalid_utf8_at(std::string_view s) noexcept
     return std::string_view::npos;
 }
 
-bool detail::find_invalid_utf8(std::string_view json, std::string& path)
+namespace {
+
+// For JSON text that is well-formed except perhaps for the bytes inside its strings (what serialize()
+// writes): if some string is not UTF-8, sets `path` to where it is ("items[1].title"; for a key, its
+// object's path and " (a key)") and returns true.
+bool find_invalid_utf8(std::string_view json, std::string& path)
 {
-    const std::size_t bad = invalid_utf8_at(json);
+    const std::size_t bad = detail::invalid_utf8_at(json);
     if (bad == std::string_view::npos) return false;
     // Walk the text up to the bad byte, keeping the containers it is in; it lies inside a string.
     struct level {
@@ -117,16 +129,14 @@ bool detail::find_invalid_utf8(std::string_view json, std::string& path)
     }
     const std::size_t shown = in_string && string_is_key ? levels.size() - 1 : levels.size();
     for (std::size_t l = 0; l < shown; ++l) {
-        if (levels[l].object) {
-            if (!path.empty()) path += '.';
-            path.append(levels[l].key);
-        } else {
-            path += '[' + std::to_string(levels[l].index) + ']';
-        }
+        if (levels[l].object) append_key(path, levels[l].key);
+        else append_index(path, levels[l].index);
     }
     if (in_string && string_is_key) path += path.empty() ? "(a key)" : " (a key)";
     return true;
 }
+
+} // namespace
 
 bool detail::find_non_finite(const boost::json::object& root, std::string& path)
 {
@@ -158,9 +168,7 @@ bool detail::find_non_finite(const boost::json::object& root, std::string& path)
                 child = &kv.value();
             }
         } else if (f.next < f.array->size()) {
-            path += '[';
-            path += std::to_string(f.next);
-            path += ']';
+            append_index(path, f.next);
             child = &(*f.array)[f.next];
         }
         if (!child) {

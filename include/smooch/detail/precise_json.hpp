@@ -39,9 +39,4 @@ bool find_non_finite(const boost::json::object& root, std::string& path);
 /// surrogates, nothing above U+10FFFF), or std::string_view::npos.
 std::size_t invalid_utf8_at(std::string_view s) noexcept;
 
-/// For JSON text that is well-formed except perhaps for the bytes inside its strings (what serialize()
-/// writes): if some string is not UTF-8, sets `path` to where it is ("items[1].title"; for a key, its
-/// object's path and " (a key)") and returns true. JSON text must be UTF-8 (RFC 8259 §8.1).
-bool find_invalid_utf8(std::string_view json, std::string& path);
-
 } // namespace smooch::detail
