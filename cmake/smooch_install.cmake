@@ -1,17 +1,11 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/smooch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-set(smooch_install_targets smooch)
-if(TARGET smooch_mock)
-  list(APPEND smooch_install_targets smooch_mock)
-endif()
-install(TARGETS ${smooch_install_targets} EXPORT smoochTargets
+install(TARGETS smooch smooch_mock EXPORT smoochTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-if(TARGET smooch-mock)
-  install(TARGETS smooch-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
+install(TARGETS smooch-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT smoochTargets NAMESPACE smooch:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/smooch)
 
 configure_package_config_file(cmake/smoochConfig.cmake.in ${PROJECT_BINARY_DIR}/smoochConfig.cmake

@@ -16,9 +16,6 @@
 
 namespace smooch {
 
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
 /// `Authorization: Basic base64(key_id:secret)`. An app key (`app_…`) has app scope; `act_`/`svc_` keys
 /// have account scope.
 struct basic_auth {
@@ -42,7 +39,7 @@ struct jwt_credentials {
     std::string user_id;           ///< Required for app_user scope (sent as a JSON string).
     /// Token lifetime. nullopt (default): no `exp` claim, the token never expires and is signed once.
     /// With a lifetime, the token carries `exp` and is re-signed when less than a tenth of it remains.
-    std::optional<seconds> lifetime;
+    std::optional<std::chrono::seconds> lifetime;
 };
 
 using credentials = std::variant<std::monostate, basic_auth, bearer_token, jwt_credentials>;
@@ -57,22 +54,22 @@ struct pool_params {
     std::size_t max_waiters = 100000;
     /// An idle connection older than this is closed instead of reused. Default 30 s: below common
     /// server keep-alive timeouts (nginx 75 s, many load balancers 60 s), so we close first.
-    milliseconds idle_timeout = seconds(30);
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
     /// Close a connection after this many requests (0 = unlimited). Default 0.
     std::size_t max_requests_per_connection = 0;
     /// How long a DNS answer is reused. Default 300 s. A failed connect drops the cached answer.
-    seconds dns_ttl = seconds(300);
+    std::chrono::seconds dns_ttl = std::chrono::seconds(300);
 };
 
 /// Timeouts. Each attempt runs for at most min(attempt, time left before the call's deadline).
 struct timeout_params {
     /// TCP connect plus TLS handshake. Default 10 s.
-    milliseconds connect = seconds(10);
+    std::chrono::milliseconds connect = std::chrono::seconds(10);
     /// One request/response exchange, from the first byte written to the last byte read. Default 30 s.
-    milliseconds attempt = seconds(30);
+    std::chrono::milliseconds attempt = std::chrono::seconds(30);
     /// The whole call: pool wait, every attempt, every backoff and rate-limit wait. Default 120 s.
     /// 0 means no overall deadline (per-operation cancellation still works).
-    milliseconds total = seconds(120);
+    std::chrono::milliseconds total = std::chrono::seconds(120);
 };
 
 struct tls_params {
@@ -96,11 +93,11 @@ struct retry_params {
     /// after max_attempts. This cap only matters without a deadline (timeout_params::total = 0). Default 1000.
     unsigned max_throttled_retries = 1000;
     /// Backoff before retry n is uniform in [0, min(cap, base * 2^(n-1))] ("full jitter"). Default 100 ms.
-    milliseconds backoff_base = milliseconds(100);
+    std::chrono::milliseconds backoff_base = std::chrono::milliseconds(100);
     /// Default 5 s.
-    milliseconds backoff_cap = seconds(5);
+    std::chrono::milliseconds backoff_cap = std::chrono::seconds(5);
     /// A server Retry-After longer than this is capped to it. Default 60 s.
-    milliseconds max_retry_after = seconds(60);
+    std::chrono::milliseconds max_retry_after = std::chrono::seconds(60);
     /// Retry post_message even when the server may have applied it (after a timeout, reset or 5xx).
     /// Default false: such a call fails with client_errc::outcome_unknown instead of risking a duplicate.
     bool retry_unknown_outcome = false;
@@ -108,7 +105,7 @@ struct retry_params {
     /// budget_floor, so a sick server is not hammered. Defaults 0.2, 10, 10 s.
     double budget_ratio = 0.2;
     unsigned budget_floor = 10;
-    milliseconds budget_window = seconds(10);
+    std::chrono::milliseconds budget_window = std::chrono::seconds(10);
 };
 
 /// Optional client-side request rate per app (token bucket). Disabled when requests_per_second <= 0.
@@ -135,7 +132,7 @@ struct client_params {
 
 /// Per-call overrides. Unset fields use the client's params.
 struct call_options {
-    std::optional<milliseconds> total_timeout;
+    std::optional<std::chrono::milliseconds> total_timeout;
     std::optional<retry_params> retry;
 };
 
@@ -163,7 +160,8 @@ struct counters {
 
 namespace detail {
 struct client_impl;
-}
+struct access;
+} // namespace detail
 
 /// One client per API origin. Thread-safe: calls may run concurrently from any thread of a
 /// multi-threaded io_context. It starts no thread; all I/O runs on the executors of the coroutines that
@@ -186,9 +184,8 @@ public:
     /// Closes idle connections and fails queued waiters with client_errc::client_stopped.
     void shutdown();
 
-    const std::shared_ptr<detail::client_impl>& impl() const noexcept { return impl_; }
-
 private:
+    friend struct detail::access;
     std::shared_ptr<detail::client_impl> impl_;
 };
 

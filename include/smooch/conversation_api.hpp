@@ -46,7 +46,8 @@ enum class walk_direction { oldest_first, newest_first };
 
 class conversation_api {
 public:
-    explicit conversation_api(client& c) : impl_(c.impl()) {}
+    /// Shares the client's internals: the api may outlive `c`, and calls in flight keep them alive.
+    explicit conversation_api(client& c);
 
     boost::asio::awaitable<activity_response> conversation_activity(std::string_view app_id, std::string_view user_id,
                                                                     const smooch::conversation_activity& body,

@@ -49,13 +49,6 @@ boost::system::result<T> from_json(const boost::json::value& v, diagnostics& dia
 template <class T>
 boost::system::result<T> parse(std::string_view text, diagnostics& diag);
 
-namespace detail {
-/// parse() into an existing (default-constructed) T: no move of the result. On failure `out` is partly
-/// filled and must be discarded.
-template <class T>
-error_code parse_into(std::string_view text, T& out, diagnostics& diag);
-} // namespace detail
-
 /// Throwing form of parse(): throws smooch::error.
 template <class T>
 T parse(std::string_view text);

@@ -16,12 +16,4 @@ error_code validate(const conversation_activity& a, diagnostics& diag);
 error_code validate(const get_messages_query& q, diagnostics& diag);
 // Both body checks include "<path>: not valid UTF-8": every string (keys and raw JSON included) must be UTF-8.
 
-namespace detail {
-/// validate() without its UTF-8 check, for callers that serialize the body anyway and check that instead.
-error_code validate_fields(const message_post& m, diagnostics& diag);
-error_code validate_fields(const conversation_activity& a, diagnostics& diag);
-/// validate()'s UTF-8 check, on a serialized body.
-error_code validate_utf8(std::string_view body, diagnostics& diag);
-} // namespace detail
-
 } // namespace smooch

@@ -2,7 +2,7 @@
 
 #include "client_impl.hpp"
 
-#include <smooch/detail/crypto.hpp>
+#include "detail/crypto.hpp"
 #include <smooch/json.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -55,36 +55,6 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     while (!path.empty() && path.back() == '/') path.pop_back();
     o.path_prefix = path;
     return o;
-}
-
-void append_segment(std::string& out, std::string_view s)
-{
-    static constexpr char hex[] = "0123456789ABCDEF";
-    // A whole segment of "." or ".." would be a dot-segment that servers and proxies collapse.
-    if (s == "." || s == "..") {
-        out += s.size() == 1 ? "%2E" : "%2E%2E";
-        return;
-    }
-    for (char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '.' || c == '_' || c == '~';
-        if (unreserved) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-}
-
-std::string encode_segment(std::string_view s)
-{
-    std::string out;
-    out.reserve(s.size());
-    append_segment(out, s);
-    return out;
 }
 
 // ----------------------------------------------------------------------------------------------- credentials

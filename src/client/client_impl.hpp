@@ -3,7 +3,8 @@
 // sees the Beast-free transport interface.
 
 #include <smooch/client.hpp>
-#include <smooch/detail/retry.hpp>
+#include "detail/percent.hpp"
+#include "pipeline/retry.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -76,10 +77,6 @@ struct origin {
 
 /// Parses and checks client_params::base_url (https, or http for a loopback host only).
 origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec);
-/// Percent-encodes one path segment: everything but RFC 3986 unreserved characters.
-std::string encode_segment(std::string_view s);
-/// Appends encode_segment(s) to `out`.
-void append_segment(std::string& out, std::string_view s);
 
 /// Produces the Authorization header value; signs and re-signs JWTs. Thread-safe.
 class authorizer {
@@ -124,6 +121,12 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
     /// fields). On success the caller counts the call, succeeded or failed, once it has read the body.
     boost::asio::awaitable<error_code> execute(std::string_view app_id, const http_request& req, bool idempotent,
                                                const call_options& opts, attempt_result& out, diagnostics& diag);
+};
+
+/// Reaches a client's internals from the library's other translation units (and white-box tests) without a
+/// public accessor.
+struct access {
+    static const std::shared_ptr<client_impl>& impl(const client& c) noexcept { return c.impl_; }
 };
 
 /// The transport: connection pool + Beast connections for one origin.

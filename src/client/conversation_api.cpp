@@ -3,8 +3,9 @@
 #include "client_impl.hpp"
 
 #include <smooch/conversation_api.hpp>
-#include <smooch/json.hpp>
-#include <smooch/validate.hpp>
+
+#include "models/json_internal.hpp"
+#include "models/validate_internal.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 
@@ -116,6 +117,8 @@ asio::awaitable<T> or_throw(asio::awaitable<outcome<T>> a)
 }
 
 } // namespace
+
+conversation_api::conversation_api(client& c) : impl_(detail::access::impl(c)) {}
 
 asio::awaitable<outcome<activity_response>> conversation_api::try_conversation_activity(
     std::string_view app_id, std::string_view user_id, const smooch::conversation_activity& body, call_options opts)

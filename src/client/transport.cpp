@@ -3,7 +3,7 @@
 
 #include "client_impl.hpp"
 
-#include <smooch/detail/pool_state.hpp>
+#include "pool/pool_state.hpp"
 #include <smooch/version.hpp>
 
 #include <boost/asio/as_tuple.hpp>

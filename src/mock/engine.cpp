@@ -1,9 +1,11 @@
 // smooch-mock's sans-I/O core: routing, auth, rate limit, faults, conversation state and the record.
 // No Asio here: this TU stays cheap to compile. docs/mock.md documents every rule implemented below.
 
-#include <smooch/detail/precise_json.hpp>
-#include <smooch/detail/crypto.hpp>
 #include <smooch/mock/engine.hpp>
+
+#include "detail/crypto.hpp"
+#include "detail/http_status.hpp"
+#include "detail/precise_json.hpp"
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
@@ -578,7 +580,7 @@ std::string to_json(const record& r)
 // ---------------------------------------------------------------------------------------------------------
 // The engine
 
-struct engine::state {
+struct detail::engine_state {
     mutable std::mutex mu;
     server_params params;  // keys, limits (faults/rate are moved into the fields below)
     std::string base_url = "http://127.0.0.1";
@@ -612,7 +614,7 @@ struct engine::state {
     }
 };
 
-engine::engine(const server_params& p) : s_(std::make_unique<state>())
+engine::engine(const server_params& p) : s_(std::make_unique<detail::engine_state>())
 {
     if (p.body_limit == 0) throw std::invalid_argument("server_params.body_limit must be > 0");
     if (p.header_limit < 256) throw std::invalid_argument("server_params.header_limit must be >= 256");
@@ -714,7 +716,7 @@ record engine::snapshot() const
 namespace {
 
 struct context {
-    engine::state* s;
+    detail::engine_state* s;
     const http_request& req;
     http_response& out;
     route rt;
@@ -824,10 +826,10 @@ std::optional<principal> authenticate(context& ctx)
     const api_key* key = nullptr;
     principal who;
     if (iequals_prefix(h, "Basic ")) {
-        auto raw = detail::base64_decode(h.substr(6));
+        auto raw = smooch::detail::base64_decode(h.substr(6));
         auto colon = raw ? raw->find(':') : std::string::npos;
         if (raw && colon != std::string::npos) key = find_key(keys, std::string_view(*raw).substr(0, colon));
-        if (!key || !detail::constant_time_equal(key->secret, std::string_view(*raw).substr(colon + 1))) {
+        if (!key || !smooch::detail::constant_time_equal(key->secret, std::string_view(*raw).substr(colon + 1))) {
             error(ctx.out, 401, "invalid_auth", "Invalid basic auth credentials");
             return std::nullopt;
         }
@@ -840,8 +842,8 @@ std::optional<principal> authenticate(context& ctx)
             error(ctx.out, 401, "invalid_auth", "Invalid JWT. Expected three dot-separated parts");
             return std::nullopt;
         }
-        auto header_raw = detail::base64url_decode(tok.substr(0, d1));
-        auto body_raw = detail::base64url_decode(tok.substr(d1 + 1, d2 - d1 - 1));
+        auto header_raw = smooch::detail::base64url_decode(tok.substr(0, d1));
+        auto body_raw = smooch::detail::base64url_decode(tok.substr(d1 + 1, d2 - d1 - 1));
         boost::system::error_code ec1, ec2;
         json::value header, body;
         if (header_raw) header = json::parse(*header_raw, ec1);
@@ -867,9 +869,9 @@ std::optional<principal> authenticate(context& ctx)
             error(ctx.out, 401, "invalid_auth", "Invalid JWT header. Unknown key id (kid)");
             return std::nullopt;
         }
-        auto mac = detail::hmac_sha256(key->secret, tok.substr(0, d2));
-        auto expected = detail::base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
-        if (!detail::constant_time_equal(expected, tok.substr(d2 + 1))) {
+        auto mac = smooch::detail::hmac_sha256(key->secret, tok.substr(0, d2));
+        auto expected = smooch::detail::base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+        if (!smooch::detail::constant_time_equal(expected, tok.substr(d2 + 1))) {
             error(ctx.out, 401, "invalid_auth", "Invalid JWT signature");
             return std::nullopt;
         }
@@ -1381,7 +1383,7 @@ conversation_state& create_conversation(context& ctx)
     c.rec.conversation_id = s.new_id();
     c.app_user_id = s.new_id();
     // appMaker: "a hash based on the appMaker's email address" in the real API; here a hash of the app id.
-    auto mac = detail::hmac_sha256("appMaker", ctx.rt.app);
+    auto mac = smooch::detail::hmac_sha256("appMaker", ctx.rt.app);
     for (std::size_t i = 0; i < 12; ++i) {
         c.app_maker_id += hex_digits[mac[i] >> 4];
         c.app_maker_id += hex_digits[mac[i] & 15];
@@ -1691,7 +1693,7 @@ bool process(context& ctx)
 }
 
 /// The first rule that matches and fires, or nullptr. Updates the rule's counters.
-const fault_rule* pick_fault(engine::state& s, const route& rt, std::string_view method, std::string_view route_name)
+const fault_rule* pick_fault(detail::engine_state& s, const route& rt, std::string_view method, std::string_view route_name)
 {
     for (auto& r : s.rules) {
         auto& f = r.rule;
@@ -1708,7 +1710,7 @@ const fault_rule* pick_fault(engine::state& s, const route& rt, std::string_view
     return nullptr;
 }
 
-void handle_admin(engine& e, engine::state& s, const http_request& req, std::string_view path, http_response& out)
+void handle_admin(engine& e, detail::engine_state& s, const http_request& req, std::string_view path, http_response& out)
 {
     auto ok = [&](std::string body) {
         out.status = 200;
@@ -1905,4 +1907,8 @@ void engine::handle(const http_request& req, http_response& out)
     }
 }
 
+} // namespace smooch::mock
+
+namespace smooch::mock {
+std::string_view reason_phrase(unsigned status) noexcept { return smooch::detail::reason_phrase(status); }
 } // namespace smooch::mock

@@ -3,8 +3,10 @@
 // Each model lists its JSON keys once, in a field table (fields_of<T>); both directions walk that table, so a key
 // can never be read under one name and written under another. Readers track the JSON path for diagnostics.
 
-#include <smooch/json.hpp>
-#include <smooch/detail/precise_json.hpp>
+#include "models/json_internal.hpp"
+
+#include "detail/precise_json.hpp"
+#include "detail/utf8.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 
@@ -854,39 +856,6 @@ struct precise_handler {
     bool on_comment(bj::string_view, bj::error_code&) { return true; }
 };
 
-// Offset of the first byte that does not start a valid UTF-8 sequence (strict: no overlongs, surrogates or
-// code points above U+10FFFF), or nullopt.
-std::optional<std::size_t> first_invalid_utf8(std::string_view s)
-{
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const unsigned char c = byte(i);
-        std::size_t len = 0;
-        unsigned char lo = 0x80;
-        unsigned char hi = 0xBF;
-        if (c < 0x80) len = 1;
-        else if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c == 0xE0) { len = 3; lo = 0xA0; }
-        else if (c >= 0xE1 && c <= 0xEC) len = 3;
-        else if (c == 0xED) { len = 3; hi = 0x9F; }
-        else if (c >= 0xEE && c <= 0xEF) len = 3;
-        else if (c == 0xF0) { len = 4; lo = 0x90; }
-        else if (c >= 0xF1 && c <= 0xF3) len = 4;
-        else if (c == 0xF4) { len = 4; hi = 0x8F; }
-        else return i;
-        if (len > s.size() - i) return i;
-        for (std::size_t k = 1; k < len; ++k) {
-            const unsigned char cc = byte(i + k);
-            const unsigned char min = k == 1 ? lo : 0x80;
-            const unsigned char max = k == 1 ? hi : 0xBF;
-            if (cc < min || cc > max) return i;
-        }
-        i += len;
-    }
-    return std::nullopt;
-}
-
 std::string describe_parse_error(std::string_view text, std::size_t offset, const bj::error_code& ec,
                                  std::size_t out_of_range_length)
 {
@@ -900,14 +869,14 @@ std::string describe_parse_error(std::string_view text, std::size_t offset, cons
         msg += " (nesting deeper than " + std::to_string(bj::parse_options{}.max_depth) + " levels)";
     } else if (ec == bj::error::syntax) {
         // Boost.JSON reports invalid UTF-8 inside a string as a plain syntax error at the offending byte.
-        if (const auto bad = first_invalid_utf8(text); bad && *bad <= offset) {
+        if (const auto bad = detail::invalid_utf8_at(text); bad != std::string_view::npos && bad <= offset) {
             char hex[3];
-            const auto b = static_cast<unsigned char>(text[*bad]);
+            const auto b = static_cast<unsigned char>(text[bad]);
             constexpr char digits[] = "0123456789abcdef";
             hex[0] = digits[b >> 4];
             hex[1] = digits[b & 0xF];
             hex[2] = '\0';
-            msg += " (invalid UTF-8 byte 0x" + std::string(hex) + " at offset " + std::to_string(*bad) + ")";
+            msg += " (invalid UTF-8 byte 0x" + std::string(hex) + " at offset " + std::to_string(bad) + ")";
         }
     } else if (ec == bj::error::incomplete) {
         msg += " (the text ends before the JSON value does)";

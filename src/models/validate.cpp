@@ -4,9 +4,12 @@
 // title, URI or payload is as useless to the server as a missing one. Unknown enum values are accepted unless a
 // rule names the allowed set (role, activity type), because the server may know values this library does not.
 
-#include <smooch/validate.hpp>
+#include "models/validate_internal.hpp"
+
 #include <smooch/json.hpp>
-#include <smooch/detail/precise_json.hpp>
+
+#include "detail/precise_json.hpp"
+#include "detail/utf8.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -37,42 +40,6 @@ void append_index(std::string& path, std::size_t i)
 }
 
 } // namespace
-
-std::size_t detail::invalid_utf8_at(std::string_view s) noexcept
-{
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    while (i < n) {
-        while (i + 8 <= n) {  // ASCII runs, a word at a time: request bodies are mostly ASCII
-            std::uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ull) break;
-            i += 8;
-        }
-        if (i >= n) break;
-        const unsigned char c = p[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t len;
-        std::uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1Fu;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0Fu;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07u;
-        else return i;
-        if (n - i < len) return i;
-        for (std::size_t k = 1; k < len; ++k) {
-            if ((p[i + k] & 0xC0u) != 0x80u) return i;
-            cp = cp << 6 | (p[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return i;
-        i += len;
-    }
-    return std::string_view::npos;
-}
 
 namespace {
 

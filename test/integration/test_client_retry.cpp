@@ -475,8 +475,8 @@ BOOST_AUTO_TEST_CASE(the_gate_table_does_not_grow_with_every_app_id)
             BOOST_TEST_REQUIRE((o.ec == make_http_error(404)));  // no conversation: one answer each
         }
     });
-    std::lock_guard lk(c->impl()->gate_mu);
-    const auto& gates = c->impl()->gates;
+    std::lock_guard lk(smooch::detail::access::impl(*c)->gate_mu);
+    const auto& gates = smooch::detail::access::impl(*c)->gates;
     BOOST_TEST(gates.size() <= smooch::detail::gate_sweep_threshold + smooch::detail::gate_sweep_every);
     BOOST_TEST(gates.count("hot") == 1u);  // a closed gate is never dropped
 }

@@ -1,6 +1,4 @@
 #pragma once
-
-#include <smooch/detail/http_status.hpp>
 // The sans-I/O core of smooch-mock: routing, auth, rate limit, fault decisions, state and record.
 //
 // smooch::mock::server feeds it parsed HTTP requests and writes what it returns; it has no socket and no
@@ -35,7 +33,13 @@ struct http_response {
     std::chrono::milliseconds delay{0};         ///< Wait before answering (or resetting).
 };
 
-using smooch::detail::reason_phrase;  ///< Empty for a status it does not know (a valid HTTP/1.1 status line).
+/// The standard reason phrase of `status` ("Not Found"), or empty for a status it does not know (an empty
+/// reason phrase is a valid HTTP/1.1 status line).
+std::string_view reason_phrase(unsigned status) noexcept;
+
+namespace detail {
+struct engine_state;
+} // namespace detail
 
 class engine {
 public:
@@ -69,10 +73,8 @@ public:
     /// Throws std::invalid_argument unless 0 < t <= 24 h.
     void set_idle_timeout(std::chrono::milliseconds t);
 
-    struct state;  ///< Implementation detail (opaque).
-
 private:
-    std::unique_ptr<state> s_;
+    std::unique_ptr<detail::engine_state> s_;
 };
 
 } // namespace smooch::mock

@@ -4,6 +4,8 @@
 
 #include <smooch/client.hpp>
 
+#include "detail/token_bucket.hpp"
+
 #include <boost/asio/error.hpp>
 
 #include <algorithm>
@@ -158,7 +160,7 @@ struct ramp_params {
 class rate_gate {
 public:
     explicit rate_gate(rate_limit_params limit = {}, ramp_params ramp = {})
-        : limit_(limit), ramp_(ramp), bucket_{limit.burst, {}} {}
+        : limit_(limit), ramp_(ramp), bucket_(limit.requests_per_second, limit.burst) {}
 
     /// Reserves admission for one request and returns when it may be sent (<= now: at once), or nullopt when
     /// that would be after `deadline` — then nothing is reserved (no token, no ramp slot).
@@ -191,8 +193,8 @@ public:
                 t = std::max(now, closed_until_);  // past the ramp: unlimited again
             }
         }
-        bucket b = bucket_;
-        if (limit_.requests_per_second > 0) t = std::max(t, take_token(b, t));
+        token_bucket b = bucket_;
+        if (limit_.requests_per_second > 0) t = std::max(t, b.take_scheduled(t));
         if (t > deadline) return std::nullopt;
         if (slot) std::tie(window_, used_) = *slot;
         bucket_ = b;
@@ -203,7 +205,7 @@ public:
     /// back because the gate closed while it queued, or failed before writing a byte).
     void refund()
     {
-        if (limit_.requests_per_second > 0) bucket_.tokens = std::min(limit_.burst, bucket_.tokens + 1);
+        if (limit_.requests_per_second > 0) bucket_.give_back();
     }
 
     /// A 429 answered a request sent at `sent_at`. Closes the gate until the server's Retry-After (capped at
@@ -254,17 +256,10 @@ public:
     {
         if (closed_until_ > now || ramping(now)) return false;
         if (streak_ > 0 && !streak_forgotten(now)) return false;
-        if (limit_.requests_per_second <= 0) return true;
-        bucket b = bucket_;
-        refill(b, now);
-        return b.tokens >= limit_.burst;
+        return limit_.requests_per_second <= 0 || bucket_.full(now);
     }
 
 private:
-    struct bucket {
-        double tokens;
-        clock::time_point last{};
-    };
     bool ramping(clock::time_point now) const { return ramp_end_ > now; }
     unsigned capacity(std::uint64_t window) const { return ramp_.initial << window; }
     // A streak is forgotten once the gate has stayed open, past its ramp, for as long as it was last closed
@@ -277,27 +272,10 @@ private:
     {
         if (streak_ > 0 && streak_forgotten(now)) streak_ = 0;
     }
-    void refill(bucket& b, clock::time_point now) const
-    {
-        if (b.last != clock::time_point{} && now > b.last) {
-            const double elapsed = std::chrono::duration<double>(now - b.last).count();
-            b.tokens = std::min(limit_.burst, b.tokens + elapsed * limit_.requests_per_second);
-        }
-    }
-    // Token bucket that may go into debt: a request that finds it empty is scheduled when its token refills.
-    clock::time_point take_token(bucket& b, clock::time_point now) const
-    {
-        refill(b, now);
-        if (now > b.last) b.last = now;
-        b.tokens -= 1;
-        if (b.tokens >= 0) return now;
-        return b.last + std::chrono::duration_cast<clock::duration>(
-                            std::chrono::duration<double>(-b.tokens / limit_.requests_per_second));
-    }
 
     rate_limit_params limit_;
     ramp_params ramp_;
-    bucket bucket_;
+    token_bucket bucket_;
     clock::time_point closed_until_{};
     // Ramp after the gate reopens: windows of `interval_` from `ramp_start_`; `used_` slots of `window_` taken.
     clock::time_point ramp_start_{}, ramp_end_{};

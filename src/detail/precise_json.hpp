@@ -35,8 +35,4 @@ precise_parse parse_precise(std::string_view text, boost::json::value& out, out_
 /// false, `path` unchanged, if there is none. Iterative: a value built in code may be nested very deep.
 bool find_non_finite(const boost::json::object& root, std::string& path);
 
-/// The offset of the first byte of `s` that is not well-formed UTF-8 (RFC 3629: no overlong forms, no
-/// surrogates, nothing above U+10FFFF), or std::string_view::npos.
-std::size_t invalid_utf8_at(std::string_view s) noexcept;
-
 } // namespace smooch::detail

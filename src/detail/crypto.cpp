@@ -1,4 +1,4 @@
-#include <smooch/detail/crypto.hpp>
+#include "detail/crypto.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

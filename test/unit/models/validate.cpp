@@ -3,7 +3,8 @@
 
 #include <smooch/json.hpp>
 #include <smooch/validate.hpp>
-#include <smooch/detail/precise_json.hpp>
+#include "detail/precise_json.hpp"
+#include "detail/utf8.hpp"
 
 #include <boost/test/unit_test.hpp>
 

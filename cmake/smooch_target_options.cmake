@@ -1,5 +1,8 @@
-# Warnings for our own targets only; Boost headers are included as SYSTEM so they stay quiet.
-function(smooch_warnings target)
+# Options for the project's own targets (library, mock, tests, examples, bench), never for consumers:
+# warnings (Boost headers are included as SYSTEM so they stay quiet), and Asio without its deprecated names,
+# which keeps our code off them while a consumer's existing io_service code still compiles.
+function(smooch_target_options target)
+  target_compile_definitions(${target} PRIVATE BOOST_ASIO_NO_DEPRECATED)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
                                              -Wshadow

@@ -3,9 +3,9 @@
 
 #include "client_impl.hpp"
 
-#include <smooch/detail/crypto.hpp>
-#include <smooch/detail/pool_state.hpp>
-#include <smooch/detail/retry.hpp>
+#include "detail/crypto.hpp"
+#include "pool/pool_state.hpp"
+#include "pipeline/retry.hpp"
 
 #include <boost/json/parse.hpp>
 
