@@ -1,6 +1,6 @@
 // Retry-After parsing (RFC 9110 §10.2.3): delta-seconds or an HTTP-date in any of its three forms.
 
-#include "pipeline/retry.hpp"
+#include "pipeline/retry_after.hpp"
 
 #include <array>
 #include <charconv>

@@ -3,7 +3,8 @@
 
 #include "fixture.hpp"
 
-#include "client_impl.hpp"
+#include "client/client_impl.hpp"
+#include "pipeline/rate_gate.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -475,10 +476,9 @@ BOOST_AUTO_TEST_CASE(the_gate_table_does_not_grow_with_every_app_id)
             BOOST_TEST_REQUIRE((o.ec == make_http_error(404)));  // no conversation: one answer each
         }
     });
-    std::lock_guard lk(smooch::detail::access::impl(*c)->gate_mu);
-    const auto& gates = smooch::detail::access::impl(*c)->gates;
-    BOOST_TEST(gates.size() <= smooch::detail::gate_sweep_threshold + smooch::detail::gate_sweep_every);
-    BOOST_TEST(gates.count("hot") == 1u);  // a closed gate is never dropped
+    const auto& calls = *smooch::detail::access::impl(*c)->calls;
+    BOOST_TEST(calls.gate_count() <= smooch::detail::gate_sweep_threshold + smooch::detail::gate_sweep_every);
+    BOOST_TEST(calls.has_gate("hot"));  // a closed gate is never dropped
 }
 
 // Every way a server can fail an exchange mid-way, over TLS and over plain HTTP: each attempt's error names
