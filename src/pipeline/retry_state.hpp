@@ -34,7 +34,7 @@ struct decision {
 };
 
 /// The decisions of one call's retry loop (architecture.md §3, docs/retries.md), without I/O: the caller
-/// feeds each attempt's outcome and the current time and gets back what to do. Not thread-safe; `budget` and
+/// feeds each attempt's result and the current time and gets back what to do. Not thread-safe; `budget` and
 /// `rng` are the caller's (shared, so locked by the caller).
 class retry_state {
 public:

@@ -106,7 +106,7 @@ asio::awaitable<error_code> https_connector::handshake(connection& c)
     for (unsigned round = 0; round < max_handshake_rounds; ++round) {
         drop_stale_tls_errors();
         error_code ec;
-        const tls_step step = tls_outcome(c.ssl, c.cipher, SSL_do_handshake(c.ssl), ec);
+        const tls_step step = tls_step_of(c.ssl, c.cipher, SSL_do_handshake(c.ssl), ec);
         if (step == tls_step::end) ec = asio::error::eof;  // close_notify instead of a handshake
         if (!c.cipher.out.empty()) {  // our flight, or the alert that tells the server why we stop
             if (auto fec = co_await flush(c); fec && !ec) ec = fec;

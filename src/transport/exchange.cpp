@@ -69,7 +69,7 @@ tls_step decrypt(connection& c, std::size_t& n, error_code& ec)
     drop_stale_tls_errors();
     n = 0;
     const auto space = c.buffer.prepare(tls_read_size);
-    const tls_step step = tls_outcome(c.ssl, c.cipher, SSL_read_ex(c.ssl, space.data(), space.size(), &n), ec);
+    const tls_step step = tls_step_of(c.ssl, c.cipher, SSL_read_ex(c.ssl, space.data(), space.size(), &n), ec);
     if (step == tls_step::done) c.buffer.commit(n);
     return step;
 }

@@ -72,7 +72,7 @@ error_code tls_error(SSL* ssl, int rc, bool peer_closed)
     return tls_internal_error();
 }
 
-tls_step tls_outcome(SSL* ssl, const cipher_buffers& cipher, int rc, error_code& ec)
+tls_step tls_step_of(SSL* ssl, const cipher_buffers& cipher, int rc, error_code& ec)
 {
     if (rc == 1) return tls_step::done;
     if (SSL_get_error(ssl, rc) == SSL_ERROR_WANT_READ && !cipher.eof) return tls_step::want_read;

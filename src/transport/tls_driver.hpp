@@ -41,6 +41,6 @@ enum class tls_step { done, want_read, end, failed };
 
 /// What the result `rc` of an SSL call on `ssl` means: done, more ciphertext needed, the peer's close_notify,
 /// or a failure (in `ec`). `cipher` is the connection's buffers (their eof decides "more" from "truncated").
-tls_step tls_outcome(SSL* ssl, const cipher_buffers& cipher, int rc, error_code& ec);
+tls_step tls_step_of(SSL* ssl, const cipher_buffers& cipher, int rc, error_code& ec);
 
 } // namespace smooch::detail
