@@ -124,74 +124,79 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         gate_of(app_id, time_.now()).refund();
         holding_admission = false;
     };
-    for (;;) {
-        // Per-app admission: rate gate closed by a 429 (and its ramp), or the client-side limit.
-        std::optional<clock::time_point> admit;
-        const auto now = time_.now();
-        {
-            std::lock_guard lk(gate_mu_);
-            admit = gate_of(app_id, now).admit(now, deadline, rng_);
-        }
-        if (!admit) {
-            d = state.on_gate_after_deadline();
-            break;
-        }
-        holding_admission = true;
-        if (*admit > now) {
-            stats_.gate_waits++;
-            const error_code wec = co_await time_.sleep_until(*admit);
-            stats_.gate_wait_ms += static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(time_.now() - now).count());
-            if (wec) {
+    try {
+        for (;;) {
+            // Per-app admission: rate gate closed by a 429 (and its ramp), or the client-side limit.
+            std::optional<clock::time_point> admit;
+            const auto now = time_.now();
+            {
+                std::lock_guard lk(gate_mu_);
+                admit = gate_of(app_id, now).admit(now, deadline, rng_);
+            }
+            if (!admit) {
+                d = state.on_gate_after_deadline();
+                break;
+            }
+            holding_admission = true;
+            if (*admit > now) {
+                stats_.gate_waits++;
+                const error_code wec = co_await time_.sleep_until(*admit);
+                stats_.gate_wait_ms += static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(time_.now() - now).count());
+                if (wec) {
+                    d = state.on_cancelled(wec);
+                    break;
+                }
+            }
+
+            hooks h(*this, app_id, rp);
+            try {
+                out = co_await net_.run(req, deadline, h);
+            } catch (const boost::system::system_error& e) {
+                // Cancellation delivered as an exception: the transport's own record of the attempt is gone with its
+                // frame. Bytes may have left once it passed the gate with a leased connection.
+                out = attempt_result{};
+                out.ec = e.code() ? e.code() : error_code(boost::asio::error::operation_aborted);
+                out.connected = out.request_sent = h.passed_gate;
+            }
+            if (out.request_sent) holding_admission = false;
+            else refund();  // nothing reached the server: the token goes back
+            if (out.gated_until) continue;  // back to the gate; nothing was sent
+
+            if (out.retry_after) diag.retry_after = out.retry_after;  // the server's value, not the capped wait
+            if (out.status == 429) stats_.responses_429++;
+            const auto f = classify(out);
+            diag.attempts.push_back(
+                {out.ec ? out.ec : (f == failure_kind::none ? error_code{} : make_http_error(out.status)), out.status,
+                 std::chrono::milliseconds(0)});
+            diag.message = out.message;
+            if (!out.ec && f != failure_kind::none) fill_api_error(out, diag);
+            {
+                std::lock_guard lk(gate_mu_);
+                d = state.on_attempt(out, h.gate_wait, time_.now(), budget_, rng_);
+            }
+            if (d.next == next_step::succeed) {
+                diag.stop_reason = stop_reason::success;
+                diag.status = out.status;
+                co_return error_code{};
+            }
+            if (d.next == next_step::replay) {
+                stats_.stale_replays++;
+                continue;
+            }
+            if (d.next == next_step::stop) break;
+            // next_step::retry
+            diag.attempts.back().delay_after = d.delay;
+            count_retry(stats_, d.kind);
+            if (d.at_gate) continue;  // a 429 closed the gate: the gate does the waiting
+            if (const error_code wec = co_await time_.sleep_until(time_.now() + d.delay)) {
                 d = state.on_cancelled(wec);
                 break;
             }
         }
-
-        hooks h(*this, app_id, rp);
-        try {
-            out = co_await net_.run(req, deadline, h);
-        } catch (const boost::system::system_error& e) {
-            // Cancellation delivered as an exception: the transport's own record of the attempt is gone with its
-            // frame. Bytes may have left once it passed the gate with a leased connection.
-            out = attempt_result{};
-            out.ec = e.code() ? e.code() : error_code(boost::asio::error::operation_aborted);
-            out.connected = out.request_sent = h.passed_gate;
-        }
-        if (out.request_sent) holding_admission = false;
-        else refund();  // nothing reached the server: the token goes back
-        if (out.gated_until) continue;  // back to the gate; nothing was sent
-
-        if (out.retry_after) diag.retry_after = out.retry_after;  // the server's value, not the capped wait
-        if (out.status == 429) stats_.responses_429++;
-        const auto f = classify(out);
-        diag.attempts.push_back(
-            {out.ec ? out.ec : (f == failure_kind::none ? error_code{} : make_http_error(out.status)), out.status,
-             std::chrono::milliseconds(0)});
-        diag.message = out.message;
-        if (!out.ec && f != failure_kind::none) fill_api_error(out, diag);
-        {
-            std::lock_guard lk(gate_mu_);
-            d = state.on_attempt(out, h.gate_wait, time_.now(), budget_, rng_);
-        }
-        if (d.next == next_step::succeed) {
-            diag.stop_reason = stop_reason::success;
-            diag.status = out.status;
-            co_return error_code{};
-        }
-        if (d.next == next_step::replay) {
-            stats_.stale_replays++;
-            continue;
-        }
-        if (d.next == next_step::stop) break;
-        // next_step::retry
-        diag.attempts.back().delay_after = d.delay;
-        count_retry(stats_, d.kind);
-        if (d.at_gate) continue;  // a 429 closed the gate: the gate does the waiting
-        if (const error_code wec = co_await time_.sleep_until(time_.now() + d.delay)) {
-            d = state.on_cancelled(wec);
-            break;
-        }
+    } catch (const boost::system::system_error& e) {
+        // Asio throws at a co_await (a gate or backoff wait) once the caller has cancelled, instead of waiting.
+        d = state.on_cancelled(e.code());
     }
     if (holding_admission) refund();
     stats_.failed++;

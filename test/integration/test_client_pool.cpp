@@ -218,58 +218,6 @@ BOOST_AUTO_TEST_CASE(pool_wait_counts_against_the_deadline_and_the_queue_is_boun
     });
 }
 
-BOOST_AUTO_TEST_CASE(four_threads_hammer_one_client)
-{
-    // The mock runs on its own single-threaded io_context; the client on a 4-thread pool.
-    asio::io_context mock_io;
-    mock::server_params mp;
-    mp.tls = shared_tls();
-    mp.keys.push_back({"act_key", "act_secret", std::nullopt});
-    mock::server srv(mock_io.get_executor(), mp);
-    srv.start();
-    auto work = asio::make_work_guard(mock_io);
-    std::thread mock_thread([&] { mock_io.run(); });
-
-    asio::thread_pool threads(4);
-    client_params p;
-    p.base_url = srv.base_url();
-    p.credentials = basic_auth{"act_key", "act_secret"};
-    p.tls.ca_pem = shared_tls().ca_pem;
-    p.pool.max_connections = 6;
-    client c(threads.get_executor(), p);
-    std::atomic<int> failures{0};
-    std::vector<std::future<void>> done;
-    for (int t = 0; t < 8; ++t) {
-        done.push_back(asio::co_spawn(
-            threads,
-            [&, t]() -> asio::awaitable<void> {
-                conversation_api api{c};
-                for (int i = 0; i < 40; ++i) {
-                    auto user = "t" + std::to_string(t % 4);
-                    auto o = co_await api.try_post_message("app_1", user, text_message(std::to_string(t) + ":" + std::to_string(i)));
-                    if (o.ec) ++failures;
-                    if (i % 10 == 0) {
-                        auto g = co_await api.try_get_messages("app_1", user);
-                        if (g.ec) ++failures;
-                    }
-                }
-            },
-            asio::use_future));
-    }
-    for (auto& f : done) BOOST_TEST((f.wait_for(60s) == std::future_status::ready));
-    BOOST_TEST(failures.load() == 0);
-    BOOST_TEST(c.open_connections() <= 6u);
-    c.shutdown();
-    threads.join();
-    srv.stop();
-    work.reset();
-    mock_thread.join();
-    auto rec = srv.record();
-    std::size_t stored = 0;
-    for (auto& conv : rec.conversations) stored += conv.created_ids.size();
-    BOOST_TEST(stored == 8u * 40u);
-}
-
 BOOST_AUTO_TEST_CASE(tls_sessions_are_resumed_on_new_connections)
 {
     mock_env env;

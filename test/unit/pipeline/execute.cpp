@@ -7,6 +7,8 @@
 #include "pipeline/pipeline.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
@@ -345,6 +347,40 @@ BOOST_AUTO_TEST_CASE(cancellation_during_a_backoff_ends_the_call)
     BOOST_TEST((c->diag.stop_reason == stop_reason::cancelled));
     BOOST_TEST(f.stats.failed == 1u);
     BOOST_TEST(f.net.runs == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_cancelled_before_its_backoff_begins_ends_counted_as_failed)
+{
+    // Asio throws at a co_await once the caller has cancelled; execute must turn that into the call's result.
+    fixture f;
+    asio::experimental::channel<void(error_code)> hold(f.io, 1);
+    step s;
+    s.result = answer(503);
+    s.before_gate_check = [&]() -> asio::awaitable<void> {
+        co_await hold.async_receive(asio::as_tuple(asio::use_awaitable));  // ends with the cancellation
+    };
+    f.net.script = {s};
+    auto c = std::make_shared<call>();
+    asio::cancellation_signal cancel;
+    auto& pl = f.calls();
+    asio::co_spawn(
+        f.io,
+        [&pl, c]() -> asio::awaitable<void> {
+            outgoing_request req;
+            c->ec = co_await pl.execute("app_1", req, true, {}, c->out, c->diag);
+            c->done = true;
+        },
+        asio::bind_cancellation_slot(cancel.slot(), [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        }));
+    f.io.restart();
+    f.io.poll();
+    cancel.emit(asio::cancellation_type::terminal);
+    f.drive([&] { return c->done; });
+    BOOST_TEST_REQUIRE(c->done);
+    BOOST_TEST((c->ec == asio::error::operation_aborted));
+    BOOST_TEST((c->diag.stop_reason == stop_reason::cancelled));
+    BOOST_TEST(f.stats.failed == 1u);  // requests = succeeded + failed holds for cancelled calls too
 }
 
 BOOST_AUTO_TEST_CASE(cancellation_at_the_gate_returns_the_token)
