@@ -13,14 +13,18 @@
 
 #include "common/counters.hpp"
 #include "common/receive_until.hpp"
+#include "pool/context_watch.hpp"
 #include "pool/pool_state.hpp"
 #include "transport/transport.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -31,15 +35,24 @@
 namespace smooch::detail {
 
 template <class Connection, class Timer, class Clock = std::chrono::steady_clock>
-class basic_pool : public std::enable_shared_from_this<basic_pool<Connection, Timer, Clock>> {
+class basic_pool final : public std::enable_shared_from_this<basic_pool<Connection, Timer, Clock>>,
+                         public context_user {
 public:
     using conn_ptr = std::unique_ptr<Connection>;
     using time_point = std::chrono::steady_clock::time_point;
 
-    /// A leased connection, or a permit to open one (`fresh`: the caller connects it).
+    /// The execution context a call runs on: the partition of the pool its connections belong to.
+    using context_key = const void*;
+    static boost::asio::execution_context& context_of(const boost::asio::any_io_executor& ex)
+    {
+        return boost::asio::query(ex, boost::asio::execution::context);
+    }
+
+    /// A leased connection, or a permit to open one (`fresh`: the caller connects it), of context `key`.
     struct lease {
         conn_ptr conn;
         bool fresh = false;
+        context_key key = nullptr;
     };
 
     basic_pool(const pool_params& p, atomic_counters& stats)
@@ -53,6 +66,8 @@ public:
     boost::asio::awaitable<error_code> acquire(lease& out, time_point deadline, std::string& message)
     {
         const auto io = co_await boost::asio::this_coro::executor;
+        auto& context = context_of(io);
+        out.key = &context;
         for (unsigned tries = 0;; ++tries) {
             waiter_ptr w;
             std::vector<conn_ptr> expired;
@@ -60,7 +75,9 @@ public:
             {
                 std::lock_guard lk(mu_);
                 if (stopped_) co_return client_errc::client_stopped;
-                g = state_.acquire_with(Clock::now(), [&] { return w = std::make_shared<waiter>(io); }, expired);
+                if (state_.open_in(out.key) == 0) watch(context);
+                g = state_.acquire_with(
+                    Clock::now(), out.key, [&] { return w = std::make_shared<waiter>(io); }, expired);
             }
             close_all(expired);
             if (g.kind == grant_kind::queue_full) {
@@ -69,7 +86,7 @@ public:
             }
             if (g.kind == grant_kind::wait) {
                 stats_.pool_waits++;
-                if (auto ec = co_await wait_for_slot(w, deadline, message)) co_return ec;
+                if (auto ec = co_await wait_for_slot(w, out.key, deadline, message)) co_return ec;
                 g.kind = w->kind;
                 if (w->kind == grant_kind::reuse) g.conn = std::move(w->conn);
             }
@@ -84,7 +101,7 @@ public:
                 out.conn = std::move(*g.conn);
                 co_return error_code{};
             }
-            release(std::move(*g.conn), false);
+            release(std::move(*g.conn), out.key, false);
             if (tries > params_.max_connections + 1) {
                 // Every kept-alive connection was dead: open a fresh one on the next round.
                 continue;
@@ -92,8 +109,8 @@ public:
         }
     }
 
-    /// Gives a connection back. Not reusable: closed, and its slot may go to a waiter.
-    void release(conn_ptr c, bool reusable)
+    /// Gives a connection of context `key` back. Not reusable: closed, and its slot may go to a waiter.
+    void release(conn_ptr c, context_key key, bool reusable)
     {
         if (!reusable) {
             c->close();
@@ -109,7 +126,9 @@ public:
                 reusable = false;
             }
             const auto now = Clock::now();
-            h = assign(state_.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, reusable, now));
+            auto r = state_.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, key, reusable, now);
+            if (r.close) expired.push_back(std::move(*r.close));  // its slot went to another context's caller
+            h = assign(std::move(r.to));
             // Eviction also happens here, not only on acquire: no timer of ours may keep the caller's
             // io_context busy, so traffic is what sweeps idle connections out.
             state_.evict(now, expired);
@@ -118,15 +137,27 @@ public:
         deliver(std::move(h));
     }
 
-    /// Gives back a permit whose connection never opened (a failed connect).
-    void release_permit()
+    /// Gives back a permit of context `key` whose connection never opened (a failed connect).
+    void release_permit(context_key key)
     {
         std::optional<typename state::handoff> h;
         {
             std::lock_guard lk(mu_);
-            h = assign(state_.release_permit());
+            h = assign(state_.release_permit(key));
         }
         deliver(std::move(h));
+    }
+
+    /// Context `key` is going away: its idle connections close and its waiters are forgotten.
+    void drop_context(context_key key) override
+    {
+        std::vector<conn_ptr> idle;
+        {
+            std::lock_guard lk(mu_);
+            state_.drop_context(key, idle);
+            std::erase(watched_, key);  // a context made later at the same address registers afresh
+        }
+        close_all(idle);
     }
 
     /// One attempt on a pooled connection: lease, connect it if it is new, ask `hooks` whether to send, send
@@ -147,12 +178,13 @@ public:
             conn_ptr& c;
             bool fresh_unopened;
             bool reusable = false;
+            context_key key;
             ~guard()
             {
-                if (fresh_unopened) p.release_permit();
-                else if (c) p.release(std::move(c), reusable);
+                if (fresh_unopened) p.release_permit(key);
+                else if (c) p.release(std::move(c), key, reusable);
             }
-        } g{*this, l.conn, l.fresh};
+        } g{*this, l.conn, l.fresh, false, l.key};
 
         if (l.fresh) {
             co_await connector.connect(*l.conn, deadline, r);
@@ -207,7 +239,16 @@ private:
         conn_ptr conn;
     };
     using waiter_ptr = std::shared_ptr<waiter>;
-    using state = pool_state<conn_ptr, waiter_ptr>;
+    using state = pool_state<conn_ptr, waiter_ptr, context_key>;
+
+    // Registers with the context's watch, so this pool hears when the context is destroyed. Called (mu_ held)
+    // whenever the pool has no connection there: use_service is a lookup after the first time.
+    void watch(boost::asio::execution_context& context)
+    {
+        if (std::find(watched_.begin(), watched_.end(), &context) != watched_.end()) return;
+        boost::asio::use_service<context_watch>(context).watch(this->weak_from_this());
+        watched_.push_back(&context);
+    }
 
     void close_all(std::vector<conn_ptr>& v)
     {
@@ -234,7 +275,8 @@ private:
     }
 
     /// Waits in the queue until a slot is handed over, the deadline passes, or the caller cancels.
-    boost::asio::awaitable<error_code> wait_for_slot(const waiter_ptr& w, time_point deadline, std::string& message)
+    boost::asio::awaitable<error_code> wait_for_slot(const waiter_ptr& w, context_key key, time_point deadline,
+                                                     std::string& message)
     {
         auto [ec] = co_await receive_until<Timer>(w, w->ch, deadline, client_errc::deadline_exceeded);
         bool granted;
@@ -249,8 +291,8 @@ private:
             co_return ec;
         }
         if (ec) {  // handed a slot, but we are leaving (cancelled or timed out): give it back
-            if (w->kind == grant_kind::reuse) release(std::move(w->conn), true);
-            else release_permit();
+            if (w->kind == grant_kind::reuse) release(std::move(w->conn), key, true);
+            else release_permit(key);
         }
         co_return ec;
     }
@@ -259,6 +301,7 @@ private:
     atomic_counters& stats_;
     mutable std::mutex mu_;
     state state_;
+    std::vector<const void*> watched_;  // contexts whose context_watch knows this pool
     bool stopped_ = false;
 };
 

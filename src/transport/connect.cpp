@@ -34,7 +34,7 @@ bool is_ip_literal(const std::string& host)
 /// Sends what OpenSSL has written to the cipher buffer.
 asio::awaitable<error_code> flush(connection& c)
 {
-    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
+    auto [ec, n] = co_await asio::async_write(c, asio::buffer(c.cipher.out), use_tuple);
     c.cipher.out.clear();
     co_return ec;
 }
@@ -42,7 +42,7 @@ asio::awaitable<error_code> flush(connection& c)
 /// Reads more ciphertext from the socket; the end of the stream is noted for OpenSSL, not an error.
 asio::awaitable<error_code> fill(connection& c)
 {
-    auto [ec, n] = co_await c.socket.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
+    auto [ec, n] = co_await c.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
     co_return c.received_cipher(ec, n);
 }
 
@@ -138,7 +138,7 @@ asio::awaitable<void> https_connector::connect(connection& c, time_point deadlin
         // has fired no further endpoint is tried.
         if (!c.reopen(e.endpoint().protocol(), ec)) break;
         if (ec) continue;
-        std::tie(ec) = co_await c.socket.async_connect(e.endpoint(), use_tuple);
+        std::tie(ec) = co_await c.async_connect(e.endpoint(), use_tuple);
         if (!ec || ec == asio::error::operation_aborted) break;  // connected, or cancelled by the caller
     }
     if (ec || c.expired()) {
@@ -148,7 +148,7 @@ asio::awaitable<void> https_connector::connect(connection& c, time_point deadlin
         r.message = "connecting to " + where;
         co_return;
     }
-    c.socket.set_option(tcp::no_delay(true), ec);
+    c.set_no_delay(ec);
     if (!tls_) {
         if (c.disarm()) {  // expired just as it connected: the socket is shut down
             r.ec = timeout_error();

@@ -32,9 +32,16 @@ struct deadline_watch {
     bool fired = false;
 };
 
+/// The connection is also the stream its I/O goes through (an Asio AsyncStream): every socket operation is
+/// started under the watch's mutex, which the deadline handler also holds when it shuts the socket down. Asio
+/// documents a socket as unsafe to share between threads ("Shared objects: Unsafe"), and the handler of a
+/// connection's timer may run on another thread of a multi-threaded io_context than its call; serialised this
+/// way, no two member functions of the socket ever run at once, for the price of an uncontended lock per
+/// operation (a strand would cost a hop per operation).
 struct connection {
     using clock = std::chrono::steady_clock;
     using tcp = boost::asio::ip::tcp;
+    using executor_type = tcp::socket::executor_type;
 
     explicit connection(const boost::asio::any_io_executor& ex)
         : socket(ex), timer(ex), watch(std::make_shared<deadline_watch>())
@@ -56,6 +63,44 @@ struct connection {
     std::size_t served = 0;            // requests answered on it (pool_params::max_requests_per_connection)
     boost::asio::steady_timer timer;
     std::shared_ptr<deadline_watch> watch;
+
+    executor_type get_executor() noexcept { return socket.get_executor(); }
+
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token)
+    {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+            [this](auto handler, const MutableBuffers& b) {
+                std::lock_guard lk(watch->mu);
+                socket.async_read_some(b, std::move(handler));
+            },
+            token, buffers);
+    }
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token)
+    {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+            [this](auto handler, const ConstBuffers& b) {
+                std::lock_guard lk(watch->mu);
+                socket.async_write_some(b, std::move(handler));
+            },
+            token, buffers);
+    }
+    template <class Token>
+    auto async_connect(const tcp::endpoint& endpoint, Token&& token)
+    {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler, const tcp::endpoint& e) {
+                std::lock_guard lk(watch->mu);
+                socket.async_connect(e, std::move(handler));
+            },
+            token, endpoint);
+    }
+    void set_no_delay(boost::system::error_code& ec)
+    {
+        std::lock_guard lk(watch->mu);
+        socket.set_option(tcp::no_delay(true), ec);
+    }
 
     /// Starts a phase that must end by `limit`.
     void arm(clock::time_point limit)

@@ -130,10 +130,10 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
             r.request_sent = false;
             co_return false;
         }
-        std::tie(wec, written) = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
+        std::tie(wec, written) = co_await asio::async_write(c, asio::buffer(c.cipher.out), use_tuple);
         c.cipher.out.clear();
     } else {
-        std::tie(wec, written) = co_await asio::async_write(c.socket, asio::buffer(w), use_tuple);
+        std::tie(wec, written) = co_await asio::async_write(c, asio::buffer(w), use_tuple);
     }
     const bool timed_out = wec && c.expired();
     const bool aborted = wec == asio::error::operation_aborted || timed_out;
@@ -165,14 +165,14 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
         error_code ec;
         std::size_t n = 0;
         if (!c.ssl) {
-            std::tie(ec, n) = co_await c.socket.async_read_some(c.buffer.prepare(plain_read_size), use_tuple);
+            std::tie(ec, n) = co_await c.async_read_some(c.buffer.prepare(plain_read_size), use_tuple);
             c.buffer.commit(n);
             if (ec == asio::error::eof) ec = {};
         } else {
             for (unsigned round = 0;; ++round) {
                 const tls_step step = decrypt(c, n, ec);
                 if (!c.cipher.out.empty()) {
-                    auto [fec, sent] = co_await asio::async_write(c.socket, asio::buffer(c.cipher.out), use_tuple);
+                    auto [fec, sent] = co_await asio::async_write(c, asio::buffer(c.cipher.out), use_tuple);
                     c.cipher.out.clear();
                     if (fec && step != tls_step::failed) ec = fec;
                 }
@@ -181,7 +181,7 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
                     ec = client_errc::bad_response;
                     break;
                 }
-                auto [rec2, m] = co_await c.socket.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
+                auto [rec2, m] = co_await c.async_read_some(c.cipher.in.prepare(tls_read_size), use_tuple);
                 if ((ec = c.received_cipher(rec2, m))) break;
             }
         }

@@ -10,6 +10,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <deque>
@@ -174,7 +175,7 @@ BOOST_AUTO_TEST_CASE(a_permit_then_reuse_of_the_returned_connection)
     auto a = f.lease_now();
     BOOST_TEST(a->lease.fresh);
     const int id = a->lease.conn->id;
-    f.pool->release(std::move(a->lease.conn), true);
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);
     auto b = f.lease_now();
     BOOST_TEST(!b->lease.fresh);
     BOOST_TEST(b->lease.conn->id == id);
@@ -193,13 +194,13 @@ BOOST_AUTO_TEST_CASE(waiters_are_served_in_order_by_handoff)
     BOOST_TEST(!c->done);
     BOOST_TEST(f.stats.pool_waits == 2u);
     const int id = a->lease.conn->id;
-    f.pool->release(std::move(a->lease.conn), true);  // goes straight to the first waiter
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);  // goes straight to the first waiter
     f.poll();
     BOOST_TEST_REQUIRE(b->done);
     BOOST_TEST(!c->done);
     BOOST_TEST(!b->lease.fresh);
     BOOST_TEST(b->lease.conn->id == id);
-    f.pool->release(std::move(b->lease.conn), false);  // discarded: its slot becomes a permit for the next
+    f.pool->release(std::move(b->lease.conn), b->lease.key, false);  // discarded: its slot becomes a permit for the next
     f.poll();
     BOOST_TEST_REQUIRE(c->done);
     BOOST_TEST(c->lease.fresh);
@@ -222,7 +223,7 @@ BOOST_AUTO_TEST_CASE(a_queued_caller_fails_at_its_deadline_and_leaves_the_queue)
     BOOST_TEST((b->ec == client_errc::deadline_exceeded));
     BOOST_TEST(b->message == "while waiting for a pooled connection");
     // Nobody waits now: the returned connection goes idle instead of to the departed caller.
-    f.pool->release(std::move(a->lease.conn), true);
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);
     auto c = f.lease_now();
     BOOST_TEST(!c->lease.fresh);
 }
@@ -238,7 +239,7 @@ BOOST_AUTO_TEST_CASE(a_caller_cancelled_in_the_queue_leaves_it)
     BOOST_TEST_REQUIRE(b->done);
     BOOST_TEST((b->ec == asio::error::operation_aborted));
     BOOST_TEST(manual_timers::waiting() == 0u);  // its deadline timer is gone too
-    f.pool->release(std::move(a->lease.conn), true);
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);
     auto c = f.lease_now();
     BOOST_TEST(!c->lease.fresh);  // the connection was kept, not handed to the cancelled caller
     BOOST_TEST(f.pool->open() == 1u);
@@ -254,7 +255,7 @@ BOOST_AUTO_TEST_CASE(a_caller_handed_a_slot_as_its_deadline_fires_gives_the_slot
     manual_timers::advance_to(manual_clock::now() + 1s);
     f.poll_one();  // b's deadline handler: b's wait completes with deadline_exceeded, b not yet resumed
     const int id = a->lease.conn->id;
-    f.pool->release(std::move(a->lease.conn), true);  // handed to b, which is already leaving
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);  // handed to b, which is already leaving
     f.poll();
     BOOST_TEST_REQUIRE(b->done);
     BOOST_TEST((b->ec == client_errc::deadline_exceeded));
@@ -288,7 +289,7 @@ BOOST_AUTO_TEST_CASE(shutdown_fails_waiters_and_later_callers_and_closes_returne
     BOOST_TEST((b->ec == client_errc::client_stopped));
     auto* conn = a->lease.conn.get();
     auto kept = std::move(a->lease.conn);
-    f.pool->release(std::move(kept), true);
+    f.pool->release(std::move(kept), a->lease.key, true);
     BOOST_TEST(f.stats.connections_discarded == 1u);
     BOOST_TEST(f.pool->open() == 0u);
     (void)conn;
@@ -303,7 +304,7 @@ BOOST_AUTO_TEST_CASE(a_dead_idle_connection_is_dropped_before_reuse)
     fixture f(2);
     auto a = f.lease_now();
     a->lease.conn->alive = false;  // the peer closed it while it was idle
-    f.pool->release(std::move(a->lease.conn), true);
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);
     auto b = f.lease_now();
     BOOST_TEST(b->lease.fresh);  // a permit to open a new one
     BOOST_TEST(f.stats.connections_discarded == 1u);
@@ -315,11 +316,85 @@ BOOST_AUTO_TEST_CASE(idle_connections_past_idle_timeout_are_closed_by_traffic)
     fixture f(2);
     auto a = f.lease_now();
     auto b = f.lease_now();
-    f.pool->release(std::move(a->lease.conn), true);
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);
     manual_timers::advance_to(manual_clock::now() + 30s);
-    f.pool->release(std::move(b->lease.conn), true);  // a release evicts too: a is 30 s idle
+    f.pool->release(std::move(b->lease.conn), b->lease.key, true);  // a release evicts too: a is 30 s idle
     BOOST_TEST(f.stats.connections_discarded == 1u);
     BOOST_TEST(f.pool->open() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_context_holds_no_call_of_another_past_its_deadline)
+{
+    fixture f(1);
+    asio::io_context other;  // never run: a stopped io_context whose call holds the only connection
+    auto held = std::make_shared<fixture::leasing>();
+    asio::co_spawn(other, [&f, held]() -> asio::awaitable<void> {
+        held->ec = co_await f.pool->acquire(held->lease, manual_clock::time_point::max(), held->message);
+        held->done = true;
+    }, asio::detached);
+    other.poll();
+    BOOST_TEST_REQUIRE(held->done);
+    auto b = f.start_lease(manual_clock::now() + 1s);
+    f.poll();
+    BOOST_TEST(!b->done);
+    manual_timers::advance_to(manual_clock::now() + 1s);
+    f.poll();
+    BOOST_TEST_REQUIRE(b->done);  // its own deadline, on its own context
+    BOOST_TEST((b->ec == client_errc::deadline_exceeded));
+    f.pool->release(std::move(held->lease.conn), held->lease.key, true);
+}
+
+BOOST_AUTO_TEST_CASE(connections_belong_to_the_context_that_opened_them)
+{
+    fixture f(2);
+    asio::io_context other;
+    auto on_other = [&] {
+        auto l = std::make_shared<fixture::leasing>();
+        asio::co_spawn(other, [&f, l]() -> asio::awaitable<void> {
+            l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
+            l->done = true;
+        }, asio::detached);
+        other.restart();
+        other.poll();
+        BOOST_TEST_REQUIRE(l->done);
+        return l;
+    };
+    auto a = f.lease_now();
+    const int mine = a->lease.conn->id;
+    f.pool->release(std::move(a->lease.conn), a->lease.key, true);
+    auto x = on_other();
+    BOOST_TEST(x->lease.fresh);  // not this context's idle connection
+    BOOST_TEST((x->lease.key != a->lease.key));
+    f.pool->release(std::move(x->lease.conn), x->lease.key, true);
+    auto again = f.lease_now();
+    BOOST_TEST(again->lease.conn->id == mine);
+    // The cap is global: with both slots taken, the other context's idle connection gives up its slot.
+    auto c = f.lease_now();
+    BOOST_TEST(c->lease.fresh);
+    BOOST_TEST(f.stats.connections_discarded == 1u);
+    BOOST_TEST(f.pool->open() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_a_context_closes_its_idle_connections)
+{
+    fixture f(2);
+    fake_connection* idle = nullptr;
+    {
+        asio::io_context other;
+        auto l = std::make_shared<fixture::leasing>();
+        asio::co_spawn(other, [&f, l]() -> asio::awaitable<void> {
+            l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
+            l->done = true;
+        }, asio::detached);
+        other.poll();
+        BOOST_TEST_REQUIRE(l->done);
+        idle = l->lease.conn.get();
+        f.pool->release(std::move(l->lease.conn), l->lease.key, true);
+        BOOST_TEST(!idle->closed);
+        BOOST_TEST(f.pool->open() == 1u);
+    }  // ~io_context: its idle connection is closed and its slot freed now, not later
+    BOOST_TEST(f.pool->open() == 0u);
+    BOOST_TEST(f.stats.connections_discarded == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -375,7 +450,7 @@ BOOST_AUTO_TEST_CASE(a_gate_that_closed_while_the_call_queued_sends_nothing_and_
     f.poll();
     BOOST_TEST(!a->done);  // queued behind `holder`
     h.gate = manual_clock::now() + 2s;  // a 429 elsewhere closed the app's gate meanwhile
-    f.pool->release(std::move(holder->lease.conn), true);
+    f.pool->release(std::move(holder->lease.conn), holder->lease.key, true);
     f.poll();
     BOOST_TEST_REQUIRE(a->done);
     BOOST_TEST_REQUIRE(a->r.gated_until.has_value());
