@@ -13,6 +13,7 @@
 #include <smooch/json.hpp>
 #include <smooch/mock/server.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -133,16 +134,18 @@ asio::awaitable<void> worker(run_state& st)
         m.text = "seq " + std::to_string(seq);
         (*m.metadata)["seq"] = seq;
         const std::string& user = st.users[(seq - 1) % st.users.size()];
-        auto r = co_await st.api->try_post_message(o.app, user, m, opts);
+        smooch::diagnostics diag;
+        auto [ec, r] = co_await st.api->async_post_message(o.app, user, m, diag, opts,
+                                                           asio::as_tuple(asio::use_awaitable));
         st.hist.record(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now() - start).count()));
         ++st.done;
-        if (!r) {
+        if (ec) {
             ++st.errors;
-            std::string kind = r.ec.message();
-            if (r.diag.status) kind += " (HTTP " + std::to_string(r.diag.status) + ")";
+            std::string kind = ec.message();
+            if (diag.status) kind += " (HTTP " + std::to_string(diag.status) + ")";
             if (st.error_kinds.size() < 32 || st.error_kinds.count(kind)) ++st.error_kinds[kind];
-            if (st.first_error.empty()) st.first_error = smooch::describe(r.ec, r.diag);
+            if (st.first_error.empty()) st.first_error = smooch::describe(ec, diag);
         }
     }
 }

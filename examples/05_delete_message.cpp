@@ -3,6 +3,9 @@
 
 #include <smooch/conversation_api.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -15,8 +18,9 @@ asio::awaitable<void> run(smooch::client& client)
     msg.text = "to be deleted";
     auto posted = co_await api.post_message(example::app_id(), user, msg);
     co_await api.delete_message(example::app_id(), user, *posted.message->id);
-    auto again = co_await api.try_delete_message(example::app_id(), user, *posted.message->id);
-    std::cout << "deleted " << *posted.message->id << "; deleting again gives " << again.ec.message() << "\n";
+    auto [ec, again] = co_await api.async_delete_message(example::app_id(), user, *posted.message->id,
+                                                         asio::as_tuple(asio::use_awaitable));
+    std::cout << "deleted " << *posted.message->id << "; deleting again gives " << ec.message() << "\n";
 }
 
 int main() { return example::run(run); }

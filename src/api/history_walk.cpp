@@ -1,31 +1,30 @@
 // walk_history: pages of get_messages over a whole conversation, without skipping or repeating a message.
 
-#include <smooch/conversation_api.hpp>
-
-#include <boost/asio/use_awaitable.hpp>
+#include "api/call.hpp"
 
 #include <algorithm>
 #include <optional>
 #include <unordered_set>
 
-namespace smooch {
+namespace smooch::detail {
 
 namespace asio = boost::asio;
 
-namespace {
-
-asio::awaitable<std::size_t> walk(conversation_api api, std::string app, std::string user, walk_direction dir,
-                                  std::function<void(const message&)> on_message, call_options opts)
+asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& diag)
 {
-    const bool forward = dir == walk_direction::oldest_first;
+    const bool forward = c.direction == walk_direction::oldest_first;
     get_messages_query q;
     if (forward) q.after = "0";
-    std::size_t visited = 0;
+    visited = 0;
     // Ids already visited whose `received` equals the boundary value: those may come back on the next page.
     std::unordered_set<std::string> boundary_ids;
     std::optional<double> boundary;
     for (;;) {
-        auto page = co_await api.get_messages(app, user, q, opts);
+        auto page_call = make_get_messages(c.impl, c.app_id, c.user_id, q, c.opts);
+        get_messages_response page;
+        const error_code ec = co_await perform(page_call, page, diag);
+        diag.operation = "walk_history";
+        if (ec) co_return ec;
         std::vector<message> msgs = page.messages ? std::move(*page.messages) : std::vector<message>{};
         std::stable_sort(msgs.begin(), msgs.end(), [](const message& a, const message& b) {
             return a.received.value_or(0) < b.received.value_or(0);
@@ -38,10 +37,10 @@ asio::awaitable<std::size_t> walk(conversation_api api, std::string app, std::st
             if (boundary && r == *boundary && m.id && boundary_ids.count(*m.id)) continue;
             ++fresh;
             ++visited;
-            on_message(m);
+            c.on_message(m);
         }
         const bool more = forward ? page.has_next() : page.has_previous();
-        if (!more || msgs.empty()) co_return visited;
+        if (!more || msgs.empty()) co_return error_code{};
 
         // Next cursor: the value just before the last group, so the boundary group is read again in full.
         const double last = msgs.back().received.value_or(0);
@@ -59,14 +58,4 @@ asio::awaitable<std::size_t> walk(conversation_api api, std::string app, std::st
     }
 }
 
-} // namespace
-
-asio::awaitable<std::size_t> conversation_api::walk_history(std::string_view app_id, std::string_view user_id,
-                                                            walk_direction direction,
-                                                            std::function<void(const message&)> on_message,
-                                                            call_options opts)
-{
-    return walk(*this, std::string(app_id), std::string(user_id), direction, std::move(on_message), std::move(opts));
-}
-
-} // namespace smooch
+} // namespace smooch::detail

@@ -73,31 +73,31 @@ BOOST_AUTO_TEST_CASE(documented_errors_carry_status_and_api_body)
     env.run([&]() -> asio::awaitable<void> {
         conversation_api api{*good};
         // 404: no conversation yet.
-        auto o = co_await api.try_get_messages("app_1", "nobody");
+        auto o = co_await try_get_messages(api, "app_1", "nobody");
         BOOST_TEST((o.ec == make_http_error(404)));
         BOOST_TEST(o.diag.status == 404u);
         BOOST_TEST(!o.diag.api_code.empty());
         BOOST_TEST((o.diag.stop_reason == stop_reason::permanent_error));
         BOOST_TEST(o.diag.attempts.size() == 1u);  // a 4xx is never retried
-        auto d = co_await api.try_delete_message("app_1", "nobody", "0123456789abcdef01234567");
+        auto d = co_await try_delete_message(api, "app_1", "nobody", "0123456789abcdef01234567");
         BOOST_TEST((d.ec == make_http_error(404)));
 
         // 401 without and with wrong credentials; the secret never appears in the error.
-        auto u = co_await conversation_api{*none}.try_post_message("app_1", "u", text_message("x"));
+        auto u = co_await try_post_message(conversation_api{*none}, "app_1", "u", text_message("x"));
         BOOST_TEST((u.ec == make_http_error(401)));
         BOOST_TEST(u.diag.api_code == "unauthorized");
         BOOST_TEST(!u.diag.outcome_unknown);  // a 401 means it was not applied
-        auto w = co_await conversation_api{*bad_secret}.try_post_message("app_1", "u", text_message("x"));
+        auto w = co_await try_post_message(conversation_api{*bad_secret}, "app_1", "u", text_message("x"));
         BOOST_TEST((w.ec == make_http_error(401)));
         BOOST_TEST(w.diag.api_code == "invalid_auth");
         BOOST_TEST(describe(w.ec, w.diag).find("wrong") == std::string::npos);
 
         // 403: an app key used for another app.
-        auto f = co_await conversation_api{*app_key}.try_post_message("app_2", "u", text_message("x"));
+        auto f = co_await try_post_message(conversation_api{*app_key}, "app_2", "u", text_message("x"));
         BOOST_TEST((f.ec == make_http_error(403)));
 
         // 413: a body over the server's 100 KB limit (valid for the client).
-        auto big = co_await api.try_post_message("app_1", "u", text_message(std::string(200 * 1024, 'x')));
+        auto big = co_await try_post_message(api, "app_1", "u", text_message(std::string(200 * 1024, 'x')));
         BOOST_TEST((big.ec == make_http_error(413)), describe(big.ec, big.diag));
 
         // The throwing form throws smooch::error with the same diagnostics.
@@ -130,15 +130,15 @@ BOOST_AUTO_TEST_CASE(documented_errors_on_activity_read_and_delete_messages)
     const std::vector<std::pair<std::string, call>> ops = {
         {"conversation_activity",
          [&](client& c, std::string app, std::string user) -> asio::awaitable<std::pair<error_code, diagnostics>> {
-             co_return pair_of(co_await conversation_api{c}.try_conversation_activity(app, user, typing));
+             co_return pair_of(co_await try_conversation_activity(conversation_api{c}, app, user, typing));
          }},
         {"reset_unread_count",
          [&](client& c, std::string app, std::string user) -> asio::awaitable<std::pair<error_code, diagnostics>> {
-             co_return pair_of(co_await conversation_api{c}.try_reset_unread_count(app, user));
+             co_return pair_of(co_await try_reset_unread_count(conversation_api{c}, app, user));
          }},
         {"delete_messages",
          [&](client& c, std::string app, std::string user) -> asio::awaitable<std::pair<error_code, diagnostics>> {
-             co_return pair_of(co_await conversation_api{c}.try_delete_messages(app, user));
+             co_return pair_of(co_await try_delete_messages(conversation_api{c}, app, user));
          }},
     };
     env.run([&]() -> asio::awaitable<void> {
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(documented_errors_on_activity_read_and_delete_messages)
             }
         }
         // A real 413 on conversation_activity: a body over the server's 100 KB limit (valid for the client).
-        auto big = co_await conversation_api{*good}.try_conversation_activity("app_1", "has_conv", huge);
+        auto big = co_await try_conversation_activity(conversation_api{*good}, "app_1", "has_conv", huge);
         check(pair_of(big), 413, "request_entity_too_large", "conversation_activity 413");
     });
     auto rec = env.server->record();
@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(server_400_for_what_the_client_lets_through)
         conversation_api api{*c};
         message_post m = text_message("x");
         m.type = "noSuchType";  // open enum: accepted by the client, rejected by the server
-        auto o = co_await api.try_post_message("app_1", "u", m);
+        auto o = co_await try_post_message(api, "app_1", "u", m);
         BOOST_TEST((o.ec == make_http_error(400)));
         BOOST_TEST(o.diag.api_description.size() > 0u);
     });
@@ -206,23 +206,23 @@ BOOST_AUTO_TEST_CASE(invalid_requests_fail_before_sending)
         conversation_api api{*c};
         message_post m;
         m.type = message_type::image;  // no mediaUrl
-        auto o = co_await api.try_post_message("app_1", "u", m);
+        auto o = co_await try_post_message(api, "app_1", "u", m);
         BOOST_TEST((o.ec == client_errc::invalid_request));
         BOOST_TEST(o.diag.message.find("mediaUrl") != std::string::npos);
-        auto e = co_await api.try_post_message("", "u", text_message("x"));
+        auto e = co_await try_post_message(api, "", "u", text_message("x"));
         BOOST_TEST((e.ec == client_errc::invalid_request));
         BOOST_TEST(e.diag.message.find("app_id") != std::string::npos);
         const get_messages_query both{.before = "1", .after = "2"};
-        auto q = co_await api.try_get_messages("app_1", "u", both);
+        auto q = co_await try_get_messages(api, "app_1", "u", both);
         BOOST_TEST((q.ec == client_errc::invalid_request));
         message_post latin1 = text_message("caf\xe9");  // Latin-1 bytes: the server would answer 400
         latin1.metadata = json_object{{"ok", "caf\xc3\xa9"}};
-        auto u = co_await api.try_post_message("app_1", "u", latin1);
+        auto u = co_await try_post_message(api, "app_1", "u", latin1);
         BOOST_TEST((u.ec == client_errc::invalid_request));
         BOOST_TEST(u.diag.message == "text: not valid UTF-8 (JSON text must be UTF-8)", u.diag.message);
         conversation_activity typing{.type = activity_type::typing_start};
         typing.extra = json_object{{"x-\xff", 1}};
-        auto t = co_await api.try_conversation_activity("app_1", "u", typing);
+        auto t = co_await try_conversation_activity(api, "app_1", "u", typing);
         BOOST_TEST((t.ec == client_errc::invalid_request));
         BOOST_TEST(t.diag.message.find("UTF-8") != std::string::npos, t.diag.message);
     });
@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(tls_verification_failures_say_so)
     auto other_ca = mock::generate_tls();
     auto wrong_ca = env.make_client([&](client_params& p) { p.tls.ca_pem = other_ca.ca_pem; });
     env.run([&]() -> asio::awaitable<void> {
-        auto a = co_await conversation_api{*wrong_ca}.try_get_messages("app_1", "u");
+        auto a = co_await try_get_messages(conversation_api{*wrong_ca}, "app_1", "u");
         BOOST_TEST(a.ec.failed());
         BOOST_TEST(a.diag.message.find("verification failed") != std::string::npos, a.diag.message);
         BOOST_TEST((a.diag.stop_reason == stop_reason::permanent_error));
@@ -299,7 +299,7 @@ BOOST_AUTO_TEST_CASE(host_name_mismatch_is_a_verification_error)
     env.mock_params.tls = mock::generate_tls({"other.example"});  // certificate for another name
     auto c = env.make_client([&](client_params& p) { p.tls.ca_pem = env.mock_params.tls->ca_pem; });
     env.run([&]() -> asio::awaitable<void> {
-        auto a = co_await conversation_api{*c}.try_get_messages("app_1", "u");
+        auto a = co_await try_get_messages(conversation_api{*c}, "app_1", "u");
         BOOST_TEST(a.ec.failed());
         BOOST_TEST(a.diag.message.find("verification failed") != std::string::npos, a.diag.message);
     });
@@ -323,7 +323,7 @@ BOOST_AUTO_TEST_CASE(jwt_credentials_are_accepted_by_the_mock)
         auto page = co_await conversation_api{*user}.get_messages("app_1", "u1");
         BOOST_TEST(page.messages->size() == 2u);
         // appUser scope: another user's conversation is forbidden.
-        auto f = co_await conversation_api{*user}.try_get_messages("app_1", "u2");
+        auto f = co_await try_get_messages(conversation_api{*user}, "app_1", "u2");
         BOOST_TEST((f.ec == make_http_error(403)));
     });
 }

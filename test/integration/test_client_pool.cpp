@@ -42,7 +42,7 @@ asio::awaitable<std::size_t> fan_out(client& c, std::string app, std::string use
         asio::co_spawn(
             ex,
             [&, i]() -> asio::awaitable<void> {
-                auto o = co_await conversation_api{c}.try_post_message(app, user, text_message("m" + std::to_string(i)));
+                auto o = co_await try_post_message(conversation_api{c}, app, user, text_message("m" + std::to_string(i)));
                 if (o.ec) ++failures;
                 max_open = std::max(max_open, c.open_connections());
                 if (--remaining == 0) done.cancel();
@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(cancellation_mid_request_ends_promptly_and_keeps_the_pool_s
         co_await api.post_message("app_1", "cancel", text_message("x"));
         asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
         auto start = std::chrono::steady_clock::now();
-        auto res = co_await (api.try_get_messages("app_1", "cancel") || timer.async_wait(asio::use_awaitable));
+        auto res = co_await (try_get_messages(api, "app_1", "cancel") || timer.async_wait(asio::use_awaitable));
         auto took = std::chrono::steady_clock::now() - start;
         BOOST_TEST(res.index() == 1u);  // the timer won
         BOOST_TEST((took < 2s));
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(cancellation_mid_request_ends_promptly_and_keeps_the_pool_s
         env.server->add_fault(slow2);
         std::promise<bool> cancelled;
         const auto attempts_before = c->counters().attempts;
-        asio::co_spawn(co_await asio::this_coro::executor, api.try_get_messages("app_1", "cancel"),
+        asio::co_spawn(co_await asio::this_coro::executor, try_get_messages(api, "app_1", "cancel"),
                        asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, outcome<get_messages_response> o) {
                            cancelled.set_value(e != nullptr || o.ec == asio::error::operation_aborted);
                        }));
@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(overall_deadline_expires_during_a_slow_response)
         auto start = std::chrono::steady_clock::now();
         const call_options short_deadline{.total_timeout = 200ms};
         const get_messages_query latest;
-        auto o = co_await api.try_get_messages("app_1", "dl", latest, short_deadline);
+        auto o = co_await try_get_messages(api, "app_1", "dl", latest, short_deadline);
         auto took = std::chrono::steady_clock::now() - start;
         BOOST_TEST((o.ec == client_errc::deadline_exceeded));
         BOOST_TEST((o.diag.stop_reason == stop_reason::deadline));
@@ -199,14 +199,14 @@ BOOST_AUTO_TEST_CASE(pool_wait_counts_against_the_deadline_and_the_queue_is_boun
         auto ex = co_await asio::this_coro::executor;
         std::optional<error_code> slow_result;
         const auto attempts_before = c->counters().attempts;
-        asio::co_spawn(ex, api.try_get_messages("app_1", "w"),
+        asio::co_spawn(ex, try_get_messages(api, "app_1", "w"),
                        [&](std::exception_ptr, outcome<get_messages_response> o) { slow_result = o.ec; });
         // The slow call holds the only connection once its request is sent.
         BOOST_TEST(co_await until([&] { return c->counters().attempts > attempts_before; }));
         const call_options short_deadline{.total_timeout = 100ms};
         const get_messages_query latest;
-        auto [waiting, rejected] = co_await (api.try_get_messages("app_1", "w", latest, short_deadline) &&
-                                             api.try_get_messages("app_1", "w", latest, short_deadline));
+        auto [waiting, rejected] = co_await (try_get_messages(api, "app_1", "w", latest, short_deadline) &&
+                                             try_get_messages(api, "app_1", "w", latest, short_deadline));
         // One of the two queued (then timed out waiting), the other found the queue full.
         std::set<error_code> codes{waiting.ec, rejected.ec};
         BOOST_TEST(codes.count(client_errc::deadline_exceeded) == 1u);
@@ -265,14 +265,14 @@ BOOST_AUTO_TEST_CASE(cancelling_a_call_queued_for_a_connection_is_a_cancellation
         auto ex = co_await asio::this_coro::executor;
         std::optional<error_code> slow_result;
         const auto before = c->counters();
-        asio::co_spawn(ex, api.try_get_messages("app_1", "q"),
+        asio::co_spawn(ex, try_get_messages(api, "app_1", "q"),
                        [&](std::exception_ptr, outcome<get_messages_response> o) { slow_result = o.ec; });
         BOOST_TEST(co_await until([&] { return c->counters().attempts > before.attempts; }));
 
         // A post queues behind it; cancel it while it waits.
         asio::cancellation_signal sig;
         std::optional<outcome<message_response>> queued;
-        asio::co_spawn(ex, api.try_post_message("app_1", "q", text_message("cancelled while queued")),
+        asio::co_spawn(ex, try_post_message(api, "app_1", "q", text_message("cancelled while queued")),
                        asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr, outcome<message_response> o) {
                            queued = std::move(o);
                        }));
@@ -431,8 +431,8 @@ BOOST_AUTO_TEST_CASE(a_tls_record_after_a_response_retires_the_connection)
         io,
         [&]() -> asio::awaitable<void> {
             conversation_api api{c};
-            auto a = co_await api.try_delete_messages("app", "u");
-            auto b = co_await api.try_delete_messages("app", "u");
+            auto a = co_await try_delete_messages(api, "app", "u");
+            auto b = co_await try_delete_messages(api, "app", "u");
             results.emplace(std::move(a), std::move(b));
             srv.acceptor.close();
         },
@@ -463,8 +463,8 @@ BOOST_AUTO_TEST_CASE(bytes_after_a_response_retire_the_connection)
         io,
         [&]() -> asio::awaitable<void> {
             conversation_api api{c};
-            auto a = co_await api.try_delete_messages("app", "u");
-            auto b = co_await api.try_delete_messages("app", "u");
+            auto a = co_await try_delete_messages(api, "app", "u");
+            auto b = co_await try_delete_messages(api, "app", "u");
             second_attempts = b.diag.attempts.size();
             results.emplace(a.ec, b.ec);
             srv.acceptor.close();
@@ -495,8 +495,8 @@ BOOST_AUTO_TEST_CASE(host_names_are_resolved_cached_and_verified)
     env.run([&]() -> asio::awaitable<void> {
         conversation_api api{*c};
         // Two connections in parallel: the second connect uses the cached answer or resolves again; both work.
-        auto [a, b] = co_await (api.try_post_message("app_1", "dns", text_message("one")) &&
-                                api.try_post_message("app_1", "dns", text_message("two")));
+        auto [a, b] = co_await (try_post_message(api, "app_1", "dns", text_message("one")) &&
+                                try_post_message(api, "app_1", "dns", text_message("two")));
         BOOST_TEST(!a.ec, describe(a.ec, a.diag));
         BOOST_TEST(!b.ec, describe(b.ec, b.diag));
         auto g = co_await api.get_messages("app_1", "dns");

@@ -34,7 +34,7 @@ asio::awaitable<std::vector<outcome<message_response>>> post_many(client& c, std
             ex,
             [&, i]() -> asio::awaitable<void> {
                 results[static_cast<std::size_t>(i)] =
-                    co_await conversation_api{c}.try_post_message(app, user, text_message("p" + std::to_string(i)));
+                    co_await try_post_message(conversation_api{c}, app, user, text_message("p" + std::to_string(i)));
                 if (--remaining == 0) done.cancel();
             },
             asio::detached);
@@ -99,17 +99,17 @@ BOOST_AUTO_TEST_CASE(bursts_of_503_with_and_without_retry_after)
         co_await api.post_message("app_1", "b", text_message("seed"));
         // GET: plain 503s are retried.
         env.server->add_fault(mock::parse_fault("status=503,count=3,route=get_messages"));
-        auto g = co_await api.try_get_messages("app_1", "b");
+        auto g = co_await try_get_messages(api, "app_1", "b");
         BOOST_TEST(!g.ec);
         BOOST_TEST(g.diag.attempts.size() == 4u);
         // POST: 503 with Retry-After means "not processed": retried, lands once.
         env.server->add_fault(mock::parse_fault("status=503,retry_after=0,count=2,route=post_message"));
-        auto p = co_await api.try_post_message("app_1", "b", text_message("after 503+RA"));
+        auto p = co_await try_post_message(api, "app_1", "b", text_message("after 503+RA"));
         BOOST_TEST(!p.ec);
         BOOST_TEST(p.diag.attempts.size() == 3u);
         // POST: a plain 503 might have been applied: not retried, outcome unknown.
         env.server->add_fault(mock::parse_fault("status=503,count=1,route=post_message"));
-        auto u = co_await api.try_post_message("app_1", "b", text_message("plain 503"));
+        auto u = co_await try_post_message(api, "app_1", "b", text_message("plain 503"));
         BOOST_TEST((u.ec == client_errc::outcome_unknown));
         BOOST_TEST(u.diag.outcome_unknown);
         BOOST_TEST((u.diag.stop_reason == stop_reason::not_idempotent));
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(bursts_of_503_with_and_without_retry_after)
         call_options opt_in;
         opt_in.retry = fast_retries();
         opt_in.retry->retry_unknown_outcome = true;
-        auto o = co_await api.try_post_message("app_1", "b", text_message("opted in"), opt_in);
+        auto o = co_await try_post_message(api, "app_1", "b", text_message("opted in"), opt_in);
         BOOST_TEST(!o.ec);
     });
     auto texts = env.server->record().find("app_1", "b")->texts();
@@ -136,17 +136,17 @@ BOOST_AUTO_TEST_CASE(reset_after_send_is_outcome_unknown_for_posts_and_retried_f
         conversation_api api{*c};
         // The server stores the message, then resets: the client cannot know, so it must not resend.
         env.server->add_fault(mock::parse_fault("reset,apply,count=1,route=post_message"));
-        auto a = co_await api.try_post_message("app_1", "r", text_message("applied"));
+        auto a = co_await try_post_message(api, "app_1", "r", text_message("applied"));
         BOOST_TEST((a.ec == client_errc::outcome_unknown));
         BOOST_TEST(a.diag.outcome_unknown);
         BOOST_TEST(a.diag.attempts.size() == 1u);
         // The server resets without storing.
         env.server->add_fault(mock::parse_fault("reset,count=1,route=post_message"));
-        auto b = co_await api.try_post_message("app_1", "r", text_message("not applied"));
+        auto b = co_await try_post_message(api, "app_1", "r", text_message("not applied"));
         BOOST_TEST((b.ec == client_errc::outcome_unknown));
         // Reads are retried through the same fault.
         env.server->add_fault(mock::parse_fault("reset,count=2,route=get_messages"));
-        auto g = co_await api.try_get_messages("app_1", "r");
+        auto g = co_await try_get_messages(api, "app_1", "r");
         BOOST_TEST(!g.ec);
         BOOST_TEST(g.diag.attempts.size() == 3u);
     });
@@ -166,12 +166,12 @@ BOOST_AUTO_TEST_CASE(retry_budget_stops_hammering_a_failing_server)
         p.retry.budget_ratio = 0.0;
     });
     env.run([&]() -> asio::awaitable<void> {
-        auto o = co_await conversation_api{*c}.try_get_messages("app_1", "x");
+        auto o = co_await try_get_messages(conversation_api{*c}, "app_1", "x");
         BOOST_TEST((o.ec == client_errc::retry_budget_exhausted));
         BOOST_TEST((o.diag.stop_reason == stop_reason::budget_exhausted));
         BOOST_TEST(o.diag.attempts.size() == 6u);  // the first try plus the floor of 5 retries
         // The budget is shared: the next call gets no retry at all.
-        auto o2 = co_await conversation_api{*c}.try_get_messages("app_1", "x");
+        auto o2 = co_await try_get_messages(conversation_api{*c}, "app_1", "x");
         BOOST_TEST(o2.diag.attempts.size() == 1u);
     });
     BOOST_TEST(env.server->record().routed.at("get_messages") == 7u);
@@ -186,7 +186,7 @@ BOOST_AUTO_TEST_CASE(attempts_are_capped_and_recorded)
         p.retry.max_attempts = 3;
     });
     env.run([&]() -> asio::awaitable<void> {
-        auto o = co_await conversation_api{*c}.try_get_messages("app_1", "x");
+        auto o = co_await try_get_messages(conversation_api{*c}, "app_1", "x");
         BOOST_TEST((o.ec == make_http_error(502)));
         BOOST_TEST((o.diag.stop_reason == stop_reason::attempts_exhausted));
         BOOST_REQUIRE(o.diag.attempts.size() == 3u);
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(deadline_is_not_overrun_by_backoff_or_retry_after)
         // Backoffs of up to 2 s mostly do not fit into 300 ms: the call fails as soon as one does not (or
         // when an attempt reaches the deadline), with deadline_exceeded, never later than the deadline.
         auto start = std::chrono::steady_clock::now();
-        auto g = co_await api.try_get_messages("app_1", "x", latest, opts);
+        auto g = co_await try_get_messages(api, "app_1", "x", latest, opts);
         auto took = std::chrono::steady_clock::now() - start;
         BOOST_TEST((g.ec == client_errc::deadline_exceeded), describe(g.ec, g.diag));
         BOOST_TEST((g.diag.stop_reason == stop_reason::deadline));
@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(deadline_is_not_overrun_by_backoff_or_retry_after)
         // Retry-After of 30 s (capped to 1 s) cannot fit in 300 ms: fail at once with rate_limited carrying
         // the server's own value.
         start = std::chrono::steady_clock::now();
-        auto p = co_await api.try_post_message("app_1", "x", text_message("x"), opts);
+        auto p = co_await try_post_message(api, "app_1", "x", text_message("x"), opts);
         took = std::chrono::steady_clock::now() - start;
         BOOST_TEST((p.ec == client_errc::rate_limited));
         BOOST_TEST((p.diag.retry_after.value() == 30s));
@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(deadline_expires_during_backoffs_the_call_ends_at_the_deadl
         opts.total_timeout = 400ms;
         const get_messages_query latest;
         auto start = std::chrono::steady_clock::now();
-        auto g = co_await conversation_api{*c}.try_get_messages("app_1", "x", latest, opts);
+        auto g = co_await try_get_messages(conversation_api{*c}, "app_1", "x", latest, opts);
         auto took = std::chrono::steady_clock::now() - start;
         BOOST_TEST((g.ec == client_errc::deadline_exceeded), describe(g.ec, g.diag));
         BOOST_TEST((g.diag.stop_reason == stop_reason::deadline));
@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(cancellation_during_backoff_and_at_the_gate)
                 if (!ec) cancel.emit(asio::cancellation_type::terminal);
             });
             auto start = std::chrono::steady_clock::now();
-            auto r = co_await asio::co_spawn(ex, api.try_get_messages("app_1", "c"),
+            auto r = co_await asio::co_spawn(ex, try_get_messages(api, "app_1", "c"),
                                              asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
             auto took = std::chrono::steady_clock::now() - start;
             BOOST_TEST((r.ec == asio::error::operation_aborted), describe(r.ec, r.diag));
@@ -297,14 +297,14 @@ BOOST_AUTO_TEST_CASE(cancellation_during_backoff_and_at_the_gate)
         {
             asio::steady_timer t(ex, 200ms);
             auto start = std::chrono::steady_clock::now();
-            auto r = co_await (api.try_get_messages("app_1", "c") || t.async_wait(asio::use_awaitable));
+            auto r = co_await (try_get_messages(api, "app_1", "c") || t.async_wait(asio::use_awaitable));
             BOOST_TEST(r.index() == 1u);
             BOOST_TEST((std::chrono::steady_clock::now() - start < 1s));
         }
         // At the gate: the first post closes the app's gate for 10 s; a second post waits there.
         call_options short_deadline;
         short_deadline.total_timeout = 100ms;
-        auto first = co_await api.try_post_message("app_1", "c", text_message("gate"), short_deadline);
+        auto first = co_await try_post_message(api, "app_1", "c", text_message("gate"), short_deadline);
         BOOST_TEST((first.ec == client_errc::rate_limited));
         asio::cancellation_signal cancel;
         asio::steady_timer t(ex, 200ms);
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(cancellation_during_backoff_and_at_the_gate)
             if (!ec) cancel.emit(asio::cancellation_type::terminal);
         });
         auto start = std::chrono::steady_clock::now();
-        auto r = co_await asio::co_spawn(ex, api.try_post_message("app_1", "c", text_message("waits")),
+        auto r = co_await asio::co_spawn(ex, try_post_message(api, "app_1", "c", text_message("waits")),
                                          asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
         BOOST_TEST((r.ec == asio::error::operation_aborted), describe(r.ec, r.diag));
         BOOST_TEST((r.diag.stop_reason == stop_reason::cancelled));
@@ -340,14 +340,14 @@ BOOST_AUTO_TEST_CASE(a_post_cut_off_after_sending_reports_outcome_unknown)
         opts.total_timeout = 300ms;
         // The deadline passes while the server, which stored the message, stalls after the headers.
         env.server->add_fault(mock::parse_fault("stall,apply,count=1,route=post_message"));
-        auto a = co_await api.try_post_message("app_1", "cut", text_message("stalled, applied"), opts);
+        auto a = co_await try_post_message(api, "app_1", "cut", text_message("stalled, applied"), opts);
         BOOST_TEST((a.ec == client_errc::deadline_exceeded), describe(a.ec, a.diag));
         BOOST_TEST((a.diag.stop_reason == stop_reason::deadline));
         BOOST_TEST(a.diag.outcome_unknown);
         BOOST_TEST(a.diag.attempts.size() == 1u);  // never resent
         // The same when it stalls without storing: the client cannot tell the difference.
         env.server->add_fault(mock::parse_fault("stall,count=1,route=post_message"));
-        auto b = co_await api.try_post_message("app_1", "cut", text_message("stalled, not applied"), opts);
+        auto b = co_await try_post_message(api, "app_1", "cut", text_message("stalled, not applied"), opts);
         BOOST_TEST((b.ec == client_errc::deadline_exceeded));
         BOOST_TEST(b.diag.outcome_unknown);
 
@@ -358,7 +358,7 @@ BOOST_AUTO_TEST_CASE(a_post_cut_off_after_sending_reports_outcome_unknown)
         t.async_wait([&](boost::system::error_code ec) {
             if (!ec) cancel.emit(asio::cancellation_type::terminal);
         });
-        auto d = co_await asio::co_spawn(ex, api.try_post_message("app_1", "cut", text_message("delayed, cancelled")),
+        auto d = co_await asio::co_spawn(ex, try_post_message(api, "app_1", "cut", text_message("delayed, cancelled")),
                                          asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
         BOOST_TEST((d.ec == asio::error::operation_aborted), describe(d.ec, d.diag));
         BOOST_TEST((d.diag.stop_reason == stop_reason::cancelled));
@@ -367,7 +367,7 @@ BOOST_AUTO_TEST_CASE(a_post_cut_off_after_sending_reports_outcome_unknown)
 
         // A response too large to read: the server answered, so it may well have stored the message.
         auto small = env.make_client([](client_params& p) { p.max_response_body = 64; });
-        auto e = co_await conversation_api{*small}.try_post_message("app_1", "cut", text_message("too large"));
+        auto e = co_await try_post_message(conversation_api{*small}, "app_1", "cut", text_message("too large"));
         BOOST_TEST((e.ec == client_errc::response_too_large), describe(e.ec, e.diag));
         BOOST_TEST(e.diag.outcome_unknown);
         BOOST_TEST(e.diag.attempts.size() == 1u);
@@ -469,10 +469,10 @@ BOOST_AUTO_TEST_CASE(the_gate_table_does_not_grow_with_every_app_id)
         conversation_api api{*c};
         call_options short_deadline;
         short_deadline.total_timeout = 100ms;
-        auto hot = co_await api.try_get_messages("hot", "u", {}, short_deadline);
+        auto hot = co_await try_get_messages(api, "hot", "u", {}, short_deadline);
         BOOST_TEST((hot.ec == client_errc::rate_limited));
         for (int i = 0; i < 600; ++i) {
-            auto o = co_await api.try_get_messages("app_" + std::to_string(i), "u");
+            auto o = co_await try_get_messages(api, "app_" + std::to_string(i), "u");
             BOOST_TEST_REQUIRE((o.ec == make_http_error(404)));  // no conversation: one answer each
         }
     });
@@ -510,7 +510,7 @@ BOOST_AUTO_TEST_CASE(transport_faults_are_named_and_reads_recover)
                 BOOST_TEST_CONTEXT((tls ? "https, " : "http, ") << e.fault)
                 {
                     env.server->add_fault(mock::parse_fault(e.fault));
-                    auto r = co_await api.try_get_messages("app_1", "f");
+                    auto r = co_await try_get_messages(api, "app_1", "f");
                     BOOST_TEST(!r.ec.failed(), describe(r.ec, r.diag));
                     BOOST_TEST_REQUIRE(r.diag.attempts.size() == 2u);
                     BOOST_TEST((r.diag.attempts[0].ec == e.first_error), r.diag.attempts[0].ec.message());
@@ -522,13 +522,13 @@ BOOST_AUTO_TEST_CASE(transport_faults_are_named_and_reads_recover)
             }
             // A body that is not JSON is the server's answer, not a transport failure: reported, not retried.
             env.server->add_fault(mock::parse_fault("malformed,count=1,route=get_messages"));
-            auto m = co_await api.try_get_messages("app_1", "f");
+            auto m = co_await try_get_messages(api, "app_1", "f");
             BOOST_TEST((m.ec == client_errc::invalid_json), describe(m.ec, m.diag));
             BOOST_TEST(m.diag.attempts.size() == 1u);
             // A server that closes after a complete response: the answer counts, the next call reconnects.
             env.server->add_fault(mock::parse_fault("close,count=1,route=get_messages"));
             for (int i = 0; i < 2; ++i) {
-                auto k = co_await api.try_get_messages("app_1", "f");
+                auto k = co_await try_get_messages(api, "app_1", "f");
                 BOOST_TEST(!k.ec.failed(), describe(k.ec, k.diag));
                 BOOST_TEST(k.diag.attempts.size() == 1u);
             }
@@ -555,7 +555,7 @@ BOOST_AUTO_TEST_CASE(connect_timeout_is_named_and_bounded)
     p.retry.max_attempts = 2;
     client c(io.get_executor(), p);
     std::optional<outcome<message_response>> r;
-    asio::co_spawn(io, conversation_api{c}.try_post_message("app_1", "u", text_message("never sent")),
+    asio::co_spawn(io, try_post_message(conversation_api{c}, "app_1", "u", text_message("never sent")),
                    [&](std::exception_ptr e, outcome<message_response> o) {
                        BOOST_REQUIRE(!e);
                        r = std::move(o);

@@ -6,6 +6,7 @@
 #include <smooch/conversation_api.hpp>
 #include <smooch/mock/server.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +16,8 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace smooch::test {
 
@@ -80,6 +83,78 @@ struct mock_env {
         if (failure) std::rethrow_exception(failure);
     }
 };
+
+/// A call's result as the tests check it: the error, the diagnostics and the value, from the public async_X form
+/// with a diagnostics& and as_tuple(use_awaitable) (the non-throwing shape a user writes).
+template <class T>
+struct outcome {
+    error_code ec;
+    diagnostics diag;
+    std::optional<T> value;  ///< Set exactly when !ec.
+    explicit operator bool() const noexcept { return !ec; }
+    T& get()
+    {
+        throw_on_error(ec, diag);
+        return *value;
+    }
+};
+
+template <class T>
+outcome<T> to_outcome(const error_code& ec, T value, diagnostics diag)
+{
+    outcome<T> o;
+    o.ec = ec;
+    o.diag = std::move(diag);
+    if (!ec) o.value = std::move(value);
+    return o;
+}
+
+inline asio::awaitable<outcome<activity_response>> try_conversation_activity(conversation_api api, std::string app,
+                                                                             std::string user,
+                                                                             conversation_activity body,
+                                                                             call_options opts = {})
+{
+    diagnostics d;
+    auto [ec, v] = co_await api.async_conversation_activity(app, user, body, d, opts, asio::as_tuple(asio::use_awaitable));
+    co_return to_outcome(ec, std::move(v), std::move(d));
+}
+inline asio::awaitable<outcome<done>> try_delete_message(conversation_api api, std::string app, std::string user,
+                                                         std::string message_id, call_options opts = {})
+{
+    diagnostics d;
+    auto [ec, v] = co_await api.async_delete_message(app, user, message_id, d, opts, asio::as_tuple(asio::use_awaitable));
+    co_return to_outcome(ec, std::move(v), std::move(d));
+}
+inline asio::awaitable<outcome<done>> try_delete_messages(conversation_api api, std::string app, std::string user,
+                                                          call_options opts = {})
+{
+    diagnostics d;
+    auto [ec, v] = co_await api.async_delete_messages(app, user, d, opts, asio::as_tuple(asio::use_awaitable));
+    co_return to_outcome(ec, std::move(v), std::move(d));
+}
+inline asio::awaitable<outcome<get_messages_response>> try_get_messages(conversation_api api, std::string app,
+                                                                        std::string user, get_messages_query q = {},
+                                                                        call_options opts = {})
+{
+    diagnostics d;
+    auto [ec, v] = co_await api.async_get_messages(app, user, q, d, opts, asio::as_tuple(asio::use_awaitable));
+    co_return to_outcome(ec, std::move(v), std::move(d));
+}
+inline asio::awaitable<outcome<message_response>> try_post_message(conversation_api api, std::string app,
+                                                                   std::string user, message_post body,
+                                                                   call_options opts = {})
+{
+    diagnostics d;
+    auto [ec, v] = co_await api.async_post_message(app, user, body, d, opts, asio::as_tuple(asio::use_awaitable));
+    co_return to_outcome(ec, std::move(v), std::move(d));
+}
+inline asio::awaitable<outcome<done>> try_reset_unread_count(conversation_api api, std::string app, std::string user,
+                                                             call_options opts = {})
+{
+    diagnostics d;
+    auto [ec, v] = co_await api.async_reset_unread_count(app, user, d, opts, asio::as_tuple(asio::use_awaitable));
+    co_return to_outcome(ec, std::move(v), std::move(d));
+}
 
 inline message_post text_message(std::string text)
 {

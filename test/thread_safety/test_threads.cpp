@@ -83,11 +83,11 @@ BOOST_AUTO_TEST_CASE(four_threads_hammer_one_client)
                 conversation_api api{c};
                 for (int i = 0; i < 40; ++i) {
                     auto user = "t" + std::to_string(t % 4);
-                    auto o = co_await api.try_post_message("app_1", user,
+                    auto o = co_await try_post_message(api, "app_1", user,
                                                            text_message(std::to_string(t) + ":" + std::to_string(i)));
                     if (o.ec) ++failures;
                     if (i % 10 == 0) {
-                        auto g = co_await api.try_get_messages("app_1", user);
+                        auto g = co_await try_get_messages(api, "app_1", user);
                         if (g.ec) ++failures;
                     }
                 }
@@ -157,10 +157,10 @@ BOOST_AUTO_TEST_CASE(deadlines_cancellations_and_shutdown_across_four_threads)
                         strand,
                         [&]() -> asio::awaitable<void> {
                             if (i % 2) {
-                                auto o = co_await api.try_post_message("app_1", user, text_message("m"));
+                                auto o = co_await try_post_message(api, "app_1", user, text_message("m"));
                                 tally(o.ec);
                             } else {
-                                auto o = co_await api.try_get_messages("app_1", user);
+                                auto o = co_await try_get_messages(api, "app_1", user);
                                 tally(o.ec);
                             }
                         },
