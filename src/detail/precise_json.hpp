@@ -3,7 +3,9 @@
 // double with a fast algorithm that is sometimes one ulp off, which would break parse(serialize(x)) == x;
 // this parser re-reads every non-integer number with std::from_chars. Shared by smooch::parse (the tree
 // reader) and smooch-mock (request bodies), with the check that finds a non-finite number by its path.
+// Defined in precise_json.cpp.
 
+#include <boost/json/error.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -31,8 +33,33 @@ struct precise_parse {
 /// (1e-400) is zero of the right sign, as any JSON reader makes it.
 precise_parse parse_precise(std::string_view text, boost::json::value& out, out_of_range_numbers policy);
 
+/// The number step of parse_precise, for other handlers of boost::json::basic_parser (the models' streaming
+/// reader): re-reads `number`, the full text of a non-integer number for which the parser gave `d`, into
+/// `out`. An underflow becomes zero. A number beyond the double range fails (returns false: `number` is
+/// cleared, `out_of_range_length` is its length, `ec` exponent_overflow), or with keep_infinity becomes
+/// ±infinity and sets `*out_of_range`.
+bool precise_double(std::string& number, double d, double& out, std::size_t& out_of_range_length,
+                    boost::json::error_code& ec, out_of_range_numbers policy = out_of_range_numbers::fail,
+                    bool* out_of_range = nullptr);
+
 /// Appends to `path` the location of the first NaN or infinity inside `root` ("a.b[2].c", document order);
 /// false, `path` unchanged, if there is none. Iterative: a value built in code may be nested very deep.
 bool find_non_finite(const boost::json::object& root, std::string& path);
+
+/// The one spelling of a JSON path ("a.b[2].c"), used by find_non_finite and the models' error messages:
+/// a key, after a '.' unless it starts the path...
+inline void append_path_key(std::string& path, std::string_view key)
+{
+    if (!path.empty()) path += '.';
+    path.append(key);
+}
+
+/// ...and an array index, as "[i]".
+inline void append_path_index(std::string& path, std::size_t i)
+{
+    path += '[';
+    path += std::to_string(i);
+    path += ']';
+}
 
 } // namespace smooch::detail

@@ -6,7 +6,7 @@
 namespace smooch::detail {
 
 /// parse() into an existing (default-constructed) T: no move of the result. On failure `out` is partly
-/// filled and must be discarded. Instantiated for every model in json.cpp.
+/// filled and must be discarded. Instantiated for every model in json_parse.cpp.
 template <class T>
 error_code parse_into(std::string_view text, T& out, diagnostics& diag);
 

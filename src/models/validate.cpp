@@ -12,8 +12,6 @@
 #include "detail/utf8.hpp"
 
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <cstddef>
 #include <optional>
 #include <set>
@@ -22,25 +20,6 @@
 #include <vector>
 
 namespace smooch {
-namespace {
-
-bool non_finite(const boost::json::value& v) { return v.is_double() && !std::isfinite(v.get_double()); }
-
-void append_key(std::string& path, boost::json::string_view key)
-{
-    if (!path.empty()) path += '.';
-    path.append(key.data(), key.size());
-}
-
-void append_index(std::string& path, std::size_t i)
-{
-    path += '[';
-    path += std::to_string(i);
-    path += ']';
-}
-
-} // namespace
-
 namespace {
 
 // For JSON text that is well-formed except perhaps for the bytes inside its strings (what serialize()
@@ -96,62 +75,12 @@ bool find_invalid_utf8(std::string_view json, std::string& path)
     }
     const std::size_t shown = in_string && string_is_key ? levels.size() - 1 : levels.size();
     for (std::size_t l = 0; l < shown; ++l) {
-        if (levels[l].object) append_key(path, levels[l].key);
-        else append_index(path, levels[l].index);
+        if (levels[l].object) detail::append_path_key(path, levels[l].key);
+        else detail::append_path_index(path, levels[l].index);
     }
     if (in_string && string_is_key) path += path.empty() ? "(a key)" : " (a key)";
     return true;
 }
-
-} // namespace
-
-bool detail::find_non_finite(const boost::json::object& root, std::string& path)
-{
-    bool nested = false;
-    for (const auto& kv : root) {  // the common case, a flat object: no allocation
-        if (non_finite(kv.value())) {
-            append_key(path, kv.key());
-            return true;
-        }
-        nested = nested || kv.value().is_structured();
-    }
-    if (!nested) return false;
-
-    struct frame {
-        const boost::json::object* object;  // one of object/array
-        const boost::json::array* array;
-        std::size_t next;
-        std::size_t path_size;  // path of this container
-    };
-    std::vector<frame> stack{{&root, nullptr, 0, path.size()}};
-    while (!stack.empty()) {
-        frame& f = stack.back();
-        path.resize(f.path_size);
-        const boost::json::value* child = nullptr;
-        if (f.object) {
-            if (f.next < f.object->size()) {
-                const auto& kv = *(f.object->begin() + static_cast<std::ptrdiff_t>(f.next));
-                append_key(path, kv.key());
-                child = &kv.value();
-            }
-        } else if (f.next < f.array->size()) {
-            append_index(path, f.next);
-            child = &(*f.array)[f.next];
-        }
-        if (!child) {
-            stack.pop_back();
-            continue;
-        }
-        ++f.next;  // before push_back, which may move the frames
-        if (non_finite(*child)) return true;
-        if (const auto* o = child->if_object()) stack.push_back({o, nullptr, 0, path.size()});
-        else if (const auto* a = child->if_array()) stack.push_back({nullptr, a, 0, path.size()});
-    }
-    return false;
-}
-
-
-namespace {
 
 constexpr std::size_t max_items = 10;
 constexpr std::size_t max_item_actions = 3;
