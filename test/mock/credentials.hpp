@@ -16,8 +16,8 @@ namespace mock_test {
 inline std::string base64(std::string_view in)
 {
     std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                            static_cast<int>(in.size()));
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
     out.resize(static_cast<std::size_t>(n));
     return out;
 }
@@ -46,7 +46,10 @@ inline std::string bearer(const std::string& kid, const std::string& payload, co
 }
 
 // Basic needs standard, padded base64.
-inline std::string basic_std(const std::string& id, const std::string& secret) { return "Basic " + base64(id + ":" + secret); }
+inline std::string basic_std(const std::string& id, const std::string& secret)
+{
+    return "Basic " + base64(id + ":" + secret);
+}
 
 inline std::string pct(std::string_view s)
 {

@@ -126,7 +126,8 @@ std::string raw_post(const std::string& path, const std::string& body);
 std::string raw_get(const std::string& target);
 /// A connected client, retrying while the server refuses new connections (max_connections reached) until it
 /// serves one: a bounded wait on a condition (at most `limit`, 20 ms between attempts). nullptr if it never did.
-std::unique_ptr<client> connect_when_served(unsigned short port, std::chrono::steady_clock::duration limit = io_timeout);
+std::unique_ptr<client> connect_when_served(unsigned short port,
+                                            std::chrono::steady_clock::duration limit = io_timeout);
 
 /// Runs `c`'s io_context until `cond()` holds or `limit` passes (bounded). True if it holds.
 template <class Cond>
