@@ -23,10 +23,21 @@ using smooch::detail::append_segment;
 
 namespace {
 
-conversation_state* find_conversation(context& ctx)
+/// The request's conversation; nullptr, with the 404 filled in, if there is none.
+conversation_state* existing_conversation(context& ctx)
 {
     auto it = ctx.s->conversations.find(conv_view(ctx.rt.app, ctx.rt.user));
-    return it == ctx.s->conversations.end() ? nullptr : &it->second;
+    if (it != ctx.s->conversations.end()) return &it->second;
+    error(ctx.out, 404, "conversation_not_found", "No conversation exists for this app user");
+    return nullptr;
+}
+
+/// 200 with an empty object: the answer of both deletes and of reset_unread_count.
+bool empty_ok(http_response& out)
+{
+    out.status = 200;
+    out.body = "{}";
+    return true;
 }
 
 void append_conversation(std::string& o, const conversation_state& c)
@@ -36,11 +47,6 @@ void append_conversation(std::string& o, const conversation_state& c)
     o += "\",\"unreadCount\":";
     append_int(o, c.rec.unread_count);
     o += '}';
-}
-
-void conversation_not_found(context& ctx)
-{
-    error(ctx.out, 404, "conversation_not_found", "No conversation exists for this app user");
 }
 
 conversation_state& create_conversation(context& ctx)
@@ -183,11 +189,8 @@ bool get_messages(context& ctx)
             return false;
         }
     }
-    auto* c = find_conversation(ctx);
-    if (!c) {
-        conversation_not_found(ctx);
-        return false;
-    }
+    auto* c = existing_conversation(ctx);
+    if (!c) return false;
     constexpr std::size_t page = 100;
     auto& msgs = c->rec.messages;
     auto by_ms = [](const message_record& m, std::int64_t v) { return m.received_ms < v; };
@@ -234,11 +237,8 @@ bool get_messages(context& ctx)
 
 bool delete_message(context& ctx)
 {
-    auto* c = find_conversation(ctx);
-    if (!c) {
-        conversation_not_found(ctx);
-        return false;
-    }
+    auto* c = existing_conversation(ctx);
+    if (!c) return false;
     auto& msgs = c->rec.messages;
     auto it = std::find_if(msgs.begin(), msgs.end(), [&](const message_record& m) { return m.id == ctx.rt.message; });
     if (it == msgs.end()) {
@@ -246,45 +246,30 @@ bool delete_message(context& ctx)
         return false;
     }
     msgs.erase(it);
-    ctx.out.status = 200;
-    ctx.out.body = "{}";
-    return true;
+    return empty_ok(ctx.out);
 }
 
 bool delete_messages(context& ctx)
 {
-    auto* c = find_conversation(ctx);
-    if (!c) {
-        conversation_not_found(ctx);
-        return false;
-    }
+    auto* c = existing_conversation(ctx);
+    if (!c) return false;
     c->rec.messages.clear();
     c->rec.unread_count = 0;
-    ctx.out.status = 200;
-    ctx.out.body = "{}";
-    return true;
+    return empty_ok(ctx.out);
 }
 
 bool reset_unread(context& ctx)
 {
-    auto* c = find_conversation(ctx);
-    if (!c) {
-        conversation_not_found(ctx);
-        return false;
-    }
+    auto* c = existing_conversation(ctx);
+    if (!c) return false;
     c->rec.unread_count = 0;
-    ctx.out.status = 200;
-    ctx.out.body = "{}";
-    return true;
+    return empty_ok(ctx.out);
 }
 
 bool activity(context& ctx)
 {
-    auto* c = find_conversation(ctx);
-    if (!c) {
-        conversation_not_found(ctx);
-        return false;
-    }
+    auto* c = existing_conversation(ctx);
+    if (!c) return false;
     ctx.out.status = 200;
     ctx.out.body.clear();
     ctx.out.body += "{\"conversation\":";

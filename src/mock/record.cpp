@@ -6,6 +6,8 @@
 #include "mock/codec.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 namespace smooch::mock {
 
@@ -54,89 +56,94 @@ std::size_t record::requests_before(std::string_view app, std::chrono::steady_cl
     }));
 }
 
+namespace {
+
+// The record is written by hand, without a JSON tree, like the engine's responses.
+
+/// Appends `"key":`, after a comma unless `first` (which it clears).
+std::string& member(std::string& o, bool& first, std::string_view key)
+{
+    if (!first) o += ',';
+    first = false;
+    append_json_string(o, key);
+    o += ':';
+    return o;
+}
+
+/// Appends `items` as a JSON array, each item written by `each`.
+template <class Range, class Each>
+void append_array(std::string& o, const Range& items, Each each)
+{
+    o += '[';
+    bool first = true;
+    for (auto& item : items) {
+        if (!first) o += ',';
+        first = false;
+        each(item);
+    }
+    o += ']';
+}
+
+void append_counters(std::string& o, const std::map<std::string, std::uint64_t>& m)
+{
+    o += '{';
+    bool first = true;
+    for (auto& [k, v] : m) append_int(member(o, first, k), v);
+    o += '}';
+}
+
+void append_conversation(std::string& o, const conversation_record& c)
+{
+    auto put_string = [&](std::string_view s) { append_json_string(o, s); };
+    bool first = true;
+    o += '{';
+    append_json_string(member(o, first, "app_id"), c.app_id);
+    append_json_string(member(o, first, "user_id"), c.user_id);
+    append_json_string(member(o, first, "conversation_id"), c.conversation_id);
+    append_int(member(o, first, "unread_count"), c.unread_count);
+    append_array(member(o, first, "message_ids"), c.messages, [&](const message_record& m) { put_string(m.id); });
+    append_array(member(o, first, "texts"), c.messages, [&](const message_record& m) {
+        if (m.text) put_string(*m.text);
+        else o += "null";
+    });
+    append_array(member(o, first, "created_ids"), c.created_ids, put_string);
+    o += '}';
+}
+
+void append_request(std::string& o, const request_record& q)
+{
+    bool first = true;
+    o += '{';
+    append_int(member(o, first, "arrival_ns"),
+               std::chrono::duration_cast<std::chrono::nanoseconds>(q.arrival.time_since_epoch()).count());
+    append_json_string(member(o, first, "method"), q.method);
+    append_json_string(member(o, first, "route"), q.route);
+    append_json_string(member(o, first, "app_id"), q.app_id);
+    append_json_string(member(o, first, "user_id"), q.user_id);
+    append_int(member(o, first, "status"), q.status);
+    if (q.faulted) append_json_string(member(o, first, "fault"), to_string(q.fault));
+    else member(o, first, "fault") += "null";
+    member(o, first, "applied") += q.applied ? "true" : "false";
+    o += '}';
+}
+
+} // namespace
+
 std::string to_json(const record& r)
 {
     std::string o;
-    auto counters = [&](const char* key, const std::map<std::string, std::uint64_t>& m) {
-        append_json_string(o, key);
-        o += ":{";
-        bool first = true;
-        for (auto& [k, v] : m) {
-            if (!first) o += ',';
-            first = false;
-            append_json_string(o, k);
-            o += ':';
-            append_int(o, v);
-        }
-        o += '}';
-    };
+    bool first = true;
     o += '{';
-    o += "\"requests_total\":";
-    append_int(o, r.requests_total);
-    o += ",\"rate_limited\":";
-    append_int(o, r.rate_limited);
-    o += ",\"unauthorized\":";
-    append_int(o, r.unauthorized);
-    o += ',';
-    counters("routed", r.routed);
-    o += ',';
-    counters("operations", r.operations);
-    o += ',';
-    counters("faults", r.faults);
-    o += ",\"conversations\":[";
-    for (std::size_t i = 0; i < r.conversations.size(); ++i) {
-        auto& c = r.conversations[i];
-        if (i) o += ',';
-        o += "{\"app_id\":";
-        append_json_string(o, c.app_id);
-        o += ",\"user_id\":";
-        append_json_string(o, c.user_id);
-        o += ",\"conversation_id\":";
-        append_json_string(o, c.conversation_id);
-        o += ",\"unread_count\":";
-        append_int(o, c.unread_count);
-        o += ",\"message_ids\":[";
-        for (std::size_t k = 0; k < c.messages.size(); ++k) {
-            if (k) o += ',';
-            append_json_string(o, c.messages[k].id);
-        }
-        o += "],\"texts\":[";
-        for (std::size_t k = 0; k < c.messages.size(); ++k) {
-            if (k) o += ',';
-            if (c.messages[k].text) append_json_string(o, *c.messages[k].text);
-            else o += "null";
-        }
-        o += "],\"created_ids\":[";
-        for (std::size_t k = 0; k < c.created_ids.size(); ++k) {
-            if (k) o += ',';
-            append_json_string(o, c.created_ids[k]);
-        }
-        o += "]}";
-    }
-    o += "],\"requests\":[";
-    for (std::size_t i = 0; i < r.requests.size(); ++i) {
-        auto& q = r.requests[i];
-        if (i) o += ',';
-        o += "{\"arrival_ns\":";
-        append_int(o, std::chrono::duration_cast<std::chrono::nanoseconds>(q.arrival.time_since_epoch()).count());
-        o += ",\"method\":";
-        append_json_string(o, q.method);
-        o += ",\"route\":";
-        append_json_string(o, q.route);
-        o += ",\"app_id\":";
-        append_json_string(o, q.app_id);
-        o += ",\"user_id\":";
-        append_json_string(o, q.user_id);
-        o += ",\"status\":";
-        append_int(o, q.status);
-        o += ",\"fault\":";
-        if (q.faulted) append_json_string(o, to_string(q.fault));
-        else o += "null";
-        o += ",\"applied\":";
-        o += q.applied ? "true" : "false";
-        o += '}';
-    }
-    o += "]}";
+    append_int(member(o, first, "requests_total"), r.requests_total);
+    append_int(member(o, first, "rate_limited"), r.rate_limited);
+    append_int(member(o, first, "unauthorized"), r.unauthorized);
+    append_counters(member(o, first, "routed"), r.routed);
+    append_counters(member(o, first, "operations"), r.operations);
+    append_counters(member(o, first, "faults"), r.faults);
+    append_array(member(o, first, "conversations"), r.conversations,
+                 [&](const conversation_record& c) { append_conversation(o, c); });
+    append_array(member(o, first, "requests"), r.requests, [&](const request_record& q) { append_request(o, q); });
+    o += '}';
     return o;
 }
 

@@ -115,6 +115,15 @@ std::string check_types(const json::object& o, std::string_view path, std::initi
     return {};
 }
 
+/// `v` must be an object whose listed members have their types; `out` is the object (nullptr if it is not one).
+std::string check_object(const json::value& v, std::string_view path, std::initializer_list<typed> fields,
+                         const json::object*& out)
+{
+    out = v.if_object();
+    if (!out) return wrong_type(path, v, want::object);
+    return check_types(*out, path, fields);
+}
+
 /// A required member (present; its type is checked by check_types).
 std::string require(const json::object& o, std::string_view path, std::string_view key, want w)
 {
@@ -138,14 +147,14 @@ std::string check_flat(const json::object& md, std::string_view path)
 // link/webview, fallback for webview, amount (integer cents) for buy. Unknown types are accepted.
 std::string check_action(const json::value& v, std::string_view path)
 {
-    auto* a = v.if_object();
-    if (!a) return wrong_type(path, v, want::object);
-    if (auto e = check_types(*a, path,
-                             {{"type", want::string}, {"text", want::string}, {"payload", want::string},
-                              {"uri", want::string}, {"fallback", want::string}, {"currency", want::string},
-                              {"iconUrl", want::string}, {"size", want::string}, {"metadata", want::object},
-                              {"extraChannelOptions", want::object}, {"amount", want::integer},
-                              {"default", want::boolean}, {"openOnReceive", want::boolean}});
+    const json::object* a = nullptr;
+    if (auto e = check_object(v, path,
+                              {{"type", want::string}, {"text", want::string}, {"payload", want::string},
+                               {"uri", want::string}, {"fallback", want::string}, {"currency", want::string},
+                               {"iconUrl", want::string}, {"size", want::string}, {"metadata", want::object},
+                               {"extraChannelOptions", want::object}, {"amount", want::integer},
+                               {"default", want::boolean}, {"openOnReceive", want::boolean}},
+                              a);
         !e.empty())
         return e;
     if (auto e = require(*a, path, "type", want::string); !e.empty()) return e;
@@ -180,12 +189,12 @@ std::string check_items(const json::array& items)
 {
     for (std::size_t i = 0; i < items.size(); ++i) {
         std::string path = at_index("items", i);
-        auto* io = items[i].if_object();
-        if (!io) return wrong_type(path, items[i], want::object);
-        if (auto e = check_types(*io, path,
-                                 {{"title", want::string}, {"description", want::string}, {"mediaUrl", want::string},
-                                  {"altText", want::string}, {"size", want::string}, {"mediaType", want::string},
-                                  {"actions", want::array}});
+        const json::object* io = nullptr;
+        if (auto e = check_object(items[i], path,
+                                  {{"title", want::string}, {"description", want::string}, {"mediaUrl", want::string},
+                                   {"altText", want::string}, {"size", want::string}, {"mediaType", want::string},
+                                   {"actions", want::array}},
+                                  io);
             !e.empty())
             return e;
         if (auto e = require(*io, path, "title", want::string); !e.empty()) return e;
@@ -204,12 +213,12 @@ std::string check_fields(const json::array& fields)
     std::set<std::string_view> names;
     for (std::size_t i = 0; i < fields.size(); ++i) {
         std::string path = at_index("fields", i);
-        auto* fo = fields[i].if_object();
-        if (!fo) return wrong_type(path, fields[i], want::object);
-        if (auto e = check_types(*fo, path,
-                                 {{"type", want::string}, {"name", want::string}, {"label", want::string},
-                                  {"placeholder", want::string}, {"minSize", want::integer},
-                                  {"maxSize", want::integer}, {"options", want::array}});
+        const json::object* fo = nullptr;
+        if (auto e = check_object(fields[i], path,
+                                  {{"type", want::string}, {"name", want::string}, {"label", want::string},
+                                   {"placeholder", want::string}, {"minSize", want::integer},
+                                   {"maxSize", want::integer}, {"options", want::array}},
+                                  fo);
             !e.empty())
             return e;
         for (auto key : {"type", "name", "label"})
@@ -225,9 +234,8 @@ std::string check_fields(const json::array& fields)
         std::set<std::string_view> option_names;
         for (std::size_t k = 0; k < oa.size(); ++k) {
             std::string opath = at_index(path + ".options", k);
-            auto* oo = oa[k].if_object();
-            if (!oo) return wrong_type(opath, oa[k], want::object);
-            if (auto e = check_types(*oo, opath, {{"name", want::string}, {"label", want::string}}); !e.empty())
+            const json::object* oo = nullptr;
+            if (auto e = check_object(oa[k], opath, {{"name", want::string}, {"label", want::string}}, oo); !e.empty())
                 return e;
             for (auto key : {"name", "label"})
                 if (auto e = require(*oo, opath, key, want::string); !e.empty()) return e;
