@@ -106,7 +106,7 @@ struct engine_state {
     std::string new_id();
 };
 
-/// One request on its way through the engine (with the state's mutex held).
+/// One request on its way through the engine. Whatever touches *s runs with s->mu held (engine::handle).
 struct context {
     engine_state* s;
     const http_request& req;
