@@ -5,6 +5,8 @@
 #include <smooch/mock/engine.hpp>
 #include <smooch/mock/server.hpp>
 
+#include "mock/codec.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,7 +22,6 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <list>
 #include <stdexcept>
@@ -117,13 +118,6 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
 namespace {
 
-void append_uint(std::string& out, std::size_t v)
-{
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-
 void append_header_value(std::string& out, std::string_view v)
 {
     for (char c : v)
@@ -136,11 +130,11 @@ std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std:
 {
     wire.clear();
     wire += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    append_uint(wire, r.status);
+    detail::append_int(wire, r.status);
     wire += ' ';
     wire += reason_phrase(r.status);
     wire += "\r\nServer: smooch-mock\r\nContent-Type: application/json\r\nContent-Length: ";
-    append_uint(wire, r.body.size());
+    detail::append_int(wire, r.body.size());
     wire += "\r\n";
     if (!r.retry_after.empty()) {
         wire += "Retry-After: ";
