@@ -120,7 +120,7 @@ std::string base64(std::string_view in)
     return out;
 }
 
-} // namespace
+}  // namespace
 
 options parse_options(int argc, char** argv)
 {
@@ -148,8 +148,7 @@ options parse_options(int argc, char** argv)
             o.duration_s = parse_double(a, value());
             if (!(o.duration_s > 0 && o.duration_s <= 86400)) throw usage_error("--duration: between 0 and 86400 s");
             duration_given = true;
-        }
-        else if (a == "--users") o.users = parse_number<std::size_t>(a, value(), 1);
+        } else if (a == "--users") o.users = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--concurrency") o.concurrency = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--connections") o.connections = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--rate") o.rate = parse_double(a, value());
@@ -204,7 +203,8 @@ void print_summary(const summary& s, bool in_process)
                     s.process_cpu_us_per_msg, s.mock_cpu_us_per_msg);
     std::printf("  peak RSS       %.1f MiB (whole process%s)\n", static_cast<double>(s.peak_rss_kb) / 1024.0,
                 in_process ? ", in-process mock and its stored messages included" : "");
-    std::printf("  connections    %" PRIu64 " opened, %" PRIu64 " reuses\n", s.connections_opened, s.connections_reused);
+    std::printf("  connections    %" PRIu64 " opened, %" PRIu64 " reuses\n", s.connections_opened,
+                s.connections_reused);
     std::printf("  retries        %" PRIu64 " (stale-connection replays %" PRIu64 ")\n", s.retries, s.stale_replays);
     std::printf("  errors         %" PRIu64 "\n", s.errors);
     for (const auto& [kind, count] : s.error_kinds) std::printf("    %8" PRIu64 "  %s\n", count, kind.c_str());
@@ -216,10 +216,11 @@ void print_compare(const summary& s)
 {
     std::printf("compare (same server, same N, users, concurrency and connections):\n");
     if (s.peer_ok) {
-        std::printf("  libcurl peer   %.0f messages/s, %.2f us/message CPU (process), peak RSS %.1f MiB, errors %" PRIu64
-                    "%s\n",
-                    s.peer_messages_per_s, s.peer_cpu_us_per_msg, static_cast<double>(s.peer_peak_rss_kb) / 1024.0,
-                    s.peer_errors, s.peer_verified ? ", verified" : "");
+        std::printf(
+            "  libcurl peer   %.0f messages/s, %.2f us/message CPU (process), peak RSS %.1f MiB, errors %" PRIu64
+            "%s\n",
+            s.peer_messages_per_s, s.peer_cpu_us_per_msg, static_cast<double>(s.peer_peak_rss_kb) / 1024.0,
+            s.peer_errors, s.peer_verified ? ", verified" : "");
         std::printf("  ratio          CPU/message %.2fx libcurl's (target <= 0.5), messages/s %.2fx libcurl's\n",
                     s.cpu_us_per_msg / s.peer_cpu_us_per_msg, s.messages_per_s / s.peer_messages_per_s);
     } else {
@@ -321,8 +322,8 @@ bool write_plot_svg(const std::string& path, const hdr_histogram& h, const optio
     svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
         << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
     svg << "<text x='" << L << "' y='22' font-size='14'>smooch-bench latency by percentile: " << h.count()
-        << " messages, C=" << o.concurrency << ", K=" << o.connections
-        << (o.rate > 0 ? ", open loop" : ", closed loop") << "</text>\n";
+        << " messages, C=" << o.concurrency << ", K=" << o.connections << (o.rate > 0 ? ", open loop" : ", closed loop")
+        << "</text>\n";
     // grid and labels
     for (int d = 0; d <= static_cast<int>(decades); ++d) {
         const double x = X(d);
@@ -446,20 +447,27 @@ std::string find_on_path(const std::string& name)
     return {};
 }
 
-} // namespace
+}  // namespace
 
 bool run_peer(const char* argv0, const peer_target& t, const options& o, summary& s)
 {
     const std::string peer = exe_dir(argv0) + "/smooch-bench-curl-peer";
     std::optional<temp_file> ca;
     std::vector<std::string> args = {peer,
-                                     "--url", t.base_url,
-                                     "--app", t.app,
-                                     "--user-prefix", "peer-",
-                                     "--messages", std::to_string(o.messages),
-                                     "--users", std::to_string(o.users),
-                                     "--concurrency", std::to_string(o.concurrency),
-                                     "--connections", std::to_string(o.connections)};
+                                     "--url",
+                                     t.base_url,
+                                     "--app",
+                                     t.app,
+                                     "--user-prefix",
+                                     "peer-",
+                                     "--messages",
+                                     std::to_string(o.messages),
+                                     "--users",
+                                     std::to_string(o.users),
+                                     "--concurrency",
+                                     std::to_string(o.concurrency),
+                                     "--connections",
+                                     std::to_string(o.connections)};
     if (!t.auth_header.empty()) args.insert(args.end(), {"--auth", t.auth_header});
     if (t.insecure) args.emplace_back("--insecure");
     else if (!t.ca_pem.empty()) {
@@ -500,10 +508,11 @@ void run_wrk(const peer_target& t, const options& o, summary& s, double our_seco
         return;
     }
     // The same request as ours: same path shape, body, and headers. wrk does not verify certificates.
-    std::string lua = "wrk.method = \"POST\"\n"
-                      "wrk.body = '{\"role\":\"appMaker\",\"type\":\"text\",\"metadata\":{\"seq\":1},\"text\":\"seq 1\"}'\n"
-                      "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
-                      "wrk.headers[\"Accept\"] = \"application/json\"\n";
+    std::string lua =
+        "wrk.method = \"POST\"\n"
+        "wrk.body = '{\"role\":\"appMaker\",\"type\":\"text\",\"metadata\":{\"seq\":1},\"text\":\"seq 1\"}'\n"
+        "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        "wrk.headers[\"Accept\"] = \"application/json\"\n";
     if (!t.auth_header.empty()) lua += "wrk.headers[\"Authorization\"] = \"" + t.auth_header + "\"\n";
     temp_file script(lua);
     const int secs = static_cast<int>(std::clamp(std::round(our_seconds), 3.0, 10.0));
@@ -512,8 +521,8 @@ void run_wrk(const peer_target& t, const options& o, summary& s, double our_seco
         std::printf("running wrk -t1 -c%zu -d%ds\n", o.connections, secs);
         std::fflush(stdout);
     }
-    const auto r = run_capture({wrk, "-t1", "-c" + std::to_string(o.connections), "-d" + std::to_string(secs) + "s",
-                                "-s", script.path, url});
+    const auto r = run_capture(
+        {wrk, "-t1", "-c" + std::to_string(o.connections), "-d" + std::to_string(secs) + "s", "-s", script.path, url});
     const auto pos = r.out.find("Requests/sec:");
     if (r.status != 0 || pos == std::string::npos) {
         s.wrk_note = "wrk failed: " + r.out;
@@ -526,4 +535,4 @@ void run_wrk(const peer_target& t, const options& o, summary& s, double our_seco
     if (!s.wrk_ran) s.wrk_note = "wrk reported no requests: " + r.out;
 }
 
-} // namespace smooch::bench
+}  // namespace smooch::bench

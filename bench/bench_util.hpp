@@ -20,18 +20,18 @@ struct usage_error : std::runtime_error {
 };
 
 struct options {
-    std::string url;          // empty: in-process smooch-mock
+    std::string url;  // empty: in-process smooch-mock
     std::string key_id, secret, jwt;
     std::string ca_file;
     bool insecure = false;
     std::string app = "app_bench";
-    std::string user_prefix;  // empty: "bench-" in-process, "bench-<time>-<pid>-" with --url
+    std::string user_prefix;     // empty: "bench-" in-process, "bench-<time>-<pid>-" with --url
     std::uint64_t messages = 0;  // set in parse_options; after a --duration run, the number actually sent
     double duration_s = 0;       // > 0: stop issuing new calls after this long (default 10 without --messages)
     std::size_t users = 100;
     std::size_t concurrency = 64;
     std::size_t connections = 16;
-    double rate = 0;          // 0: closed loop
+    double rate = 0;  // 0: closed loop
     bool verify = true;
     bool json = false;
     std::string plot;
@@ -42,7 +42,7 @@ struct options {
 options parse_options(int argc, char** argv);  // throws usage_error
 const char* usage_text();
 std::string authorization_header(const options& o);  // "Basic …" / "Bearer …" / "" as the client sends it
-std::string run_prefix();                           // unique user-id prefix for runs against --url
+std::string run_prefix();                            // unique user-id prefix for runs against --url
 
 struct summary {
     std::uint64_t messages = 0;
@@ -78,7 +78,7 @@ bool write_plot_svg(const std::string& path, const hdr_histogram& h, const optio
 
 struct peer_target {
     std::string base_url, app, auth_header;
-    std::string ca_pem;   // written to a temp file for the children
+    std::string ca_pem;  // written to a temp file for the children
     std::string ca_file;
     bool insecure = false;
 };
@@ -87,4 +87,4 @@ bool run_peer(const char* argv0, const peer_target& t, const options& o, summary
 /// Runs wrk, if on PATH, for about the duration of our run; fills s.wrk_*.
 void run_wrk(const peer_target& t, const options& o, summary& s, double our_seconds);
 
-} // namespace smooch::bench
+}  // namespace smooch::bench

@@ -15,9 +15,9 @@ namespace smooch::bench {
 
 class hdr_histogram {
 public:
-    static constexpr unsigned sub_bits = 7;                        // S = 2^7 = 128 sub-buckets per octave
+    static constexpr unsigned sub_bits = 7;  // S = 2^7 = 128 sub-buckets per octave
     static constexpr std::uint64_t sub_count = 1u << sub_bits;
-    static constexpr unsigned max_bits = 42;                       // 2^42 ns ≈ 73 min: larger values clamp
+    static constexpr unsigned max_bits = 42;  // 2^42 ns ≈ 73 min: larger values clamp
     static constexpr std::uint64_t max_trackable = (std::uint64_t{1} << max_bits) - 1;
     // Exact range [0, 2S), then one group of S buckets for each octave from 2S up to 2^max_bits.
     static constexpr std::size_t bucket_count = 2 * sub_count + (max_bits - sub_bits - 1) * sub_count;
@@ -67,7 +67,7 @@ public:
     {
         if (v < 2 * sub_count) return static_cast<std::size_t>(v);
         const unsigned msb = static_cast<unsigned>(std::bit_width(v)) - 1;  // >= sub_bits + 1
-        const unsigned shift = msb - sub_bits;                             // >= 1
+        const unsigned shift = msb - sub_bits;                              // >= 1
         const std::uint64_t sub = (v >> shift) - sub_count;                 // [0, S)
         return static_cast<std::size_t>(2 * sub_count + (shift - 1) * sub_count + sub);
     }
@@ -93,4 +93,4 @@ private:
     double sum_ = 0;
 };
 
-} // namespace smooch::bench
+}  // namespace smooch::bench

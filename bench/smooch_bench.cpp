@@ -90,8 +90,8 @@ long peak_rss_kb()
 struct run_state {
     const options* opt = nullptr;
     smooch::conversation_api* api = nullptr;
-    std::vector<std::string> users;       // M ids, not per message
-    std::uint64_t next = 1;               // next sequence number to send (1..N)
+    std::vector<std::string> users;  // M ids, not per message
+    std::uint64_t next = 1;          // next sequence number to send (1..N)
     std::uint64_t done = 0;
     std::uint64_t errors = 0;
     std::map<std::string, std::uint64_t> error_kinds;  // bounded by the number of distinct error kinds
@@ -123,8 +123,8 @@ asio::awaitable<void> worker(run_state& st)
         if (o.rate > 0) {
             // Open loop: request `seq` is due at t0 + (seq-1)/R whatever happened before; latency counts
             // from that intended time, so a stalled server is charged for the requests it delayed.
-            const auto intended = st.t0 + std::chrono::nanoseconds(
-                                              static_cast<std::int64_t>(static_cast<double>(seq - 1) * interval_ns));
+            const auto intended =
+                st.t0 + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(seq - 1) * interval_ns));
             if (intended > start) {
                 timer.expires_at(intended);
                 co_await timer.async_wait(asio::use_awaitable);
@@ -135,8 +135,8 @@ asio::awaitable<void> worker(run_state& st)
         (*m.metadata)["seq"] = seq;
         const std::string& user = st.users[(seq - 1) % st.users.size()];
         smooch::diagnostics diag;
-        auto [ec, r] = co_await st.api->async_post_message(o.app, user, m, diag, opts,
-                                                           asio::as_tuple(asio::use_awaitable));
+        auto [ec, r] =
+            co_await st.api->async_post_message(o.app, user, m, diag, opts, asio::as_tuple(asio::use_awaitable));
         st.hist.record(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now() - start).count()));
         ++st.done;
@@ -199,11 +199,13 @@ struct delivery_check {
     void add(std::string_view text, const boost::json::object* metadata)
     {
         auto s = parse_seq(text);
-        if (!s || *s == 0 || *s > n) { ++foreign; return; }
+        if (!s || *s == 0 || *s > n) {
+            ++foreign;
+            return;
+        }
         if (metadata) {
             auto it = metadata->find("seq");
-            if (it == metadata->end() || !it->value().is_number() ||
-                it->value().to_number<std::uint64_t>() != *s)
+            if (it == metadata->end() || !it->value().is_number() || it->value().to_number<std::uint64_t>() != *s)
                 ++metadata_mismatch;
         } else {
             ++metadata_mismatch;
@@ -223,7 +225,9 @@ struct delivery_check {
         std::string s;
         int k = 0;
         for (std::uint64_t i = 1; i <= n && k < 10; ++i)
-            if (!seen[i]) { s += (k++ ? ", " : "") + std::to_string(i); }
+            if (!seen[i]) {
+                s += (k++ ? ", " : "") + std::to_string(i);
+            }
         return s;
     }
 };
@@ -273,7 +277,7 @@ std::string fmt(const char* f, double v)
     return buf;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -349,9 +353,8 @@ int main(int argc, char** argv)
 
         const bool tty = isatty(1) && !o.json;
         if (!o.json) {
-            const std::string amount = o.duration_s > 0 && o.messages == 1'000'000'000
-                                           ? fmt("%g s of", o.duration_s)
-                                           : std::to_string(o.messages);
+            const std::string amount = o.duration_s > 0 && o.messages == 1'000'000'000 ? fmt("%g s of", o.duration_s)
+                                                                                       : std::to_string(o.messages);
             std::printf("smooch-bench: %s messages to %zu users, %zu in flight over %zu connections, %s\n",
                         amount.c_str(), o.users, o.concurrency, o.connections,
                         o.rate > 0 ? ("open loop at " + fmt("%.0f", o.rate) + " messages/s").c_str() : "closed loop");
@@ -386,7 +389,7 @@ int main(int argc, char** argv)
         const double pcpu_us = process_cpu_us() - pcpu0;
         const double mcpu_us = in_process ? other_thread_cpu_us(mock_thread.native_handle()) - mcpu0 : 0;
         const long rss_kb = peak_rss_kb();  // before verification, which copies the mock's record
-        if (tty) {  // let the progress coroutine erase its line
+        if (tty) {                          // let the progress coroutine erase its line
             io.restart();
             io.poll();
             std::printf("\r%*s\r", 110, "");

@@ -15,8 +15,9 @@ asio::awaitable<void> run(smooch::client& client)
     msg.type = smooch::message_type::text;
     msg.text = "Hello from smooch-cpp";
     smooch::message_response r = co_await api.post_message(example::app_id(), "example-user", msg);
-    std::cout << "posted message " << r.message->id.value_or("?") << " at " << smooch::format_cursor(r.message->received.value_or(0))
-              << " in conversation " << r.conversation->id.value_or("?") << "\n";
+    std::cout << "posted message " << r.message->id.value_or("?") << " at "
+              << smooch::format_cursor(r.message->received.value_or(0)) << " in conversation "
+              << r.conversation->id.value_or("?") << "\n";
 }
 
 int main() { return example::run(run); }

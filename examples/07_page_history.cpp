@@ -19,8 +19,8 @@ asio::awaitable<void> run(smooch::client& client)
     }
     smooch::call_options opts;
     opts.total_timeout = std::chrono::seconds(30);
-    std::size_t n = co_await api.walk_history(example::app_id(), user, smooch::walk_direction::oldest_first,
-                                              [](const smooch::message&) {}, opts);
+    std::size_t n = co_await api.walk_history(
+        example::app_id(), user, smooch::walk_direction::oldest_first, [](const smooch::message&) {}, opts);
     std::cout << "walked " << n << " messages across pages of 100\n";
     if (n < 250) std::exit(1);
 }

@@ -62,4 +62,4 @@ inline int run(boost::asio::awaitable<void> (*lesson)(smooch::client&))
     return status;
 }
 
-} // namespace example
+}  // namespace example

@@ -68,7 +68,7 @@ struct slot {
 
 size_t discard(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }  // response body unused
 
-} // namespace
+}  // namespace
 
 // This process's own peak RSS. Not getrusage's ru_maxrss: a posix_spawn'ed child starts with its parent's
 // high-water mark (the kernel records the old address space's peak at exec), which would report the parent.
@@ -143,8 +143,8 @@ int main(int argc, char** argv)
         // Byte for byte the body smooch::serialize(message_post) produces for the bench's message.
         char buf[128];
         std::snprintf(buf, sizeof buf,
-                      "{\"role\":\"appMaker\",\"type\":\"text\",\"metadata\":{\"seq\":%" PRIu64 "},\"text\":\"seq %" PRIu64
-                      "\"}",
+                      "{\"role\":\"appMaker\",\"type\":\"text\",\"metadata\":{\"seq\":%" PRIu64
+                      "},\"text\":\"seq %" PRIu64 "\"}",
                       seq, seq);
         s.body = buf;
         curl_easy_setopt(s.easy, CURLOPT_URL, urls[(seq - 1) % urls.size()].c_str());
@@ -209,7 +209,6 @@ int main(int argc, char** argv)
     std::printf("{\"messages\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"errors\":%" PRIu64
                 ",\"seconds\":%.4f,\"messages_per_s\":%.1f,\"cpu_us_per_message\":%.3f,\"peak_rss_kb\":%ld%s%s%s}\n",
                 o.messages, ok, errors, secs, n / secs, cpu / n, peak_kb,
-                first_error.empty() ? "" : ",\"first_error\":\"", first_error.c_str(),
-                first_error.empty() ? "" : "\"");
+                first_error.empty() ? "" : ",\"first_error\":\"", first_error.c_str(), first_error.empty() ? "" : "\"");
     return errors ? 1 : 0;
 }

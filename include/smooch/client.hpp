@@ -33,10 +33,10 @@ enum class jwt_scope { app, account, app_user };
 /// A JWT this library signs itself: HS256, header `{"alg":"HS256","typ":"JWT","kid":key_id}`,
 /// payload `{"scope":…, "userId":… (app_user only), "iat":…, "exp":… (if lifetime)}`.
 struct jwt_credentials {
-    std::string key_id;            ///< Required: the `kid` header.
-    std::string secret;            ///< Required: the HMAC key.
+    std::string key_id;  ///< Required: the `kid` header.
+    std::string secret;  ///< Required: the HMAC key.
     jwt_scope scope = jwt_scope::app;
-    std::string user_id;           ///< Required for app_user scope (sent as a JSON string).
+    std::string user_id;  ///< Required for app_user scope (sent as a JSON string).
     /// Token lifetime. nullopt (default): no `exp` claim, the token never expires and is signed once.
     /// With a lifetime, the token carries `exp` and is re-signed when less than a tenth of it remains.
     std::optional<std::chrono::seconds> lifetime;
@@ -138,30 +138,30 @@ struct call_options {
 
 /// Monotonic counters, readable at any time from any thread.
 struct counters {
-    std::uint64_t requests = 0;            ///< Calls started.
-    std::uint64_t attempts = 0;            ///< Request/response exchanges started (replays and retries included).
-    std::uint64_t succeeded = 0;            ///< Calls that returned a value.
-    std::uint64_t failed = 0;               ///< Calls that returned an error after starting (a body that
-                                            ///< does not parse included); requests = succeeded + failed + in flight.
-    std::uint64_t connections_opened = 0;  ///< Connections made usable (TCP, and TLS when https).
-    std::uint64_t connections_reused = 0;  ///< Attempts that ran on a kept-alive connection.
-    std::uint64_t connections_discarded = 0; ///< Closed after an error, `Connection: close`, staleness or idle age.
-    std::uint64_t tls_resumed = 0;         ///< Handshakes that resumed a TLS session.
-    std::uint64_t pool_waits = 0;          ///< Calls that had to queue for a connection.
-    std::uint64_t stale_replays = 0;       ///< Free replays after finding a reused connection closed.
-    std::uint64_t retries_connect = 0;     ///< Retries after a connect/TLS failure (nothing was sent).
-    std::uint64_t retries_throttled = 0;   ///< Retries after 429, or 503 with Retry-After.
-    std::uint64_t retries_server_error = 0; ///< Retries after other 5xx.
-    std::uint64_t retries_transport = 0;   ///< Retries after a timeout/reset once the request was sent.
+    std::uint64_t requests = 0;               ///< Calls started.
+    std::uint64_t attempts = 0;               ///< Request/response exchanges started (replays and retries included).
+    std::uint64_t succeeded = 0;              ///< Calls that returned a value.
+    std::uint64_t failed = 0;                 ///< Calls that returned an error after starting (a body that
+                                              ///< does not parse included); requests = succeeded + failed + in flight.
+    std::uint64_t connections_opened = 0;     ///< Connections made usable (TCP, and TLS when https).
+    std::uint64_t connections_reused = 0;     ///< Attempts that ran on a kept-alive connection.
+    std::uint64_t connections_discarded = 0;  ///< Closed after an error, `Connection: close`, staleness or idle age.
+    std::uint64_t tls_resumed = 0;            ///< Handshakes that resumed a TLS session.
+    std::uint64_t pool_waits = 0;             ///< Calls that had to queue for a connection.
+    std::uint64_t stale_replays = 0;          ///< Free replays after finding a reused connection closed.
+    std::uint64_t retries_connect = 0;        ///< Retries after a connect/TLS failure (nothing was sent).
+    std::uint64_t retries_throttled = 0;      ///< Retries after 429, or 503 with Retry-After.
+    std::uint64_t retries_server_error = 0;   ///< Retries after other 5xx.
+    std::uint64_t retries_transport = 0;      ///< Retries after a timeout/reset once the request was sent.
     std::uint64_t responses_429 = 0;
-    std::uint64_t gate_waits = 0;          ///< Calls that waited at a per-app rate gate.
-    std::uint64_t gate_wait_ms = 0;        ///< Total time spent waiting at gates.
+    std::uint64_t gate_waits = 0;    ///< Calls that waited at a per-app rate gate.
+    std::uint64_t gate_wait_ms = 0;  ///< Total time spent waiting at gates.
 };
 
 namespace detail {
 struct client_impl;
 struct access;
-} // namespace detail
+}  // namespace detail
 
 /// One client per API origin. Thread-safe: calls may run concurrently from any thread of a
 /// multi-threaded io_context. It starts no thread; all I/O runs on the executors of the coroutines that
@@ -189,4 +189,4 @@ private:
     std::shared_ptr<detail::client_impl> impl_;
 };
 
-} // namespace smooch
+}  // namespace smooch

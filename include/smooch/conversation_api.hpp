@@ -155,8 +155,7 @@ public:
     // --- get_messages: GET /v1.1/apps/{app}/appusers/{user}/messages[?before=|?after=]
     /// At most 100 messages, ascending by `received`. `before`/`after` are exclusive and mutually exclusive.
     boost::asio::awaitable<get_messages_response> get_messages(std::string_view app_id, std::string_view user_id,
-                                                               get_messages_query query = {},
-                                                               call_options opts = {});
+                                                               get_messages_query query = {}, call_options opts = {});
     template <class CompletionToken = default_token>
     auto async_get_messages(std::string_view app_id, std::string_view user_id, const get_messages_query& query,
                             diagnostics& diag, const call_options& opts, CompletionToken&& token = {})
@@ -242,8 +241,8 @@ public:
                                                      call_options opts = {});
     template <class CompletionToken = default_token>
     auto async_walk_history(std::string_view app_id, std::string_view user_id, walk_direction direction,
-                            std::function<void(const message&)> on_message, diagnostics& diag,
-                            const call_options& opts, CompletionToken&& token = {})
+                            std::function<void(const message&)> on_message, diagnostics& diag, const call_options& opts,
+                            CompletionToken&& token = {})
     {
         return initiate<std::size_t>(prepare_walk(app_id, user_id, direction, std::move(on_message), opts), &diag,
                                      std::forward<CompletionToken>(token));
@@ -303,11 +302,11 @@ private:
     template <class T, class CompletionToken>
     auto initiate(prepared p, diagnostics* diag, CompletionToken&& token) const
     {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, T)>(initiation<T>{get_executor()},
-                                                                                 token, std::move(p), diag);
+        return boost::asio::async_initiate<CompletionToken, void(error_code, T)>(initiation<T>{get_executor()}, token,
+                                                                                 std::move(p), diag);
     }
 
     std::shared_ptr<detail::client_impl> impl_;
 };
 
-} // namespace smooch
+}  // namespace smooch

@@ -19,23 +19,23 @@ namespace smooch {
 using boost::system::error_code;
 
 enum class client_errc {
-    invalid_request = 1,      ///< A request failed validation before sending (diagnostics name the field).
-    invalid_json,             ///< A body is not well-formed JSON.
-    unexpected_json,          ///< JSON is well-formed but a value has the wrong type (diagnostics name the path).
-    invalid_url,              ///< The base URL cannot be used (bad syntax, scheme, or http for a non-loopback host).
-    invalid_credentials,      ///< Credentials are incomplete (e.g. empty key id) or cannot be signed.
-    pool_queue_full,          ///< Too many callers are already waiting for a connection.
-    deadline_exceeded,        ///< The overall deadline passed (pool wait, attempts and backoff included).
-    attempt_timeout,          ///< One attempt took longer than its per-attempt timeout.
-    connect_timeout,          ///< Connecting (TCP + TLS) took longer than the connect timeout.
-    outcome_unknown,          ///< The request may have been applied; retrying could duplicate it.
-    rate_limited,             ///< The server throttled us and its Retry-After exceeds the remaining deadline.
-    retry_budget_exhausted,   ///< Retrying stopped because the retry budget is spent.
-    response_too_large,       ///< The response headers or body exceeded the configured limit.
-    bad_response,             ///< The server's HTTP response could not be parsed.
-    connection_closed,        ///< The server closed the connection before a response.
-    client_stopped,           ///< The client was shut down while the call was waiting.
-    invalid_configuration,    ///< Other client_params cannot be used (e.g. an unreadable CA file or bad CA PEM).
+    invalid_request = 1,     ///< A request failed validation before sending (diagnostics name the field).
+    invalid_json,            ///< A body is not well-formed JSON.
+    unexpected_json,         ///< JSON is well-formed but a value has the wrong type (diagnostics name the path).
+    invalid_url,             ///< The base URL cannot be used (bad syntax, scheme, or http for a non-loopback host).
+    invalid_credentials,     ///< Credentials are incomplete (e.g. empty key id) or cannot be signed.
+    pool_queue_full,         ///< Too many callers are already waiting for a connection.
+    deadline_exceeded,       ///< The overall deadline passed (pool wait, attempts and backoff included).
+    attempt_timeout,         ///< One attempt took longer than its per-attempt timeout.
+    connect_timeout,         ///< Connecting (TCP + TLS) took longer than the connect timeout.
+    outcome_unknown,         ///< The request may have been applied; retrying could duplicate it.
+    rate_limited,            ///< The server throttled us and its Retry-After exceeds the remaining deadline.
+    retry_budget_exhausted,  ///< Retrying stopped because the retry budget is spent.
+    response_too_large,      ///< The response headers or body exceeded the configured limit.
+    bad_response,            ///< The server's HTTP response could not be parsed.
+    connection_closed,       ///< The server closed the connection before a response.
+    client_stopped,          ///< The client was shut down while the call was waiting.
+    invalid_configuration,   ///< Other client_params cannot be used (e.g. an unreadable CA file or bad CA PEM).
 };
 
 const boost::system::error_category& client_category() noexcept;
@@ -47,10 +47,10 @@ inline error_code make_http_error(unsigned status) noexcept { return {static_cas
 
 /// Why the request pipeline stopped trying.
 enum class stop_reason {
-    none,                 ///< Not set: the call never reached the retry loop.
+    none,  ///< Not set: the call never reached the retry loop.
     success,
-    permanent_error,      ///< A 4xx (other than 429), a TLS verification failure, a bad request...
-    not_idempotent,       ///< Retrying could duplicate a message (post_message after bytes were sent).
+    permanent_error,  ///< A 4xx (other than 429), a TLS verification failure, a bad request...
+    not_idempotent,   ///< Retrying could duplicate a message (post_message after bytes were sent).
     attempts_exhausted,
     budget_exhausted,
     deadline,
@@ -60,22 +60,22 @@ const char* to_string(stop_reason r) noexcept;
 
 /// One attempt as the retry loop saw it.
 struct attempt_record {
-    error_code ec;                          ///< Empty on success.
-    unsigned status = 0;                    ///< HTTP status, 0 if no response was read.
-    std::chrono::milliseconds delay_after{0}; ///< Backoff or gate wait before the next attempt (0 for the last).
+    error_code ec;                             ///< Empty on success.
+    unsigned status = 0;                       ///< HTTP status, 0 if no response was read.
+    std::chrono::milliseconds delay_after{0};  ///< Backoff or gate wait before the next attempt (0 for the last).
 };
 
 /// What went wrong, in detail. Never contains credentials.
 struct diagnostics {
-    std::string message;                 ///< Client-side explanation, e.g. "messages[3].received: expected number".
-    unsigned status = 0;                 ///< HTTP status of the last response, 0 if none.
-    std::string api_code;                ///< The API error body's `error.code`, if it sent one.
-    std::string api_description;         ///< The API error body's `error.description`.
-    std::optional<std::chrono::milliseconds> retry_after; ///< The server's Retry-After, if any.
-    bool outcome_unknown = false;        ///< The request may have been applied by the server.
+    std::string message;          ///< Client-side explanation, e.g. "messages[3].received: expected number".
+    unsigned status = 0;          ///< HTTP status of the last response, 0 if none.
+    std::string api_code;         ///< The API error body's `error.code`, if it sent one.
+    std::string api_description;  ///< The API error body's `error.description`.
+    std::optional<std::chrono::milliseconds> retry_after;  ///< The server's Retry-After, if any.
+    bool outcome_unknown = false;                          ///< The request may have been applied by the server.
     smooch::stop_reason stop_reason = stop_reason::none;
-    std::vector<attempt_record> attempts; ///< Every attempt, in order.
-    std::string operation;               ///< e.g. "post_message".
+    std::vector<attempt_record> attempts;  ///< Every attempt, in order.
+    std::string operation;                 ///< e.g. "post_message".
 
     void clear() { *this = diagnostics{}; }
 };
@@ -104,7 +104,7 @@ void throw_on_error(const error_code& ec, const diagnostics& diag);
 /// True when `ec` came from an HTTP status (any non-success status the server answered with).
 inline bool is_http_error(const error_code& ec) noexcept { return ec.category() == http_category(); }
 
-} // namespace smooch
+}  // namespace smooch
 
 template <>
 struct boost::system::is_error_code_enum<smooch::client_errc> : std::true_type {};

@@ -15,8 +15,8 @@
 
 namespace smooch {
 
-#define SMOOCH_JSON_MODEL(T)                   \
-    boost::json::value to_json(const T& v);   \
+#define SMOOCH_JSON_MODEL(T)                                                                                           \
+    boost::json::value to_json(const T& v);                                                                            \
     void to_json(const T& v, boost::json::value& out)
 
 SMOOCH_JSON_MODEL(conversation_activity);
@@ -57,4 +57,4 @@ T parse(std::string_view text);
 template <class T>
 std::string serialize(const T& v);
 
-} // namespace smooch
+}  // namespace smooch

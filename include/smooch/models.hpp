@@ -49,16 +49,19 @@ public:
     bool is_known() const noexcept { return known().has_value(); }
 
     friend bool operator==(const open_enum& a, const open_enum& b) = default;
-    friend bool operator==(const open_enum& a, Enum b) noexcept { return a.raw_ == enum_names<Enum>::values[static_cast<std::size_t>(b)]; }
+    friend bool operator==(const open_enum& a, Enum b) noexcept
+    {
+        return a.raw_ == enum_names<Enum>::values[static_cast<std::size_t>(b)];
+    }
 
 private:
     std::string raw_;
 };
 
-#define SMOOCH_ENUM_NAMES(E, ...)                                                    \
-    template <>                                                                      \
-    struct enum_names<E> {                                                           \
-        static constexpr auto values = std::to_array<std::string_view>({__VA_ARGS__}); \
+#define SMOOCH_ENUM_NAMES(E, ...)                                                                                      \
+    template <>                                                                                                        \
+    struct enum_names<E> {                                                                                             \
+        static constexpr auto values = std::to_array<std::string_view>({__VA_ARGS__});                                 \
     }
 
 enum class role { app_maker, app_user, whisper };
@@ -89,8 +92,22 @@ enum class quoted_message_type { message, external_message_id };
 SMOOCH_ENUM_NAMES(quoted_message_type, "message", "externalMessageId");
 
 enum class integration_type {
-    android, api, apn, fcm, ios, line, mailgun, messagebird, messenger, telegram, twilio, twitter, viber, web,
-    wechat, whatsapp
+    android,
+    api,
+    apn,
+    fcm,
+    ios,
+    line,
+    mailgun,
+    messagebird,
+    messenger,
+    telegram,
+    twilio,
+    twitter,
+    viber,
+    web,
+    wechat,
+    whatsapp
 };
 SMOOCH_ENUM_NAMES(integration_type, "android", "api", "apn", "fcm", "ios", "line", "mailgun", "messagebird",
                   "messenger", "telegram", "twilio", "twitter", "viber", "web", "wechat", "whatsapp");
@@ -104,7 +121,11 @@ public:
     indirect(T v) : p_(std::make_unique<T>(std::move(v))) {}
     indirect(const indirect& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
     indirect(indirect&&) noexcept = default;
-    indirect& operator=(const indirect& o) { if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr; return *this; }
+    indirect& operator=(const indirect& o)
+    {
+        if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+        return *this;
+    }
     indirect& operator=(indirect&&) noexcept = default;
     T& operator*() const noexcept { return *p_; }
     T* operator->() const noexcept { return p_.get(); }
@@ -126,60 +147,60 @@ using json_object = boost::json::object;
 
 /// Request body of conversation_activity.
 struct conversation_activity {
-    open_enum<smooch::role> role = smooch::role::app_maker;   ///< "role": must be appMaker.
-    open_enum<activity_type> type = activity_type::typing_start; ///< "type".
-    std::optional<std::string> name;        ///< "name": the app maker's display name.
-    std::optional<std::string> avatar_url;  ///< "avatarUrl".
-    json_object extra;                      ///< Unknown keys.
+    open_enum<smooch::role> role = smooch::role::app_maker;       ///< "role": must be appMaker.
+    open_enum<activity_type> type = activity_type::typing_start;  ///< "type".
+    std::optional<std::string> name;                              ///< "name": the app maker's display name.
+    std::optional<std::string> avatar_url;                        ///< "avatarUrl".
+    json_object extra;                                            ///< Unknown keys.
     friend bool operator==(const conversation_activity&, const conversation_activity&) = default;
 };
 
 /// A button (Action). Shared by requests and responses, so every field is optional;
 /// validate() enforces what a request needs (e.g. `text`, `payload` for postback/reply).
 struct action {
-    std::optional<open_enum<action_type>> type;  ///< "type".
-    std::optional<std::string> text;             ///< "text": button label (a `share` action has none).
-    std::optional<std::string> payload;          ///< "payload": required for postback and reply.
-    std::optional<json_object> metadata;         ///< "metadata": flat object.
-    std::optional<std::int64_t> amount;          ///< "amount": cents, required for buy.
-    std::optional<std::string> currency;         ///< "currency".
-    std::optional<bool> is_default;              ///< "default".
-    std::optional<std::string> icon_url;         ///< "iconUrl".
-    std::optional<std::string> uri;              ///< "uri": required for link and webview.
-    std::optional<std::string> fallback;         ///< "fallback": required for webview.
-    std::optional<open_enum<action_size>> size;  ///< "size" (webview).
-    std::optional<json_object> extra_channel_options; ///< "extraChannelOptions".
-    std::optional<bool> open_on_receive;         ///< "openOnReceive".
-    std::optional<std::string> id;               ///< "_id" (responses).
-    std::optional<std::string> state;            ///< "state" (responses: offered/paid).
+    std::optional<open_enum<action_type>> type;        ///< "type".
+    std::optional<std::string> text;                   ///< "text": button label (a `share` action has none).
+    std::optional<std::string> payload;                ///< "payload": required for postback and reply.
+    std::optional<json_object> metadata;               ///< "metadata": flat object.
+    std::optional<std::int64_t> amount;                ///< "amount": cents, required for buy.
+    std::optional<std::string> currency;               ///< "currency".
+    std::optional<bool> is_default;                    ///< "default".
+    std::optional<std::string> icon_url;               ///< "iconUrl".
+    std::optional<std::string> uri;                    ///< "uri": required for link and webview.
+    std::optional<std::string> fallback;               ///< "fallback": required for webview.
+    std::optional<open_enum<action_size>> size;        ///< "size" (webview).
+    std::optional<json_object> extra_channel_options;  ///< "extraChannelOptions".
+    std::optional<bool> open_on_receive;               ///< "openOnReceive".
+    std::optional<std::string> id;                     ///< "_id" (responses).
+    std::optional<std::string> state;                  ///< "state" (responses: offered/paid).
     json_object extra;
     friend bool operator==(const action&, const action&) = default;
 };
 
 /// A carousel or list item (MessageItem).
 struct message_item {
-    std::optional<std::string> title;             ///< "title": required in requests.
-    std::optional<std::string> description;       ///< "description".
-    std::optional<std::string> media_url;         ///< "mediaUrl".
-    std::optional<std::string> alt_text;          ///< "altText".
-    std::optional<open_enum<item_size>> size;     ///< "size".
-    std::optional<std::string> media_type;        ///< "mediaType".
-    std::optional<std::vector<action>> actions;   ///< "actions": 1 to 3 in requests.
-    std::optional<std::string> id;                ///< "_id" (responses).
+    std::optional<std::string> title;            ///< "title": required in requests.
+    std::optional<std::string> description;      ///< "description".
+    std::optional<std::string> media_url;        ///< "mediaUrl".
+    std::optional<std::string> alt_text;         ///< "altText".
+    std::optional<open_enum<item_size>> size;    ///< "size".
+    std::optional<std::string> media_type;       ///< "mediaType".
+    std::optional<std::vector<action>> actions;  ///< "actions": 1 to 3 in requests.
+    std::optional<std::string> id;               ///< "_id" (responses).
     json_object extra;
     friend bool operator==(const message_item&, const message_item&) = default;
 };
 
 struct display_settings {
-    std::optional<open_enum<smooch::image_aspect_ratio>> image_aspect_ratio; ///< "imageAspectRatio".
+    std::optional<open_enum<smooch::image_aspect_ratio>> image_aspect_ratio;  ///< "imageAspectRatio".
     json_object extra;
     friend bool operator==(const display_settings&, const display_settings&) = default;
 };
 
 /// Channel targeting. The spec requires both fields, the docs say either: both optional here.
 struct destination {
-    std::optional<std::string> integration_id;                        ///< "integrationId".
-    std::optional<open_enum<smooch::integration_type>> integration_type; ///< "integrationType".
+    std::optional<std::string> integration_id;                            ///< "integrationId".
+    std::optional<open_enum<smooch::integration_type>> integration_type;  ///< "integrationType".
     json_object extra;
     friend bool operator==(const destination&, const destination&) = default;
 };
@@ -188,9 +209,9 @@ struct destination {
 using message_override = json_object;
 
 struct coordinates {
-    std::optional<double> lat;        ///< "lat": required in requests.
-    std::optional<double> long_;      ///< "long": required in requests.
-    std::optional<std::string> id;    ///< "_id" (responses).
+    std::optional<double> lat;      ///< "lat": required in requests.
+    std::optional<double> long_;    ///< "long": required in requests.
+    std::optional<std::string> id;  ///< "_id" (responses).
     json_object extra;
     friend bool operator==(const coordinates&, const coordinates&) = default;
 };
@@ -212,13 +233,13 @@ struct option {
 
 /// A form field in a request (FieldPost).
 struct field_post {
-    open_enum<field_type> type = field_type::text; ///< "type".
-    std::string name;                              ///< "name": unique per form.
-    std::string label;                             ///< "label".
-    std::optional<std::string> placeholder;        ///< "placeholder".
-    std::optional<std::int64_t> min_size;          ///< "minSize": text fields, default 1.
-    std::optional<std::int64_t> max_size;          ///< "maxSize": text fields, default 128.
-    std::optional<std::vector<option>> options;    ///< "options": select fields, at most 20.
+    open_enum<field_type> type = field_type::text;  ///< "type".
+    std::string name;                               ///< "name": unique per form.
+    std::string label;                              ///< "label".
+    std::optional<std::string> placeholder;         ///< "placeholder".
+    std::optional<std::int64_t> min_size;           ///< "minSize": text fields, default 1.
+    std::optional<std::int64_t> max_size;           ///< "maxSize": text fields, default 128.
+    std::optional<std::vector<option>> options;     ///< "options": select fields, at most 20.
     json_object extra;
     friend bool operator==(const field_post&, const field_post&) = default;
 };
@@ -234,44 +255,44 @@ struct select_choice {
 
 /// A form field in a response (Field).
 struct field {
-    std::optional<std::string> id;                 ///< "_id".
-    std::optional<open_enum<field_type>> type;     ///< "type".
-    std::optional<std::string> name;               ///< "name".
-    std::optional<std::string> label;              ///< "label".
-    std::optional<std::string> placeholder;        ///< "placeholder".
-    std::optional<std::int64_t> min_size;          ///< "minSize".
-    std::optional<std::int64_t> max_size;          ///< "maxSize".
-    std::optional<std::vector<option>> options;    ///< "options".
-    std::optional<std::int64_t> select_size;       ///< "selectSize".
-    std::optional<std::string> text;               ///< "text": answer in a formResponse.
-    std::optional<std::string> email;              ///< "email": answer in a formResponse.
-    std::optional<std::vector<select_choice>> select; ///< "select".
+    std::optional<std::string> id;                     ///< "_id".
+    std::optional<open_enum<field_type>> type;         ///< "type".
+    std::optional<std::string> name;                   ///< "name".
+    std::optional<std::string> label;                  ///< "label".
+    std::optional<std::string> placeholder;            ///< "placeholder".
+    std::optional<std::int64_t> min_size;              ///< "minSize".
+    std::optional<std::int64_t> max_size;              ///< "maxSize".
+    std::optional<std::vector<option>> options;        ///< "options".
+    std::optional<std::int64_t> select_size;           ///< "selectSize".
+    std::optional<std::string> text;                   ///< "text": answer in a formResponse.
+    std::optional<std::string> email;                  ///< "email": answer in a formResponse.
+    std::optional<std::vector<select_choice>> select;  ///< "select".
     json_object extra;
     friend bool operator==(const field&, const field&) = default;
 };
 
 /// Request body of post_message (MessagePost).
 struct message_post {
-    open_enum<smooch::role> role = smooch::role::app_maker;  ///< "role": appMaker or appUser.
-    open_enum<message_type> type = message_type::text;       ///< "type".
-    std::optional<std::string> name;            ///< "name".
-    std::optional<std::string> email;           ///< "email".
-    std::optional<std::string> avatar_url;      ///< "avatarUrl".
-    std::optional<json_object> metadata;        ///< "metadata": flat object.
-    std::optional<std::string> payload;         ///< "payload": of a reply action.
-    std::optional<std::string> text;            ///< "text": required for text unless actions are given.
-    std::optional<std::string> media_url;       ///< "mediaUrl": required for image and file.
-    std::optional<std::string> media_type;      ///< "mediaType".
-    std::optional<std::string> alt_text;        ///< "altText".
-    std::optional<std::vector<message_item>> items; ///< "items": carousel and list, 1 to 10.
-    std::optional<std::vector<action>> actions; ///< "actions": appMaker only.
-    std::optional<bool> block_chat_input;       ///< "blockChatInput".
-    std::optional<smooch::display_settings> display_settings; ///< "displaySettings".
-    std::optional<std::vector<field_post>> fields;   ///< "fields": required for form.
-    std::optional<smooch::destination> destination;  ///< "destination".
-    std::optional<message_override> override_;       ///< "override".
-    std::optional<smooch::coordinates> coordinates;  ///< "coordinates": required for location.
-    std::optional<smooch::location> location;        ///< "location".
+    open_enum<smooch::role> role = smooch::role::app_maker;    ///< "role": appMaker or appUser.
+    open_enum<message_type> type = message_type::text;         ///< "type".
+    std::optional<std::string> name;                           ///< "name".
+    std::optional<std::string> email;                          ///< "email".
+    std::optional<std::string> avatar_url;                     ///< "avatarUrl".
+    std::optional<json_object> metadata;                       ///< "metadata": flat object.
+    std::optional<std::string> payload;                        ///< "payload": of a reply action.
+    std::optional<std::string> text;                           ///< "text": required for text unless actions are given.
+    std::optional<std::string> media_url;                      ///< "mediaUrl": required for image and file.
+    std::optional<std::string> media_type;                     ///< "mediaType".
+    std::optional<std::string> alt_text;                       ///< "altText".
+    std::optional<std::vector<message_item>> items;            ///< "items": carousel and list, 1 to 10.
+    std::optional<std::vector<action>> actions;                ///< "actions": appMaker only.
+    std::optional<bool> block_chat_input;                      ///< "blockChatInput".
+    std::optional<smooch::display_settings> display_settings;  ///< "displaySettings".
+    std::optional<std::vector<field_post>> fields;             ///< "fields": required for form.
+    std::optional<smooch::destination> destination;            ///< "destination".
+    std::optional<message_override> override_;                 ///< "override".
+    std::optional<smooch::coordinates> coordinates;            ///< "coordinates": required for location.
+    std::optional<smooch::location> location;                  ///< "location".
     json_object extra;
     friend bool operator==(const message_post&, const message_post&) = default;
 };
@@ -279,10 +300,10 @@ struct message_post {
 // --------------------------------------------------------------------------------------------- responses
 
 struct source {
-    std::optional<std::string> id;                            ///< "id".
-    std::optional<open_enum<integration_type>> type;          ///< "type".
-    std::optional<std::string> original_message_id;           ///< "originalMessageId".
-    std::optional<double> original_message_timestamp;         ///< "originalMessageTimestamp".
+    std::optional<std::string> id;                     ///< "id".
+    std::optional<open_enum<integration_type>> type;   ///< "type".
+    std::optional<std::string> original_message_id;    ///< "originalMessageId".
+    std::optional<double> original_message_timestamp;  ///< "originalMessageTimestamp".
     json_object extra;
     friend bool operator==(const source&, const source&) = default;
 };
@@ -299,31 +320,31 @@ struct quoted_message {
 
 /// A message as the server returns it.
 struct message {
-    std::optional<std::string> id;                  ///< "_id".
-    std::optional<std::string> author_id;           ///< "authorId".
-    std::optional<open_enum<smooch::role>> role;    ///< "role".
-    std::optional<open_enum<message_type>> type;    ///< "type".
-    std::optional<smooch::source> source;           ///< "source".
-    std::optional<std::string> name;                ///< "name".
-    std::optional<std::string> text;                ///< "text".
-    std::optional<std::string> email;               ///< "email".
-    std::optional<std::string> avatar_url;          ///< "avatarUrl".
-    std::optional<double> received;                 ///< "received": unix seconds with ms fraction.
-    std::optional<std::string> media_url;           ///< "mediaUrl".
-    std::optional<std::string> media_type;          ///< "mediaType".
-    std::optional<std::string> alt_text;            ///< "altText".
-    std::optional<json_object> metadata;            ///< "metadata".
-    std::optional<std::vector<message_item>> items; ///< "items".
-    std::optional<std::vector<action>> actions;     ///< "actions".
-    std::optional<std::string> payload;             ///< "payload".
-    std::optional<smooch::display_settings> display_settings; ///< "displaySettings".
-    std::optional<bool> block_chat_input;           ///< "blockChatInput".
-    std::optional<std::vector<field>> fields;       ///< "fields".
-    std::optional<bool> submitted;                  ///< "submitted".
-    std::optional<smooch::quoted_message> quoted_message; ///< "quotedMessage".
-    std::optional<std::string> text_fallback;       ///< "textFallback".
-    std::optional<smooch::coordinates> coordinates; ///< "coordinates".
-    std::optional<smooch::location> location;       ///< "location".
+    std::optional<std::string> id;                             ///< "_id".
+    std::optional<std::string> author_id;                      ///< "authorId".
+    std::optional<open_enum<smooch::role>> role;               ///< "role".
+    std::optional<open_enum<message_type>> type;               ///< "type".
+    std::optional<smooch::source> source;                      ///< "source".
+    std::optional<std::string> name;                           ///< "name".
+    std::optional<std::string> text;                           ///< "text".
+    std::optional<std::string> email;                          ///< "email".
+    std::optional<std::string> avatar_url;                     ///< "avatarUrl".
+    std::optional<double> received;                            ///< "received": unix seconds with ms fraction.
+    std::optional<std::string> media_url;                      ///< "mediaUrl".
+    std::optional<std::string> media_type;                     ///< "mediaType".
+    std::optional<std::string> alt_text;                       ///< "altText".
+    std::optional<json_object> metadata;                       ///< "metadata".
+    std::optional<std::vector<message_item>> items;            ///< "items".
+    std::optional<std::vector<action>> actions;                ///< "actions".
+    std::optional<std::string> payload;                        ///< "payload".
+    std::optional<smooch::display_settings> display_settings;  ///< "displaySettings".
+    std::optional<bool> block_chat_input;                      ///< "blockChatInput".
+    std::optional<std::vector<field>> fields;                  ///< "fields".
+    std::optional<bool> submitted;                             ///< "submitted".
+    std::optional<smooch::quoted_message> quoted_message;      ///< "quotedMessage".
+    std::optional<std::string> text_fallback;                  ///< "textFallback".
+    std::optional<smooch::coordinates> coordinates;            ///< "coordinates".
+    std::optional<smooch::location> location;                  ///< "location".
     json_object extra;
     friend bool operator==(const message&, const message&) = default;
 };
@@ -337,19 +358,19 @@ struct conversation {
 
 /// Response of post_message.
 struct message_response {
-    std::optional<smooch::message> message;                 ///< "message".
-    std::optional<std::vector<smooch::message>> extra_messages; ///< "extraMessages".
-    std::optional<smooch::conversation> conversation;       ///< "conversation".
+    std::optional<smooch::message> message;                      ///< "message".
+    std::optional<std::vector<smooch::message>> extra_messages;  ///< "extraMessages".
+    std::optional<smooch::conversation> conversation;            ///< "conversation".
     json_object extra;
     friend bool operator==(const message_response&, const message_response&) = default;
 };
 
 /// Response of get_messages. Messages are ascending by `received`.
 struct get_messages_response {
-    std::optional<smooch::conversation> conversation;   ///< "conversation".
-    std::optional<std::vector<message>> messages;       ///< "messages".
-    std::optional<std::string> next;                    ///< "next": URI of newer messages, if any.
-    std::optional<std::string> previous;                ///< "previous": URI of older messages, if any.
+    std::optional<smooch::conversation> conversation;  ///< "conversation".
+    std::optional<std::vector<message>> messages;      ///< "messages".
+    std::optional<std::string> next;                   ///< "next": URI of newer messages, if any.
+    std::optional<std::string> previous;               ///< "previous": URI of older messages, if any.
     json_object extra;
     bool has_next() const noexcept { return next.has_value() && !next->empty(); }
     bool has_previous() const noexcept { return previous.has_value() && !previous->empty(); }
@@ -384,4 +405,4 @@ struct get_messages_query {
 /// give an empty string.
 std::string format_cursor(double received);
 
-} // namespace smooch
+}  // namespace smooch

@@ -16,4 +16,4 @@ error_code validate(const conversation_activity& a, diagnostics& diag);
 error_code validate(const get_messages_query& q, diagnostics& diag);
 // Both body checks include "<path>: not valid UTF-8": every string (keys and raw JSON included) must be UTF-8.
 
-} // namespace smooch
+}  // namespace smooch

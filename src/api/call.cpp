@@ -17,8 +17,8 @@ bool check_id(call& c, const char* name, std::string_view v)
     return false;
 }
 
-call make(std::shared_ptr<client_impl> impl, const char* op, std::string_view app, std::string_view user,
-          http_method m, std::string_view suffix, const call_options& opts)
+call make(std::shared_ptr<client_impl> impl, const char* op, std::string_view app, std::string_view user, http_method m,
+          std::string_view suffix, const call_options& opts)
 {
     call c;
     c.impl = std::move(impl);
@@ -48,13 +48,13 @@ void set_body(call& c, const Body& body)
     c.request.json_body = true;
 }
 
-} // namespace
+}  // namespace
 
 call make_activity(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user,
                    const conversation_activity& body, const call_options& opts)
 {
-    auto c = make(std::move(impl), "conversation_activity", app, user, http_method::post, "/conversation/activity",
-                  opts);
+    auto c =
+        make(std::move(impl), "conversation_activity", app, user, http_method::post, "/conversation/activity", opts);
     set_body(c, body);
     return c;
 }
@@ -162,4 +162,4 @@ template boost::asio::awaitable<error_code> perform(call&, get_messages_response
 template boost::asio::awaitable<error_code> perform(call&, message_response&, diagnostics&);
 template boost::asio::awaitable<error_code> perform(call&, std::size_t&, diagnostics&);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -54,4 +54,4 @@ boost::asio::awaitable<error_code> perform(call& c, T& out, diagnostics& diag);
 /// walk_history's loop (history_walk.cpp): pages of get_messages; `visited` counts as it goes.
 boost::asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& diag);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -60,7 +60,7 @@ struct complete_handler {
     }
 };
 
-} // namespace
+}  // namespace
 
 struct conversation_api::prepared_call : detail::call {
     explicit prepared_call(detail::call c) : detail::call(std::move(c)) {}
@@ -80,7 +80,8 @@ void conversation_api::start(prepared p, diagnostics* diag, asio::any_io_executo
 
 template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, activity_response)>);
-template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor, asio::any_completion_handler<void(error_code, done)>);
+template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
+                                      asio::any_completion_handler<void(error_code, done)>);
 template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, get_messages_response)>);
 template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
@@ -129,8 +130,7 @@ conversation_api::prepared conversation_api::prepare_walk(std::string_view app, 
                                                           std::function<void(const message&)> on_message,
                                                           const call_options& opts) const
 {
-    return std::make_shared<prepared_call>(
-        detail::make_walk(impl_, app, user, direction, std::move(on_message), opts));
+    return std::make_shared<prepared_call>(detail::make_walk(impl_, app, user, direction, std::move(on_message), opts));
 }
 
 // ----------------------------------------------------------------------------------------- awaitable forms
@@ -152,8 +152,7 @@ asio::awaitable<done> conversation_api::delete_messages(std::string_view app_id,
 {
     return perform_or_throw<done>(detail::make_delete_messages(impl_, app_id, user_id, opts));
 }
-asio::awaitable<get_messages_response> conversation_api::get_messages(std::string_view app_id,
-                                                                      std::string_view user_id,
+asio::awaitable<get_messages_response> conversation_api::get_messages(std::string_view app_id, std::string_view user_id,
                                                                       get_messages_query query, call_options opts)
 {
     return perform_or_throw<get_messages_response>(detail::make_get_messages(impl_, app_id, user_id, query, opts));
@@ -177,4 +176,4 @@ asio::awaitable<std::size_t> conversation_api::walk_history(std::string_view app
         detail::make_walk(impl_, app_id, user_id, direction, std::move(on_message), opts));
 }
 
-} // namespace smooch
+}  // namespace smooch

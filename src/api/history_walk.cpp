@@ -46,7 +46,10 @@ asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& dia
         const double last = msgs.back().received.value_or(0);
         std::optional<double> inner;
         for (auto it = msgs.rbegin(); it != msgs.rend(); ++it)
-            if (it->received.value_or(0) != last) { inner = it->received.value_or(0); break; }
+            if (it->received.value_or(0) != last) {
+                inner = it->received.value_or(0);
+                break;
+            }
         if (!boundary || last != *boundary) boundary_ids.clear();
         for (const auto& m : msgs)
             if (m.received.value_or(0) == last && m.id) boundary_ids.insert(*m.id);
@@ -58,4 +61,4 @@ asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& dia
     }
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -18,7 +18,7 @@ origin checked_origin(const std::string& url)
     return o;
 }
 
-} // namespace
+}  // namespace
 
 client_impl::client_impl(boost::asio::any_io_executor ex, client_params p)
     : executor(std::move(ex)), params(std::move(p)), base(checked_origin(params.base_url))
@@ -28,12 +28,11 @@ client_impl::client_impl(boost::asio::any_io_executor ex, client_params p)
     calls = std::make_unique<pipeline>(params, *net, stats);
 }
 
-} // namespace detail
+}  // namespace detail
 
 client::client(boost::asio::any_io_executor ex, client_params params)
     : impl_(std::make_shared<detail::client_impl>(std::move(ex), std::move(params)))
-{
-}
+{}
 
 client::~client() = default;
 
@@ -43,4 +42,4 @@ smooch::counters client::counters() const { return impl_->stats.snapshot(); }
 std::size_t client::open_connections() const { return impl_->net->open_connections(); }
 void client::shutdown() { impl_->net->shutdown(); }
 
-} // namespace smooch
+}  // namespace smooch

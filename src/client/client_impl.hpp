@@ -32,4 +32,4 @@ struct access {
     static const std::shared_ptr<client_impl>& impl(const client& c) noexcept { return c.impl_; }
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -25,4 +25,4 @@ smooch::counters atomic_counters::snapshot() const
     return c;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

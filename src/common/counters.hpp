@@ -16,4 +16,4 @@ struct atomic_counters {
     smooch::counters snapshot() const;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -1,6 +1,6 @@
+#include "detail/http_status.hpp"
 #include <smooch/error.hpp>
 #include <smooch/version.hpp>
-#include "detail/http_status.hpp"
 
 #include <string>
 
@@ -46,7 +46,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const boost::system::error_category& client_category() noexcept
 {
@@ -98,8 +98,7 @@ std::string describe(const error_code& ec, const diagnostics& d)
 
 error::error(const error_code& ec, smooch::diagnostics diag)
     : boost::system::system_error(ec), diag_(std::move(diag)), what_(describe(ec, diag_))
-{
-}
+{}
 
 void throw_on_error(const error_code& ec, const diagnostics& diag)
 {
@@ -108,4 +107,4 @@ void throw_on_error(const error_code& ec, const diagnostics& diag)
 
 const char* version() noexcept { return SMOOCH_VERSION_STRING; }
 
-} // namespace smooch
+}  // namespace smooch

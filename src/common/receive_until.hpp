@@ -43,4 +43,4 @@ boost::asio::awaitable<std::tuple<error_code, Rest...>> receive_until(
     co_return result;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -25,8 +25,8 @@ std::string sign_jwt(const jwt_credentials& c, std::chrono::system_clock::time_p
     const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     payload["iat"] = iat;
     if (c.lifetime) payload["exp"] = iat + c.lifetime->count();
-    std::string input = base64url_encode(boost::json::serialize(header)) + '.' +
-                        base64url_encode(boost::json::serialize(payload));
+    std::string input =
+        base64url_encode(boost::json::serialize(header)) + '.' + base64url_encode(boost::json::serialize(payload));
     std::string sig = hs256_signature(input, c.secret);
     return input + '.' + sig;
 }
@@ -50,7 +50,8 @@ void authorizer::check() const
                 bad("bearer_token contains a character not allowed in a header");
     } else if (auto* j = std::get_if<jwt_credentials>(&creds_)) {
         if (j->key_id.empty() || j->secret.empty()) bad("jwt_credentials needs a key_id and a secret");
-        if (j->scope == jwt_scope::app_user && j->user_id.empty()) bad("jwt_credentials: app_user scope needs a user_id");
+        if (j->scope == jwt_scope::app_user && j->user_id.empty())
+            bad("jwt_credentials: app_user scope needs a user_id");
         if (j->lifetime && j->lifetime->count() <= 0) bad("jwt_credentials: lifetime must be positive");
     }
 }
@@ -75,4 +76,4 @@ std::string authorizer::header(std::chrono::system_clock::time_point now)
     return {};
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -31,4 +31,4 @@ std::string sign_jwt(const jwt_credentials& c, std::chrono::system_clock::time_p
 /// HS256 over "header.payload" with `secret`, base64url.
 std::string hs256_signature(std::string_view signing_input, std::string_view secret);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -56,13 +56,14 @@ std::optional<std::string> decode(std::string_view text, std::string_view alphab
     return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string base64_encode(std::string_view data) { return encode(data, std_alphabet, true); }
 std::string base64url_encode(std::string_view data) { return encode(data, url_alphabet, false); }
 std::optional<std::string> base64url_decode(std::string_view text)
 {
-    if (text.find('=') != std::string_view::npos && text.find_first_not_of('=', text.find('=')) != std::string_view::npos)
+    if (text.find('=') != std::string_view::npos &&
+        text.find_first_not_of('=', text.find('=')) != std::string_view::npos)
         return std::nullopt;
     return decode(text, url_alphabet);
 }
@@ -82,4 +83,4 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

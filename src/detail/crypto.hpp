@@ -18,4 +18,4 @@ std::array<unsigned char, 32> hmac_sha256(std::string_view key, std::string_view
 /// Constant-time comparison, for signatures and secrets.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

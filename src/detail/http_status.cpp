@@ -27,4 +27,4 @@ std::string_view reason_phrase(unsigned status) noexcept
     }
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

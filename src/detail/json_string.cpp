@@ -92,7 +92,7 @@ void append(std::string& out, std::string_view s)
     out += '"';
 }
 
-} // namespace
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view s, bad_utf8 bytes)
 {
@@ -100,4 +100,4 @@ void append_json_string(std::string& out, std::string_view s, bad_utf8 bytes)
     else append<false>(out, s);
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

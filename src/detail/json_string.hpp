@@ -20,4 +20,4 @@ enum class bad_utf8 {
 /// well-formed UTF-8 as `bytes` says.
 void append_json_string(std::string& out, std::string_view s, bad_utf8 bytes = bad_utf8::escape);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

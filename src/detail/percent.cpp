@@ -29,4 +29,4 @@ std::optional<std::string> percent_decode(std::string_view s)
     return pct->decode();
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

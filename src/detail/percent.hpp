@@ -16,4 +16,4 @@ std::string encode_segment(std::string_view s);
 /// Decodes `s`; nullopt when it holds a malformed escape ("%", "%4", "%zz"). "+" stays "+".
 std::optional<std::string> percent_decode(std::string_view s);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

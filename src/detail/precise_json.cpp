@@ -27,10 +27,10 @@ struct precise_handler {
     precise_handler(unsigned char* temp, std::size_t size) : st(bj::storage_ptr(), temp, size) {}
 
     bj::value_stack st;
-    std::string number;                  // the text of a number split across buffers
-    std::size_t out_of_range_length = 0; // length of a number beyond the double range, 0 if none
+    std::string number;                   // the text of a number split across buffers
+    std::size_t out_of_range_length = 0;  // length of a number beyond the double range, 0 if none
     out_of_range_numbers policy = out_of_range_numbers::fail;
-    bool out_of_range = false;           // with keep_infinity: some number became ±infinity
+    bool out_of_range = false;  // with keep_infinity: some number became ±infinity
 
     bool on_document_begin(bj::error_code&) { return true; }
     bool on_document_end(bj::error_code&) { return true; }
@@ -108,7 +108,7 @@ struct precise_handler {
 
 bool non_finite(const bj::value& v) { return v.is_double() && !std::isfinite(v.get_double()); }
 
-} // namespace
+}  // namespace
 
 bool precise_double(std::string& number, double d, double& out, std::size_t& out_of_range_length, bj::error_code& ec,
                     out_of_range_numbers policy, bool* out_of_range)
@@ -198,4 +198,4 @@ bool find_non_finite(const boost::json::object& root, std::string& path)
     return false;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

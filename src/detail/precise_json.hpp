@@ -23,10 +23,10 @@ enum class out_of_range_numbers {
 };
 
 struct precise_parse {
-    boost::json::error_code ec;            ///< Syntax error (extra_data for text after the value).
-    std::size_t consumed = 0;              ///< Bytes parsed: where a syntax error is.
-    std::size_t out_of_range_length = 0;   ///< With fail: the offending number's length (it ends at `consumed`).
-    bool out_of_range = false;             ///< With keep_infinity: some number became ±infinity.
+    boost::json::error_code ec;           ///< Syntax error (extra_data for text after the value).
+    std::size_t consumed = 0;             ///< Bytes parsed: where a syntax error is.
+    std::size_t out_of_range_length = 0;  ///< With fail: the offending number's length (it ends at `consumed`).
+    bool out_of_range = false;            ///< With keep_infinity: some number became ±infinity.
 };
 
 /// Parses all of `text` (one JSON value, nothing after it) into `out`, which keeps its storage. Underflow
@@ -62,4 +62,4 @@ inline void append_path_index(std::string& path, std::size_t i)
     path += ']';
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -70,4 +70,4 @@ private:
     bool started_ = false;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -54,4 +54,4 @@ std::size_t invalid_utf8_at(std::string_view s) noexcept
     return std::string_view::npos;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -15,4 +15,4 @@ std::size_t invalid_utf8_at(std::string_view s) noexcept;
 /// Precondition: i < s.size().
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

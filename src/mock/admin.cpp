@@ -116,4 +116,4 @@ void handle_admin(engine& e, engine_state& s, const http_request& req, std::stri
     error(out, 404, "not_found", "Unknown admin endpoint");
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

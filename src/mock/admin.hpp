@@ -11,4 +11,4 @@ namespace smooch::mock::detail {
 /// Answers an admin request (`path` without its query). Takes the state's mutex itself, through `e`.
 void handle_admin(engine& e, engine_state& s, const http_request& req, std::string_view path, http_response& out);
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

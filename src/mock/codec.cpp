@@ -103,7 +103,7 @@ std::size_t value_end(std::string_view s, std::size_t i)
     return i;
 }
 
-} // namespace
+}  // namespace
 
 bool split_members(std::string_view s, raw_members& out)
 {
@@ -142,4 +142,4 @@ bool split_members(std::string_view s, raw_members& out)
     return false;
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -41,9 +41,9 @@ std::optional<std::string> query_param(std::string_view q, std::string_view name
 
 /// One member of a JSON object's text, as written.
 struct raw_member {
-    std::string key;              // decoded
-    std::string_view key_token;   // the key with its quotes and escapes
-    std::string_view value;       // the value's text
+    std::string key;             // decoded
+    std::string_view key_token;  // the key with its quotes and escapes
+    std::string_view value;      // the value's text
 };
 
 using raw_members = boost::container::small_vector<raw_member, 12>;
@@ -53,4 +53,4 @@ using raw_members = boost::container::small_vector<raw_member, 12>;
 /// 1E-1, and nothing is re-rounded), strings their escapes. False if the text is not as expected.
 bool split_members(std::string_view s, raw_members& out);
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -30,8 +30,7 @@ std::string detail::engine_state::new_id()
     // ObjectId-like: 8 hex of unix seconds, 6 hex fixed per instance (from the seed), 10 hex of a counter.
     // Unique within a server; deterministic apart from the clock.
     auto secs = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
     std::uint64_t c = ++id_counter;
     std::string id(24, '0');
     auto put = [&](std::size_t pos, std::uint64_t v, std::size_t digits) {
@@ -60,7 +59,7 @@ void check_rate(const std::optional<rate_limit>& limit, const std::string& what)
         throw std::invalid_argument(what + ": requests_per_second must be > 0 and burst >= 1, both finite");
 }
 
-} // namespace
+}  // namespace
 
 engine::engine(const server_params& p) : s_(std::make_unique<detail::engine_state>())
 {
@@ -108,8 +107,7 @@ void engine::set_idle_timeout(std::chrono::milliseconds t)
     s_->idle_ms = t.count();
 }
 
-void engine::error_response(unsigned status, std::string_view code, std::string_view description,
-                            http_response& out)
+void engine::error_response(unsigned status, std::string_view code, std::string_view description, http_response& out)
 {
     out.status = status;
     out.body.clear();
@@ -210,7 +208,7 @@ bool process(context& ctx)
     return false;
 }
 
-} // namespace
+}  // namespace
 
 void engine::handle(const http_request& req, http_response& out)
 {
@@ -279,4 +277,4 @@ void engine::handle(const http_request& req, http_response& out)
 
 std::string_view reason_phrase(unsigned status) noexcept { return smooch::detail::reason_phrase(status); }
 
-} // namespace smooch::mock
+}  // namespace smooch::mock

@@ -38,10 +38,9 @@ inline constexpr std::int64_t max_ms = 86'400'000;
 enum class op { post_message, get_messages, delete_message, delete_messages, reset_unread_count, activity, unknown };
 
 /// The operations' names, as in the record and the `route=` of fault rules, indexed by op.
-inline constexpr std::array<const char*, 7> op_names = {"post_message",       "get_messages",
-                                                        "delete_message",     "delete_messages",
-                                                        "reset_unread_count", "conversation_activity",
-                                                        "unknown"};
+inline constexpr std::array<const char*, 7> op_names = {
+    "post_message",       "get_messages",          "delete_message", "delete_messages",
+    "reset_unread_count", "conversation_activity", "unknown"};
 inline const char* op_name(op o) { return op_names[static_cast<std::size_t>(o)]; }
 
 /// What the path (and method) of a request names. Ids are decoded.
@@ -62,9 +61,9 @@ struct principal {
 
 struct conversation_state {
     conversation_record rec;
-    std::string app_user_id;  // the appUser `_id` (authorId of appUser messages)
-    std::string app_maker_id; // authorId of appMaker messages (computed once: HMAC is not free)
-    std::int64_t last_ms = 0; // newest `received` ever given here (survives deletes)
+    std::string app_user_id;   // the appUser `_id` (authorId of appUser messages)
+    std::string app_maker_id;  // authorId of appMaker messages (computed once: HMAC is not free)
+    std::int64_t last_ms = 0;  // newest `received` ever given here (survives deletes)
 };
 
 /// Orders (app, user) keys and finds them by string_views, so a lookup copies no id.
@@ -121,4 +120,4 @@ inline void error(http_response& out, unsigned status, std::string_view code, st
     engine::error_response(status, code, description, out);
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -64,7 +64,7 @@ const char* status_code_name(unsigned status)
     }
 }
 
-} // namespace
+}  // namespace
 
 fault_rule parse_fault(std::string_view spec)
 {
@@ -118,7 +118,8 @@ fault_rule parse_fault(std::string_view spec)
             auto s = parse_u64(value, key);
             if (!fault_status_ok(s))
                 throw std::invalid_argument("fault: status must be 200..599 except 204 and 304 (the response "
-                                            "carries a body), got " + value);
+                                            "carries a body), got " +
+                                            value);
             r.status = static_cast<unsigned>(s);
             // status=CODE with truncate/malformed/stall sets their status line instead of being the action.
             if (!have_action) {
@@ -127,11 +128,11 @@ fault_rule parse_fault(std::string_view spec)
             }
         } else if (key == "reset" || key == "close" || key == "truncate" || key == "malformed" || key == "stall") {
             flag();
-            fault_action a = key == "reset" ? fault_action::reset
-                           : key == "close" ? fault_action::close
-                           : key == "truncate" ? fault_action::truncate
-                           : key == "malformed" ? fault_action::malformed
-                                                : fault_action::stall;
+            fault_action a = key == "reset"       ? fault_action::reset
+                             : key == "close"     ? fault_action::close
+                             : key == "truncate"  ? fault_action::truncate
+                             : key == "malformed" ? fault_action::malformed
+                                                  : fault_action::stall;
             if (have_action && r.action == fault_action::status) r.action = a;  // status was only the line
             else set_action(a, key);
             have_action = true;
@@ -188,7 +189,7 @@ fault_rule parse_fault(std::string_view spec)
     return r;
 }
 
-} // namespace smooch::mock
+}  // namespace smooch::mock
 
 namespace smooch::mock::detail {
 
@@ -254,4 +255,4 @@ void apply_fault(const fault_rule& f, bool applied, op operation, http_response&
     }
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -18,4 +18,4 @@ const fault_rule* pick_fault(engine_state& s, const route& rt, std::string_view 
 /// response is then in `out`), `operation` gives the success status a broken response pretends to have.
 void apply_fault(const fault_rule& f, bool applied, op operation, http_response& out);
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

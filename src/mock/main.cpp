@@ -95,7 +95,7 @@ std::string read_file(const std::string& path)
     return ss.str();
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv)
 {

@@ -96,8 +96,7 @@ void append_posted_members(std::string& j, std::string_view text, const json::ob
     std::vector<bool> superseded;
     if (members.size() > 16) {
         superseded.assign(members.size(), false);
-        for (std::size_t i = members.size(); i-- > 0;)
-            superseded[i] = !seen.insert(members[i].key).second;
+        for (std::size_t i = members.size(); i-- > 0;) superseded[i] = !seen.insert(members[i].key).second;
     }
     for (std::size_t i = 0; i < members.size(); ++i) {
         auto& m = members[i];
@@ -124,7 +123,7 @@ void append_page_url(context& ctx, std::string& o, const char* dir, std::int64_t
     o += '"';
 }
 
-} // namespace
+}  // namespace
 
 bool post_message(context& ctx, const json::object& body)
 {
@@ -133,9 +132,9 @@ bool post_message(context& ctx, const json::object& body)
     std::string_view role = body.at("role").get_string();
     message_record m;
     m.id = s.new_id();
-    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     // Strictly increasing per conversation, even across deletes of the newest message.
     m.received_ms = std::max<std::int64_t>(now_ms, c.last_ms + 1);
     c.last_ms = m.received_ms;
@@ -202,8 +201,8 @@ bool get_messages(context& ctx)
         last = end;
         first = end > page ? end - page : 0;
     } else if (after) {
-        auto begin = static_cast<std::size_t>(
-            std::lower_bound(msgs.begin(), msgs.end(), cur->ms + 1, by_ms) - msgs.begin());
+        auto begin =
+            static_cast<std::size_t>(std::lower_bound(msgs.begin(), msgs.end(), cur->ms + 1, by_ms) - msgs.begin());
         first = begin;
         last = std::min(msgs.size(), begin + page);
     } else {
@@ -278,4 +277,4 @@ bool activity(context& ctx)
     return true;
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

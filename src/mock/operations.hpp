@@ -16,4 +16,4 @@ bool delete_messages(context& ctx);
 bool reset_unread(context& ctx);
 bool activity(context& ctx);
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -11,8 +11,8 @@
 
 namespace smooch::mock {
 
-using smooch::detail::append_json_string;
 using detail::append_int;
+using smooch::detail::append_json_string;
 
 std::vector<std::string> conversation_record::message_ids() const
 {
@@ -51,9 +51,8 @@ std::uint64_t record::fault_count(fault_action a) const
 
 std::size_t record::requests_before(std::string_view app, std::chrono::steady_clock::time_point t) const
 {
-    return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(), [&](const request_record& r) {
-        return r.app_id == app && r.arrival < t;
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        requests.begin(), requests.end(), [&](const request_record& r) { return r.app_id == app && r.arrival < t; }));
 }
 
 namespace {
@@ -127,7 +126,7 @@ void append_request(std::string& o, const request_record& q)
     o += '}';
 }
 
-} // namespace
+}  // namespace
 
 std::string to_json(const record& r)
 {
@@ -147,4 +146,4 @@ std::string to_json(const record& r)
     return o;
 }
 
-} // namespace smooch::mock
+}  // namespace smooch::mock

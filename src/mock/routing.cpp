@@ -37,8 +37,10 @@ bool parse_route(std::string_view method, std::string_view path, route& rt)
     op o = op::unknown;
     const char* allow = "";
     if (n == 6 && last == "messages") {
-        o = method == "GET" ? op::get_messages : method == "POST" ? op::post_message
-          : method == "DELETE" ? op::delete_messages : op::unknown;
+        o = method == "GET"      ? op::get_messages
+            : method == "POST"   ? op::post_message
+            : method == "DELETE" ? op::delete_messages
+                                 : op::unknown;
         allow = "GET, POST, DELETE";
     } else if (n == 7 && last == "messages") {
         o = method == "DELETE" ? op::delete_message : op::unknown;
@@ -85,7 +87,7 @@ const api_key* find_key(const std::vector<api_key>& keys, std::string_view id)
     return nullptr;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<principal> authenticate(context& ctx)
 {
@@ -224,4 +226,4 @@ bool take_token(context& ctx)
     return false;
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -19,4 +19,4 @@ std::optional<principal> authenticate(context& ctx);
 /// Takes a token from the app's bucket at the request's arrival; false after filling the 429 response.
 bool take_token(context& ctx);
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

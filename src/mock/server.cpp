@@ -40,9 +40,9 @@ namespace {
 /// Per-connection state shared by the session and its watchdog.
 struct conn_base {
     explicit conn_base(const asio::any_io_executor& ex) : timer(ex), delay_timer(ex) {}
-    tcp::socket* sock = nullptr;                // lowest layer, for closing
-    asio::steady_timer timer;                   // the watchdog's timer
-    asio::steady_timer delay_timer;             // fault delays (cancelled by stop())
+    tcp::socket* sock = nullptr;     // lowest layer, for closing
+    asio::steady_timer timer;        // the watchdog's timer
+    asio::steady_timer delay_timer;  // fault delays (cancelled by stop())
     clock_type::time_point deadline = clock_type::time_point::max();
     clock_type::time_point armed = clock_type::time_point::max();  // what the timer waits for now
     bool done = false;
@@ -84,7 +84,7 @@ bool is_parse_error(const boost::system::error_code& ec)
     return ec.category() == http::make_error_code(http::error::bad_target).category();
 }
 
-} // namespace
+}  // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
     impl(asio::any_io_executor e, server_params p) : ex(std::move(e)), params(std::move(p)), eng(params), acceptor(ex)
@@ -154,7 +154,7 @@ std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std:
     return header_size;
 }
 
-} // namespace
+}  // namespace
 
 std::string server::impl::base_url() const
 {
@@ -174,7 +174,8 @@ void server::impl::start()
     acceptor.listen(asio::socket_base::max_listen_connections);
     bound_port = acceptor.local_endpoint().port();
     eng.set_base_url(base_url());
-    asio::co_spawn(ex, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
+    asio::co_spawn(
+        ex, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
 }
 
 void server::impl::stop()
@@ -242,7 +243,7 @@ asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_base> c)
 /// synchronous, so a request that arrived in one read costs no extra handler invocation.
 template <class Stream, class Parser>
 asio::awaitable<boost::system::error_code> read_part(Stream& stream, boost::beast::flat_buffer& buf, Parser& p,
-                                                      bool header_only)
+                                                     bool header_only)
 {
     for (;;) {
         if (header_only ? p.is_header_done() : p.is_done()) co_return boost::system::error_code{};
@@ -330,9 +331,9 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                     co_await send_error(431, "request_header_fields_too_large", "Request headers are too large");
                     break;
                 }
-                if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-                    ec == asio::error::bad_descriptor || ec == asio::error::connection_reset || c->done ||
-                    !c->sock->is_open())
+                if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                    ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
+                    ec == asio::error::connection_reset || c->done || !c->sock->is_open())
                     break;
                 if (ec) {
                     if (is_parse_error(ec) || ec == http::error::partial_message)
@@ -350,7 +351,8 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             auto& hdr = parser->get();
             if (auto it = hdr.find(http::field::expect); it != hdr.end() && !parser->is_done()) {
                 static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [ec, n] = co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), tuple_awaitable);
+                auto [ec, n] =
+                    co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), tuple_awaitable);
                 if (ec) break;
             }
             if (!parser->is_done()) {
@@ -392,7 +394,10 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             std::size_t header_size = serialize(out, keep_alive, http10, wire, head);
             bool close_now = !keep_alive || silent_close;
             switch (out.fault) {
-            case fault_action::reset: c->close(true); close_now = true; break;
+            case fault_action::reset:
+                c->close(true);
+                close_now = true;
+                break;
             case fault_action::truncate: {
                 // Keep the declared Content-Length; send at most half the body (always at least one byte short).
                 auto body = wire.size() - header_size;
@@ -430,8 +435,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
 }
 
 server::server(asio::any_io_executor ex, server_params p) : impl_(std::make_shared<impl>(std::move(ex), std::move(p)))
-{
-}
+{}
 
 server::~server() { stop(); }
 
@@ -452,4 +456,4 @@ void server::set_close_after_requests(std::size_t n) { impl_->eng.set_close_afte
 void server::set_idle_timeout(std::chrono::milliseconds t) { impl_->eng.set_idle_timeout(t); }
 void server::reset() { impl_->eng.reset(); }
 
-} // namespace smooch::mock
+}  // namespace smooch::mock

@@ -67,8 +67,8 @@ x509_ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, long days)
     X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
     X509_gmtime_adj(X509_getm_notAfter(x.get()), days * 24 * 3600);
     X509_NAME* name = X509_get_subject_name(x.get());
-    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("smooch-mock"),
-                                     -1, -1, 0),
+    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("smooch-mock"), -1,
+                                     -1, 0),
           "subject");
     check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0),
           "subject");
@@ -101,7 +101,7 @@ bool is_ip(const std::string& s)
     return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
-} // namespace
+}  // namespace
 
 tls_material generate_tls(const std::vector<std::string>& names)
 {
@@ -134,4 +134,4 @@ tls_material generate_tls(const std::vector<std::string>& names)
     return tls_material{to_pem(ca.get()), to_pem(cert.get()), to_pem(key.get())};
 }
 
-} // namespace smooch::mock
+}  // namespace smooch::mock

@@ -149,11 +149,19 @@ std::string check_action(const json::value& v, std::string_view path)
 {
     const json::object* a = nullptr;
     if (auto e = check_object(v, path,
-                              {{"type", want::string}, {"text", want::string}, {"payload", want::string},
-                               {"uri", want::string}, {"fallback", want::string}, {"currency", want::string},
-                               {"iconUrl", want::string}, {"size", want::string}, {"metadata", want::object},
-                               {"extraChannelOptions", want::object}, {"amount", want::integer},
-                               {"default", want::boolean}, {"openOnReceive", want::boolean}},
+                              {{"type", want::string},
+                               {"text", want::string},
+                               {"payload", want::string},
+                               {"uri", want::string},
+                               {"fallback", want::string},
+                               {"currency", want::string},
+                               {"iconUrl", want::string},
+                               {"size", want::string},
+                               {"metadata", want::object},
+                               {"extraChannelOptions", want::object},
+                               {"amount", want::integer},
+                               {"default", want::boolean},
+                               {"openOnReceive", want::boolean}},
                               a);
         !e.empty())
         return e;
@@ -191,8 +199,12 @@ std::string check_items(const json::array& items)
         std::string path = at_index("items", i);
         const json::object* io = nullptr;
         if (auto e = check_object(items[i], path,
-                                  {{"title", want::string}, {"description", want::string}, {"mediaUrl", want::string},
-                                   {"altText", want::string}, {"size", want::string}, {"mediaType", want::string},
+                                  {{"title", want::string},
+                                   {"description", want::string},
+                                   {"mediaUrl", want::string},
+                                   {"altText", want::string},
+                                   {"size", want::string},
+                                   {"mediaType", want::string},
                                    {"actions", want::array}},
                                   io);
             !e.empty())
@@ -215,9 +227,13 @@ std::string check_fields(const json::array& fields)
         std::string path = at_index("fields", i);
         const json::object* fo = nullptr;
         if (auto e = check_object(fields[i], path,
-                                  {{"type", want::string}, {"name", want::string}, {"label", want::string},
-                                   {"placeholder", want::string}, {"minSize", want::integer},
-                                   {"maxSize", want::integer}, {"options", want::array}},
+                                  {{"type", want::string},
+                                   {"name", want::string},
+                                   {"label", want::string},
+                                   {"placeholder", want::string},
+                                   {"minSize", want::integer},
+                                   {"maxSize", want::integer},
+                                   {"options", want::array}},
                                   fo);
             !e.empty())
             return e;
@@ -247,30 +263,29 @@ std::string check_fields(const json::array& fields)
     return {};
 }
 
-} // namespace
+}  // namespace
 
 std::string validate_message(const json::object& o)
 {
-    if (auto e = check_types(o, "",
-                             {{"role", want::string}, {"type", want::string}, {"name", want::string},
-                              {"email", want::string}, {"avatarUrl", want::string}, {"payload", want::string},
-                              {"text", want::string}, {"mediaUrl", want::string}, {"mediaType", want::string},
-                              {"altText", want::string}, {"metadata", want::object}, {"displaySettings", want::object},
-                              {"destination", want::object}, {"override", want::object},
-                              {"coordinates", want::object}, {"location", want::object}, {"items", want::array},
-                              {"actions", want::array}, {"fields", want::array}, {"blockChatInput", want::boolean}});
+    if (auto e = check_types(
+            o, "", {{"role", want::string},        {"type", want::string},           {"name", want::string},
+                    {"email", want::string},       {"avatarUrl", want::string},      {"payload", want::string},
+                    {"text", want::string},        {"mediaUrl", want::string},       {"mediaType", want::string},
+                    {"altText", want::string},     {"metadata", want::object},       {"displaySettings", want::object},
+                    {"destination", want::object}, {"override", want::object},       {"coordinates", want::object},
+                    {"location", want::object},    {"items", want::array},           {"actions", want::array},
+                    {"fields", want::array},       {"blockChatInput", want::boolean}});
         !e.empty())
         return e;
 
     auto* role = o.if_contains("role");
     if (!role) return "role is required";
-    if (role->get_string() != "appUser" && role->get_string() != "appMaker")
-        return "role must be appUser or appMaker";
+    if (role->get_string() != "appUser" && role->get_string() != "appMaker") return "role must be appUser or appMaker";
     auto* type = o.if_contains("type");
     if (!type) return "type is required";
     std::string_view t = type->get_string();
-    static constexpr std::array<std::string_view, 8> types = {"text", "image", "file", "carousel", "list", "location",
-                                                              "form", "formResponse"};
+    static constexpr std::array<std::string_view, 8> types = {"text", "image",    "file", "carousel",
+                                                              "list", "location", "form", "formResponse"};
     if (std::find(types.begin(), types.end(), t) == types.end())
         return "type must be one of text, image, file, carousel, list, location, form, formResponse";
     if (auto* md = o.if_contains("metadata"))
@@ -359,4 +374,4 @@ std::string validate_activity(const json::object& body)
     return {};
 }
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

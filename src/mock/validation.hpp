@@ -21,4 +21,4 @@ std::string validate_message(const boost::json::object& o);
 /// A conversation_activity body.
 std::string validate_activity(const boost::json::object& o);
 
-} // namespace smooch::mock::detail
+}  // namespace smooch::mock::detail

@@ -21,4 +21,4 @@ std::string format_cursor(double received)
     return std::string(buf, res.ptr);
 }
 
-} // namespace smooch
+}  // namespace smooch

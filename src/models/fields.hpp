@@ -17,11 +17,11 @@ namespace smooch::detail {
 
 /// Every model type, for the explicit instantiations: X(conversation_activity) X(action) ...
 /// api_error_body has no field table (its shape is written by hand) but is a model of the public API.
-#define SMOOCH_FOR_EACH_MODEL(X)                                                                             \
-    X(conversation_activity) X(action) X(message_item) X(display_settings) X(destination) X(coordinates)     \
-    X(location) X(option) X(field_post) X(select_choice) X(field) X(message_post) X(source) X(quoted_message) \
-    X(message) X(conversation) X(message_response) X(get_messages_response) X(activity_response)            \
-    X(api_error_body)
+#define SMOOCH_FOR_EACH_MODEL(X)                                                                                       \
+    X(conversation_activity)                                                                                           \
+    X(action) X(message_item) X(display_settings) X(destination) X(coordinates) X(location) X(option) X(field_post)    \
+        X(select_choice) X(field) X(message_post) X(source) X(quoted_message) X(message) X(conversation)               \
+            X(message_response) X(get_messages_response) X(activity_response) X(api_error_body)
 
 template <class T, class M>
 struct member {
@@ -38,23 +38,21 @@ constexpr member<T, M> mem(std::string_view key, M T::*ptr)
 template <class T>
 struct fields_of;
 
-#define SMOOCH_FIELDS(T, ...)                                                        \
-    template <>                                                                      \
-    struct fields_of<T> {                                                            \
-        using type = T;                                                              \
-        static constexpr auto get() { return std::make_tuple(__VA_ARGS__); }         \
+#define SMOOCH_FIELDS(T, ...)                                                                                          \
+    template <>                                                                                                        \
+    struct fields_of<T> {                                                                                              \
+        using type = T;                                                                                                \
+        static constexpr auto get() { return std::make_tuple(__VA_ARGS__); }                                           \
     }
 #define F(key, m) mem(key, &type::m)
 
 SMOOCH_FIELDS(conversation_activity, F("role", role), F("type", type), F("name", name), F("avatarUrl", avatar_url));
 SMOOCH_FIELDS(action, F("type", type), F("text", text), F("payload", payload), F("metadata", metadata),
               F("amount", amount), F("currency", currency), F("default", is_default), F("iconUrl", icon_url),
-              F("uri", uri), F("fallback", fallback), F("size", size),
-              F("extraChannelOptions", extra_channel_options), F("openOnReceive", open_on_receive),
-              F("_id", id), F("state", state));
+              F("uri", uri), F("fallback", fallback), F("size", size), F("extraChannelOptions", extra_channel_options),
+              F("openOnReceive", open_on_receive), F("_id", id), F("state", state));
 SMOOCH_FIELDS(message_item, F("title", title), F("description", description), F("mediaUrl", media_url),
-              F("altText", alt_text), F("size", size), F("mediaType", media_type), F("actions", actions),
-              F("_id", id));
+              F("altText", alt_text), F("size", size), F("mediaType", media_type), F("actions", actions), F("_id", id));
 SMOOCH_FIELDS(display_settings, F("imageAspectRatio", image_aspect_ratio));
 SMOOCH_FIELDS(destination, F("integrationId", integration_id), F("integrationType", integration_type));
 SMOOCH_FIELDS(coordinates, F("lat", lat), F("long", long_), F("_id", id));
@@ -63,9 +61,9 @@ SMOOCH_FIELDS(option, F("name", name), F("label", label));
 SMOOCH_FIELDS(field_post, F("type", type), F("name", name), F("label", label), F("placeholder", placeholder),
               F("minSize", min_size), F("maxSize", max_size), F("options", options));
 SMOOCH_FIELDS(select_choice, F("_id", id), F("name", name), F("label", label));
-SMOOCH_FIELDS(field, F("_id", id), F("type", type), F("name", name), F("label", label),
-              F("placeholder", placeholder), F("minSize", min_size), F("maxSize", max_size), F("options", options),
-              F("selectSize", select_size), F("text", text), F("email", email), F("select", select));
+SMOOCH_FIELDS(field, F("_id", id), F("type", type), F("name", name), F("label", label), F("placeholder", placeholder),
+              F("minSize", min_size), F("maxSize", max_size), F("options", options), F("selectSize", select_size),
+              F("text", text), F("email", email), F("select", select));
 SMOOCH_FIELDS(message_post, F("role", role), F("type", type), F("name", name), F("email", email),
               F("avatarUrl", avatar_url), F("metadata", metadata), F("payload", payload), F("text", text),
               F("mediaUrl", media_url), F("mediaType", media_type), F("altText", alt_text), F("items", items),
@@ -75,13 +73,13 @@ SMOOCH_FIELDS(message_post, F("role", role), F("type", type), F("name", name), F
 SMOOCH_FIELDS(source, F("id", id), F("type", type), F("originalMessageId", original_message_id),
               F("originalMessageTimestamp", original_message_timestamp));
 SMOOCH_FIELDS(quoted_message, F("type", type), F("externalMessageId", external_message_id), F("content", content));
-SMOOCH_FIELDS(message, F("_id", id), F("authorId", author_id), F("role", role), F("type", type),
-              F("source", source), F("name", name), F("text", text), F("email", email), F("avatarUrl", avatar_url),
-              F("received", received), F("mediaUrl", media_url), F("mediaType", media_type),
-              F("altText", alt_text), F("metadata", metadata), F("items", items), F("actions", actions),
-              F("payload", payload), F("displaySettings", display_settings), F("blockChatInput", block_chat_input),
-              F("fields", fields), F("submitted", submitted), F("quotedMessage", quoted_message),
-              F("textFallback", text_fallback), F("coordinates", coordinates), F("location", location));
+SMOOCH_FIELDS(message, F("_id", id), F("authorId", author_id), F("role", role), F("type", type), F("source", source),
+              F("name", name), F("text", text), F("email", email), F("avatarUrl", avatar_url), F("received", received),
+              F("mediaUrl", media_url), F("mediaType", media_type), F("altText", alt_text), F("metadata", metadata),
+              F("items", items), F("actions", actions), F("payload", payload), F("displaySettings", display_settings),
+              F("blockChatInput", block_chat_input), F("fields", fields), F("submitted", submitted),
+              F("quotedMessage", quoted_message), F("textFallback", text_fallback), F("coordinates", coordinates),
+              F("location", location));
 SMOOCH_FIELDS(conversation, F("_id", id), F("unreadCount", unread_count));
 SMOOCH_FIELDS(message_response, F("message", message), F("extraMessages", extra_messages),
               F("conversation", conversation));
@@ -92,7 +90,10 @@ SMOOCH_FIELDS(activity_response, F("conversation", conversation));
 #undef SMOOCH_FIELDS
 
 template <class T>
-concept model = requires { fields_of<T>::get(); };
+concept model = requires
+{
+    fields_of<T>::get();
+};
 
 template <class Tuple, class Fn, std::size_t... I>
 void for_each_field_impl(const Tuple& t, Fn&& fn, std::index_sequence<I...>)
@@ -176,4 +177,4 @@ bool writable(const M&)
 }
 inline bool writable(double d) { return std::isfinite(d); }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

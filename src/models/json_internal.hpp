@@ -10,4 +10,4 @@ namespace smooch::detail {
 template <class T>
 error_code parse_into(std::string_view text, T& out, diagnostics& diag);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

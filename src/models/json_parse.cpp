@@ -113,8 +113,8 @@ public:
         depth_ = 1;
     }
 
-    reader r;                          // the path, and the first type error
-    bool failed = false;               // a type error was found: keep checking syntax, build nothing more
+    reader r;             // the path, and the first type error
+    bool failed = false;  // a type error was found: keep checking syntax, build nothing more
     std::size_t out_of_range_length = 0;
 
     // ---- parser events
@@ -271,8 +271,8 @@ private:
         bool ok;
         if (!f.ops->is_vector && slot < 0) {
             ok = true;
-            f.ops->extra(f.obj)->insert_or_assign(f.key, e == event::string ? bj::value(bj::string_view(text))
-                                                                             : bj::value(v));
+            f.ops->extra(f.obj)->insert_or_assign(f.key,
+                                                  e == event::string ? bj::value(bj::string_view(text)) : bj::value(v));
         } else {
             ok = f.ops->value(*this, f.obj, slot, e, v, text);
         }
@@ -425,12 +425,12 @@ private:
     static const frame_ops ops_for_root;  // one value of type T, read like a member
 
     std::string_view text_;
-    std::array<frame, 40> frames_;                        // Boost's parser stops at depth 32; set when pushed
+    std::array<frame, 40> frames_;  // Boost's parser stops at depth 32; set when pushed
     std::size_t depth_ = 0;
     bool root_started_ = false;
     std::unique_ptr<std::array<std::string, 40>> key_store_;  // keys that were escaped or split (rare)
-    std::string pending_;                                 // a string or key arriving in parts
-    std::string number_;                                  // a number arriving in parts
+    std::string pending_;                                     // a string or key arriving in parts
+    std::string number_;                                      // a number arriving in parts
     bj::value_stack raw_;
     std::array<std::size_t, 40> raw_counts_;  // set as raw levels open
     std::size_t raw_depth_ = 0;
@@ -447,8 +447,7 @@ const stream_reader::frame_ops stream_reader::ops_for_model{
     [](stream_reader& self, void*, std::uint64_t seen) {
         return detail::required_keys_present<T>(self.r, [&](std::size_t i) { return (seen >> i & 1) != 0; });
     },
-    [](void* obj) { return &static_cast<T*>(obj)->extra; },
-    false};
+    [](void* obj) { return &static_cast<T*>(obj)->extra; }, false};
 
 template <class E>
 const stream_reader::frame_ops stream_reader::ops_for_vector{
@@ -477,7 +476,7 @@ error_code parse_value(std::string_view text, bj::value& out, diagnostics& diag)
     return {};
 }
 
-} // namespace
+}  // namespace
 
 template <class T>
 error_code detail::parse_into(std::string_view text, T& out, diagnostics& diag)
@@ -528,11 +527,11 @@ T parse(std::string_view text)
     return std::move(*r);
 }
 
-#define SMOOCH_INSTANTIATE(T)                                                                    \
-    template error_code detail::parse_into<T>(std::string_view, T&, diagnostics&);              \
-    template boost::system::result<T> parse<T>(std::string_view, diagnostics&);                 \
+#define SMOOCH_INSTANTIATE(T)                                                                                          \
+    template error_code detail::parse_into<T>(std::string_view, T&, diagnostics&);                                     \
+    template boost::system::result<T> parse<T>(std::string_view, diagnostics&);                                        \
     template T parse<T>(std::string_view);
 SMOOCH_FOR_EACH_MODEL(SMOOCH_INSTANTIATE)
 #undef SMOOCH_INSTANTIATE
 
-} // namespace smooch
+}  // namespace smooch

@@ -44,13 +44,11 @@ bool read_error_body(const bj::value& v, api_error_body& out, reader& r)
 template <class T>
 bool read_root(const bj::value& v, T& out, reader& r)
 {
-    if constexpr (std::is_same_v<T, api_error_body>)
-        return read_error_body(v, out, r);
-    else
-        return detail::read(v, out, r);
+    if constexpr (std::is_same_v<T, api_error_body>) return read_error_body(v, out, r);
+    else return detail::read(v, out, r);
 }
 
-} // namespace
+}  // namespace
 
 template <class T>
 boost::system::result<T> from_json(const boost::json::value& v, diagnostics& diag)
@@ -68,4 +66,4 @@ boost::system::result<T> from_json(const boost::json::value& v, diagnostics& dia
 SMOOCH_FOR_EACH_MODEL(SMOOCH_INSTANTIATE)
 #undef SMOOCH_INSTANTIATE
 
-} // namespace smooch
+}  // namespace smooch

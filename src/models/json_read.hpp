@@ -147,8 +147,7 @@ inline bool read(const bj::value& v, std::int64_t& out, reader& r)
         const double d = v.get_double();
         if (!std::isfinite(d) || std::trunc(d) != d) return r.fail("expected integer");
         // [-2^63, 2^63): both bounds are exact doubles.
-        if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
-            return r.fail("expected integer in 64-bit range");
+        if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) return r.fail("expected integer in 64-bit range");
         out = static_cast<std::int64_t>(d);
         return true;
     }
@@ -269,4 +268,4 @@ bool read(const bj::value& v, T& out, reader& r)
     return true;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

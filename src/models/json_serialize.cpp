@@ -33,10 +33,7 @@ using detail::writable;
 
 // Strings are written as they are but for JSON's escapes; a byte that is not UTF-8 stays in the text, where
 // the client's check of the body it sends finds it and names the field (validate_utf8).
-void append_string(std::string& out, std::string_view s)
-{
-    detail::append_json_string(out, s, detail::bad_utf8::copy);
-}
+void append_string(std::string& out, std::string_view s) { detail::append_json_string(out, s, detail::bad_utf8::copy); }
 
 template <class N>
 void append_number(std::string& out, N n)
@@ -180,9 +177,8 @@ void write_text(std::string& out, const T& m)
     std::array<bool, keys.size()> written{};
     bool first = true;
     out += '{';
-    for_each_field(fields, [&](std::size_t i, const auto& f) {
-        written[i] = write_text_member(out, first, f.key, m.*(f.ptr));
-    });
+    for_each_field(
+        fields, [&](std::size_t i, const auto& f) { written[i] = write_text_member(out, first, f.key, m.*(f.ptr)); });
     write_text_extra(out, first, m.extra, keys, written);
     out += '}';
 }
@@ -202,7 +198,7 @@ void write_text(std::string& out, const api_error_body& b)
     out += '}';
 }
 
-} // namespace
+}  // namespace
 
 template <class T>
 std::string serialize(const T& v)
@@ -217,4 +213,4 @@ std::string serialize(const T& v)
 SMOOCH_FOR_EACH_MODEL(SMOOCH_INSTANTIATE)
 #undef SMOOCH_INSTANTIATE
 
-} // namespace smooch
+}  // namespace smooch

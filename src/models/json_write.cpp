@@ -90,17 +90,17 @@ void write(bj::value& out, const api_error_body& b)
     write_extra(o, b.outer_extra);
 }
 
-} // namespace
+}  // namespace
 
-#define SMOOCH_TO_JSON(T)                                                 \
-    boost::json::value to_json(const T& v)                                \
-    {                                                                     \
-        boost::json::value out;                                           \
-        write(out, v);                                                    \
-        return out;                                                       \
-    }                                                                     \
+#define SMOOCH_TO_JSON(T)                                                                                              \
+    boost::json::value to_json(const T& v)                                                                             \
+    {                                                                                                                  \
+        boost::json::value out;                                                                                        \
+        write(out, v);                                                                                                 \
+        return out;                                                                                                    \
+    }                                                                                                                  \
     void to_json(const T& v, boost::json::value& out) { write(out, v); }
 SMOOCH_FOR_EACH_MODEL(SMOOCH_TO_JSON)
 #undef SMOOCH_TO_JSON
 
-} // namespace smooch
+}  // namespace smooch

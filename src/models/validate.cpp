@@ -156,7 +156,8 @@ void check_finite(checker& c, const json_object& o, Path&& path)
 void check_action_finite(checker& c, const std::string& path, const action& a)
 {
     if (a.metadata) check_finite(c, *a.metadata, [&] { return path + ".metadata"; });
-    if (a.extra_channel_options) check_finite(c, *a.extra_channel_options, [&] { return path + ".extraChannelOptions"; });
+    if (a.extra_channel_options)
+        check_finite(c, *a.extra_channel_options, [&] { return path + ".extraChannelOptions"; });
     check_finite(c, a.extra, [&] { return path; });
 }
 
@@ -180,7 +181,8 @@ void check_message_finite(checker& c, const message_post& m)
     if (m.actions) {
         for (std::size_t i = 0; i < m.actions->size() && !c.failed(); ++i) {
             const action& a = (*m.actions)[i];
-            if (a.metadata || a.extra_channel_options || !a.extra.empty()) check_action_finite(c, index("actions", i), a);
+            if (a.metadata || a.extra_channel_options || !a.extra.empty())
+                check_action_finite(c, index("actions", i), a);
         }
     }
     if (m.display_settings) check_finite(c, m.display_settings->extra, [] { return std::string("displaySettings"); });
@@ -206,7 +208,8 @@ void check_action(checker& c, const std::string& path, const action& a)
     const auto known = a.type->known();
 
     // SPEC requires text on every action; DOCS17's share action has none.
-    if (known != action_type::share && missing(a.text)) return c.fail(path + ".text", "required for " + type + " actions");
+    if (known != action_type::share && missing(a.text))
+        return c.fail(path + ".text", "required for " + type + " actions");
     if ((known == action_type::postback || known == action_type::reply) && missing(a.payload))
         return c.fail(path + ".payload", "required for " + type + " actions");
     if ((known == action_type::link || known == action_type::webview) && missing(a.uri))
@@ -383,7 +386,7 @@ bool is_cursor(std::string_view s)
     return digits(s.substr(0, dot)) && digits(s.substr(dot + 1));
 }
 
-} // namespace
+}  // namespace
 
 error_code detail::validate_fields(const message_post& m, diagnostics& diag)
 {
@@ -438,4 +441,4 @@ error_code validate(const get_messages_query& q, diagnostics& diag)
     return c.result();
 }
 
-} // namespace smooch
+}  // namespace smooch

@@ -14,4 +14,4 @@ error_code validate_fields(const conversation_activity& a, diagnostics& diag);
 /// validate()'s UTF-8 check, on a serialized body: names the field of the first string that is not UTF-8.
 error_code validate_utf8(std::string_view body, diagnostics& diag);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -34,4 +34,4 @@ std::chrono::milliseconds throttle_backoff(unsigned streak, std::chrono::millise
     std::uniform_int_distribution<std::int64_t> d(ceiling.count() / 2, ceiling.count());
     return std::chrono::milliseconds(d(rng));
 }
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -10,13 +10,13 @@ namespace smooch::detail {
 
 /// What happened to one attempt, as far as retrying cares.
 enum class failure_kind {
-    none,              ///< 2xx.
-    connect_failed,    ///< Resolve, TCP connect or TLS handshake failed (not a verification failure): nothing sent.
-    stale_connection,  ///< A reused connection was found closed before any request byte was written.
-    throttled,         ///< 429, or 503 with Retry-After: the server says it did not process the request.
-    server_error,      ///< Other 5xx.
-    transport_after_send, ///< Timeout, reset or EOF once request bytes may have reached the server.
-    permanent,         ///< Other 4xx, TLS verification failure, invalid request, response too large...
+    none,                  ///< 2xx.
+    connect_failed,        ///< Resolve, TCP connect or TLS handshake failed (not a verification failure): nothing sent.
+    stale_connection,      ///< A reused connection was found closed before any request byte was written.
+    throttled,             ///< 429, or 503 with Retry-After: the server says it did not process the request.
+    server_error,          ///< Other 5xx.
+    transport_after_send,  ///< Timeout, reset or EOF once request bytes may have reached the server.
+    permanent,             ///< Other 4xx, TLS verification failure, invalid request, response too large...
     cancelled,
 };
 
@@ -72,4 +72,4 @@ inline bool may_have_applied(const attempt_result& r, failure_kind f) noexcept
     if (f == failure_kind::server_error || f == failure_kind::transport_after_send) return true;
     return r.ec && r.request_sent;
 }
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -36,7 +36,7 @@ void count_retry(atomic_counters& stats, failure_kind kind)
     }
 }
 
-} // namespace
+}  // namespace
 
 /// Lets the pipeline act inside an attempt: checks the gate with a connection leased (and notes that from then
 /// on request bytes may leave), signs the credentials, and closes the gate on a 429 (or ends a streak on a 2xx).
@@ -44,8 +44,8 @@ struct pipeline::hooks final : attempt_hooks {
     pipeline& p;
     std::string_view app;
     const retry_params& rp;
-    bool passed_gate = false;    // the transport went on to send: bytes may reach the server
-    bool streak_at_send = false; // the gate had a 429 streak then (a 2xx may end it)
+    bool passed_gate = false;     // the transport went on to send: bytes may reach the server
+    bool streak_at_send = false;  // the gate had a 429 streak then (a 2xx may end it)
     clock::time_point sent_at{};
     std::optional<std::chrono::milliseconds> gate_wait;  // a 429 closed the gate for this long
 
@@ -81,8 +81,7 @@ struct pipeline::hooks final : attempt_hooks {
 pipeline::pipeline(const client_params& p, transport& net, atomic_counters& stats, pipeline_clock& time)
     : params_(p), net_(net), stats_(stats), time_(time), auth_(p.credentials),
       budget_(p.retry.budget_ratio, p.retry.budget_floor, p.retry.budget_window), rng_(std::random_device{}())
-{
-}
+{}
 
 rate_gate& pipeline::gate_of(std::string_view app, clock::time_point now)
 {
@@ -160,7 +159,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
                 out.connected = out.request_sent = h.passed_gate;
             }
             if (out.request_sent) holding_admission = false;
-            else refund();  // nothing reached the server: the token goes back
+            else refund();                  // nothing reached the server: the token goes back
             if (out.gated_until) continue;  // back to the gate; nothing was sent
 
             if (out.retry_after) diag.retry_after = out.retry_after;  // the server's value, not the capped wait
@@ -206,4 +205,4 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
     co_return d.ec;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -56,4 +56,4 @@ private:
     std::minstd_rand rng_;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -26,7 +26,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 pipeline_clock& steady_pipeline_clock()
 {
@@ -34,4 +34,4 @@ pipeline_clock& steady_pipeline_clock()
     return t;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -23,4 +23,4 @@ public:
 /// steady_clock and a steady_timer per wait (waits are rare: backoffs and gate pauses). Stateless, shared.
 pipeline_clock& steady_pipeline_clock();
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

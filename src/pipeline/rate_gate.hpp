@@ -36,7 +36,8 @@ struct ramp_params {
 class rate_gate {
 public:
     explicit rate_gate(rate_limit_params limit = {}, ramp_params ramp = {})
-        : limit_(limit), ramp_(ramp), bucket_(limit.requests_per_second, limit.burst) {}
+        : limit_(limit), ramp_(ramp), bucket_(limit.requests_per_second, limit.burst)
+    {}
 
     /// Reserves admission for one request and returns when it may be sent (<= now: at once), or nullopt when
     /// that would be after `deadline` — then nothing is reserved (no token, no ramp slot).
@@ -90,8 +91,8 @@ public:
     /// when the gate closed bring no news. Returns how long the gate is now closed for.
     template <class Rng>
     std::chrono::milliseconds on_throttled(clock::time_point now, clock::time_point sent_at,
-                                           std::optional<std::chrono::milliseconds> server_wait,
-                                           const retry_params& rp, Rng& rng)
+                                           std::optional<std::chrono::milliseconds> server_wait, const retry_params& rp,
+                                           Rng& rng)
     {
         forget_old_streak(now);
         if (streak_ == 0 || sent_at >= last_throttle_) {
@@ -195,4 +196,4 @@ rate_gate& gate_for(Map& gates, std::string_view app, clock::time_point now, con
         sweep_idle_gates(gates, now);
     return gates.emplace(std::string(app), rate_gate(limit)).first->second;
 }
-} // namespace smooch::detail
+}  // namespace smooch::detail

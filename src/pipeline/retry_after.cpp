@@ -76,9 +76,10 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
     return sys_days(ymd) + hours(h) + minutes(m) + seconds(s);
 }
 
-} // namespace
+}  // namespace
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, std::chrono::system_clock::time_point now)
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
+                                                           std::chrono::system_clock::time_point now)
 {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -96,4 +97,4 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, s
     return std::chrono::ceil<std::chrono::milliseconds>(*when - now);
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

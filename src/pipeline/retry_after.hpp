@@ -12,4 +12,4 @@ namespace smooch::detail {
 /// Returns nullopt for anything else (the caller then falls back to backoff).
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
-} // namespace smooch::detail
+}  // namespace smooch::detail

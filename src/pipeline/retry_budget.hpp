@@ -23,8 +23,7 @@ public:
         : ratio_(ratio), floor_(floor),
           slice_(std::max<clock::duration>(std::chrono::duration_cast<clock::duration>(window) / slices,
                                            clock::duration(1)))
-    {
-    }
+    {}
     void on_request(clock::time_point now) { slice_at(now).requests++; }
     /// Takes one retry from the budget if there is one.
     bool try_retry(clock::time_point now)
@@ -60,4 +59,4 @@ private:
     clock::duration slice_;
     std::array<slice, slices> ring_{};
 };
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -29,8 +29,8 @@ struct decision {
                                              ///< that was computed (e.g. the one that did not fit), else 0.
     bool at_gate = false;                    ///< retry: a 429 closed the app's gate; the gate does the waiting.
     smooch::stop_reason reason = stop_reason::none;
-    error_code ec;                           ///< stop: what the call returns.
-    std::string message;                     ///< stop: explanation for diagnostics (empty: keep the attempt's).
+    error_code ec;        ///< stop: what the call returns.
+    std::string message;  ///< stop: explanation for diagnostics (empty: keep the attempt's).
 };
 
 /// The decisions of one call's retry loop (architecture.md §3, docs/retries.md), without I/O: the caller
@@ -39,7 +39,8 @@ struct decision {
 class retry_state {
 public:
     retry_state(const retry_params& rp, bool idempotent, clock::time_point deadline)
-        : rp_(rp), idempotent_(idempotent), deadline_(deadline) {}
+        : rp_(rp), idempotent_(idempotent), deadline_(deadline)
+    {}
 
     /// `gate_wait`: set when a 429 closed the app's gate, the time until it reopens (the gate does the waiting).
     template <class Rng>
@@ -97,9 +98,8 @@ public:
                 return stop(d, stop_reason::deadline, client_errc::rate_limited,
                             "Retry-After exceeds the remaining deadline");
             return stop(d, stop_reason::deadline, client_errc::deadline_exceeded,
-                        "the wait before retry " + std::to_string(attempts_) + " (" +
-                            std::to_string(d.delay.count()) + " ms) would end after the deadline; last failure: " +
-                            last_failure());
+                        "the wait before retry " + std::to_string(attempts_) + " (" + std::to_string(d.delay.count()) +
+                            " ms) would end after the deadline; last failure: " + last_failure());
         }
         if (!throttled && !budget.try_retry(now))
             return stop(d, stop_reason::budget_exhausted, client_errc::retry_budget_exhausted,
@@ -112,7 +112,8 @@ public:
     decision on_gate_after_deadline()
     {
         decision d;
-        return stop(d, stop_reason::deadline, client_errc::rate_limited, "the app's rate gate opens after the deadline");
+        return stop(d, stop_reason::deadline, client_errc::rate_limited,
+                    "the app's rate gate opens after the deadline");
     }
 
     /// The caller cancelled while the call waited (at the gate, in a backoff) or an exception ended it.
@@ -150,4 +151,4 @@ private:
     bool succeeded_ = false;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -50,4 +50,4 @@ private:
     std::vector<std::weak_ptr<context_user>> users_;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

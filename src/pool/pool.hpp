@@ -19,8 +19,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/execution/context.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -57,8 +57,7 @@ public:
 
     basic_pool(const pool_params& p, atomic_counters& stats)
         : params_(p), stats_(stats), state_(p.max_connections, p.max_waiters, p.idle_timeout)
-    {
-    }
+    {}
 
     /// Leases a connection: an idle one that still looks alive, a permit to open one, or a place in the FIFO
     /// queue until one is handed over. Ends with deadline_exceeded at `deadline`, operation_aborted when the
@@ -126,7 +125,8 @@ public:
                 reusable = false;
             }
             const auto now = Clock::now();
-            auto r = state_.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, key, reusable, now);
+            auto r =
+                state_.release(reusable ? std::optional<conn_ptr>(std::move(c)) : std::nullopt, key, reusable, now);
             if (r.close) expired.push_back(std::move(*r.close));  // its slot went to another context's caller
             h = assign(std::move(r.to));
             // Eviction also happens here, not only on acquire: no timer of ours may keep the caller's
@@ -305,4 +305,4 @@ private:
     bool stopped_ = false;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -37,19 +37,21 @@ public:
     /// A waiter that must now be woken with a connection (reuse) or a permit to open one.
     struct handoff {
         Waiter waiter;
-        grant_kind kind;           ///< reuse or open.
+        grant_kind kind;  ///< reuse or open.
         std::optional<Conn> conn;
     };
 
     pool_state(std::size_t max_connections, std::size_t max_waiters, std::chrono::milliseconds idle_timeout)
-        : max_(max_connections ? max_connections : 1), max_waiters_(max_waiters), idle_timeout_(idle_timeout) {}
+        : max_(max_connections ? max_connections : 1), max_waiters_(max_waiters), idle_timeout_(idle_timeout)
+    {}
 
     /// For a caller on context `key`: its most recently used idle connection, or a permit to open one (under the
     /// cap, or in place of another context's idle connection, moved to `expired`), or a place in the queue
     /// (`w`). Idle connections past idle_timeout are moved to `expired` too (the caller closes them).
     grant acquire(time_point now, Key key, const Waiter& w, std::vector<Conn>& expired)
     {
-        return acquire_with(now, key, [&] { return w; }, expired);
+        return acquire_with(
+            now, key, [&] { return w; }, expired);
     }
 
     /// As acquire(), but the waiter is made by `make_waiter()` only when the caller has to queue: the common
@@ -83,8 +85,8 @@ public:
     }
 
     struct released {
-        std::optional<handoff> to;   ///< A waiter to wake.
-        std::optional<Conn> close;   ///< A reusable connection whose slot went to another context: close it.
+        std::optional<handoff> to;  ///< A waiter to wake.
+        std::optional<Conn> close;  ///< A reusable connection whose slot went to another context: close it.
     };
 
     /// Returns a connection of context `key`. `reusable` false closes its slot. May hand the connection, or its
@@ -228,8 +230,7 @@ private:
     {
         partition* best = nullptr;
         for (auto& [k, p] : parts_)
-            if (k != key && !p.idle.empty() && (!best || p.idle.front().second < best->idle.front().second))
-                best = &p;
+            if (k != key && !p.idle.empty() && (!best || p.idle.front().second < best->idle.front().second)) best = &p;
         return best;
     }
 
@@ -258,4 +259,4 @@ private:
     std::deque<queued> waiters_;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -46,7 +46,7 @@ asio::awaitable<error_code> fill(connection& c)
     co_return c.received_cipher(ec, n);
 }
 
-} // namespace
+}  // namespace
 
 https_connector::https_connector(const client_params& p, const origin& o, atomic_counters& stats)
     : params_(p), base_(o), stats_(stats), user_agent_(std::string("smooch-cpp/") + smooch::version())
@@ -108,7 +108,7 @@ asio::awaitable<error_code> https_connector::handshake(connection& c)
         error_code ec;
         const tls_step step = tls_step_of(c.ssl, c.cipher, SSL_do_handshake(c.ssl), ec);
         if (step == tls_step::end) ec = asio::error::eof;  // close_notify instead of a handshake
-        if (!c.cipher.out.empty()) {  // our flight, or the alert that tells the server why we stop
+        if (!c.cipher.out.empty()) {                       // our flight, or the alert that tells the server why we stop
             if (auto fec = co_await flush(c); fec && !ec) ec = fec;
         }
         if (step != tls_step::want_read || ec) co_return ec;
@@ -122,7 +122,8 @@ asio::awaitable<void> https_connector::connect(connection& c, time_point deadlin
     const auto connect_deadline = std::chrono::steady_clock::now() + params_.timeouts.connect;  // covers the lookup
     const auto limit = std::min(connect_deadline, deadline);
     auto timeout_error = [&] {
-        return limit == deadline ? error_code(client_errc::deadline_exceeded) : error_code(client_errc::connect_timeout);
+        return limit == deadline ? error_code(client_errc::deadline_exceeded)
+                                 : error_code(client_errc::connect_timeout);
     };
     const std::string where = base_.host + ":" + base_.port;
     tcp::resolver::results_type eps;
@@ -182,4 +183,4 @@ asio::awaitable<void> https_connector::connect(connection& c, time_point deadlin
     stats_.connections_opened++;  // counted once usable: a failed handshake is neither opened nor discarded
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

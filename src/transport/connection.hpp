@@ -45,8 +45,7 @@ struct connection {
 
     explicit connection(const boost::asio::any_io_executor& ex)
         : socket(ex), timer(ex), watch(std::make_shared<deadline_watch>())
-    {
-    }
+    {}
     ~connection()
     {
         disarm();
@@ -185,4 +184,4 @@ struct connection {
     }
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

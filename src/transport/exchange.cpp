@@ -23,7 +23,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t plain_read_size = 16 * 1024;
 constexpr std::size_t tls_read_size = 17 * 1024;  // a whole TLS record (16 KiB of data plus its overhead)
-constexpr unsigned max_empty_reads = 100000;       // reads that yield no plaintext (tickets, key updates)
+constexpr unsigned max_empty_reads = 100000;      // reads that yield no plaintext (tickets, key updates)
 
 /// Reads a response keeping only what the client uses (status, Retry-After, body): no header-field
 /// container and its per-field allocations. Framing, keep-alive and limits stay Beast's.
@@ -74,7 +74,7 @@ tls_step decrypt(connection& c, std::size_t& n, error_code& ec)
     return step;
 }
 
-} // namespace
+}  // namespace
 
 asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_request& req,
                                                 const std::string& authorization, time_point deadline, bool reused,
@@ -190,7 +190,7 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
             rec = ec;
             break;
         }
-        if (n == 0) {  // the peer closed: fine only for a body that runs to the end of the stream
+        if (n == 0) {           // the peer closed: fine only for a body that runs to the end of the stream
             if (c.expired()) {  // no: our deadline shut the socket, the body may be cut short
                 rec = asio::error::timed_out;
                 break;
@@ -201,8 +201,7 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
         }
     }
     if (rec) {
-        if (c.expired())
-            r.ec = timeout_error();
+        if (c.expired()) r.ec = timeout_error();
         else if (rec == http::error::body_limit || rec == http::error::header_limit ||
                  rec == http::error::buffer_overflow) {
             r.ec = client_errc::response_too_large;
@@ -240,4 +239,4 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
     co_return !wec && clean && !expired && parser.keep_alive();
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -53,4 +53,4 @@ private:
     time_point dns_expiry_{};
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

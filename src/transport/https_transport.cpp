@@ -16,8 +16,7 @@ using https_pool = basic_pool<connection, boost::asio::steady_timer>;
 struct https_state {
     https_state(const client_params& p, const origin& o, atomic_counters& stats)
         : connector(p, o, stats), pool(std::make_shared<https_pool>(p.pool, stats))
-    {
-    }
+    {}
     https_connector connector;
     std::shared_ptr<https_pool> pool;
 };
@@ -26,8 +25,7 @@ class https_transport final : public transport {
 public:
     https_transport(const client_params& p, const origin& o, atomic_counters& stats)
         : state_(std::make_shared<https_state>(p, o, stats))
-    {
-    }
+    {}
     ~https_transport() override { state_->pool->shutdown(); }
 
     boost::asio::awaitable<attempt_result> run(const outgoing_request& req, clock::time_point deadline,
@@ -43,11 +41,11 @@ private:
     std::shared_ptr<https_state> state_;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<transport> make_https_transport(const client_params& p, const origin& o, atomic_counters& stats)
 {
     return std::make_unique<https_transport>(p, o, stats);
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -16,4 +16,4 @@ namespace smooch::detail {
 /// Throws smooch::error(invalid_configuration) for unusable TLS settings. `stats` must outlive the transport.
 std::unique_ptr<transport> make_https_transport(const client_params& p, const origin& o, atomic_counters& stats);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

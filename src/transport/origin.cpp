@@ -20,12 +20,9 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     if (u->has_userinfo()) return fail("must not contain credentials; use client_params::credentials");
     if (u->has_query() || u->has_fragment()) return fail("must not have a query or fragment");
     const auto scheme = u->scheme();
-    if (scheme == "https")
-        o.tls = true;
-    else if (scheme == "http")
-        o.tls = false;
-    else
-        return fail("scheme must be https (or http for a loopback host)");
+    if (scheme == "https") o.tls = true;
+    else if (scheme == "http") o.tls = false;
+    else return fail("scheme must be https (or http for a loopback host)");
     o.host = u->encoded_host().decode();
     if (u->host_type() == boost::urls::host_type::ipv6) o.host = u->host_ipv6_address().to_string();
     if (o.host.empty()) return fail("missing host");
@@ -45,4 +42,4 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     return o;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -27,7 +27,7 @@ bool is_ip_literal(const std::string& host)
     return !ec;
 }
 
-} // namespace
+}  // namespace
 
 tls_context::tls_context(const tls_params& p, const origin& o)
     : params_(p), base_(o), ip_literal_(is_ip_literal(o.host)), ctx_(ssl::context::tls_client)
@@ -112,4 +112,4 @@ int tls_context::on_new_session(SSL* ssl, SSL_SESSION* s)
     return 1;  // we keep the reference
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -38,4 +38,4 @@ private:
     SSL_SESSION* session_ = nullptr;  // the latest resumable session (TLS 1.3 tickets arrive after the handshake)
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -82,4 +82,4 @@ tls_step tls_step_of(SSL* ssl, const cipher_buffers& cipher, int rc, error_code&
     return tls_step::end;
 }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

@@ -43,4 +43,4 @@ enum class tls_step { done, want_read, end, failed };
 /// or a failure (in `ec`). `cipher` is the connection's buffers (their eof decides "more" from "truncated").
 tls_step tls_step_of(SSL* ssl, const cipher_buffers& cipher, int rc, error_code& ec);
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

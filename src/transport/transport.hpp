@@ -21,16 +21,16 @@ enum class http_method { get, post, delete_ };
 /// One request as the transport sends it.
 struct outgoing_request {
     http_method method = http_method::get;
-    std::string target;          ///< Path and query, already percent-encoded.
-    std::string body;            ///< Empty for bodiless requests.
-    bool json_body = false;      ///< Send Content-Type: application/json with `body`.
+    std::string target;      ///< Path and query, already percent-encoded.
+    std::string body;        ///< Empty for bodiless requests.
+    bool json_body = false;  ///< Send Content-Type: application/json with `body`.
 };
 
 /// What one attempt produced: everything the retry decision and the caller need.
 struct attempt_result {
-    error_code ec;               ///< Transport or client error; empty when a whole response was read.
-    std::string message;         ///< Extra explanation for ec (e.g. the TLS verification failure).
-    unsigned status = 0;         ///< HTTP status when a response was read.
+    error_code ec;        ///< Transport or client error; empty when a whole response was read.
+    std::string message;  ///< Extra explanation for ec (e.g. the TLS verification failure).
+    unsigned status = 0;  ///< HTTP status when a response was read.
     std::string body;
     bool has_retry_after = false;                          ///< The response carried Retry-After.
     std::optional<std::chrono::milliseconds> retry_after;  ///< Its value as the server meant it (unparsable: none).
@@ -74,4 +74,4 @@ public:
     virtual void shutdown() = 0;
 };
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

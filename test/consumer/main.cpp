@@ -23,7 +23,7 @@ int fail(const std::string& what)
     return 1;
 }
 
-} // namespace
+}  // namespace
 
 int main()
 {

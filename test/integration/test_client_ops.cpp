@@ -123,8 +123,8 @@ BOOST_AUTO_TEST_CASE(documented_errors_on_activity_read_and_delete_messages)
     auto bad_secret = env.make_client([](client_params& p) { p.credentials = basic_auth{"act_key", "wrong"}; });
     auto app_key = env.make_client([](client_params& p) { p.credentials = basic_auth{"app_key", "app_secret"}; });
     const conversation_activity typing{.role = role::app_maker, .type = activity_type::typing_start};
-    const conversation_activity huge{.role = role::app_maker, .type = activity_type::typing_start,
-                                     .name = std::string(200 * 1024, 'n')};
+    const conversation_activity huge{
+        .role = role::app_maker, .type = activity_type::typing_start, .name = std::string(200 * 1024, 'n')};
     using call = std::function<asio::awaitable<std::pair<error_code, diagnostics>>(client&, std::string, std::string)>;
     auto pair_of = [](auto o) { return std::pair{o.ec, o.diag}; };
     const std::vector<std::pair<std::string, call>> ops = {
@@ -233,8 +233,9 @@ BOOST_AUTO_TEST_CASE(hostile_ids_round_trip_exactly)
 {
     mock_env env;
     auto c = env.make_client();
-    const std::vector<std::string> ids = {"a/b",  "what?x=1", "frag#ment", "100%", "sp ace",  "cr\r\nX-Injected: 1",
-                                          "..",   ".",        "caf\xc3\xa9", "\xe2\x9c\x93", "+plus&amp=", "steveb@channel5.com"};
+    const std::vector<std::string> ids = {
+        "a/b", "what?x=1", "frag#ment",   "100%",         "sp ace",     "cr\r\nX-Injected: 1",
+        "..",  ".",        "caf\xc3\xa9", "\xe2\x9c\x93", "+plus&amp=", "steveb@channel5.com"};
     env.run([&]() -> asio::awaitable<void> {
         conversation_api api{*c};
         for (const auto& user : ids) {
@@ -309,11 +310,12 @@ BOOST_AUTO_TEST_CASE(jwt_credentials_are_accepted_by_the_mock)
 {
     mock_env env;
     auto app = env.make_client([](client_params& p) {
-        p.credentials = jwt_credentials{.key_id = "app_key", .secret = "app_secret", .lifetime = std::chrono::seconds(60)};
+        p.credentials =
+            jwt_credentials{.key_id = "app_key", .secret = "app_secret", .lifetime = std::chrono::seconds(60)};
     });
     auto user = env.make_client([](client_params& p) {
-        p.credentials = jwt_credentials{.key_id = "app_key", .secret = "app_secret", .scope = jwt_scope::app_user,
-                                        .user_id = "u1"};
+        p.credentials =
+            jwt_credentials{.key_id = "app_key", .secret = "app_secret", .scope = jwt_scope::app_user, .user_id = "u1"};
     });
     env.run([&]() -> asio::awaitable<void> {
         co_await conversation_api{*app}.post_message("app_1", "u1", text_message("from app"));

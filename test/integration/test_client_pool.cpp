@@ -4,15 +4,15 @@
 #include "fixture.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -42,7 +42,8 @@ asio::awaitable<std::size_t> fan_out(client& c, std::string app, std::string use
         asio::co_spawn(
             ex,
             [&, i]() -> asio::awaitable<void> {
-                auto o = co_await try_post_message(conversation_api{c}, app, user, text_message("m" + std::to_string(i)));
+                auto o =
+                    co_await try_post_message(conversation_api{c}, app, user, text_message("m" + std::to_string(i)));
                 if (o.ec) ++failures;
                 max_open = std::max(max_open, c.open_connections());
                 if (--remaining == 0) done.cancel();
@@ -74,7 +75,7 @@ std::set<std::string> texts_of(const mock::record& rec, std::string_view app, st
     return {t.begin(), t.end()};
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(thousand_concurrent_posts_through_eight_connections)
 {
@@ -89,7 +90,7 @@ BOOST_AUTO_TEST_CASE(thousand_concurrent_posts_through_eight_connections)
     auto rec = env.server->record();
     auto* conv = rec.find("app_1", "fan");
     BOOST_REQUIRE(conv);
-    BOOST_TEST(conv->created_ids.size() == 1000u);       // nothing duplicated
+    BOOST_TEST(conv->created_ids.size() == 1000u);              // nothing duplicated
     BOOST_TEST(texts_of(rec, "app_1", "fan").size() == 1000u);  // nothing lost
 }
 
@@ -149,10 +150,11 @@ BOOST_AUTO_TEST_CASE(cancellation_mid_request_ends_promptly_and_keeps_the_pool_s
         env.server->add_fault(slow2);
         std::promise<bool> cancelled;
         const auto attempts_before = c->counters().attempts;
-        asio::co_spawn(co_await asio::this_coro::executor, try_get_messages(api, "app_1", "cancel"),
-                       asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, outcome<get_messages_response> o) {
-                           cancelled.set_value(e != nullptr || o.ec == asio::error::operation_aborted);
-                       }));
+        asio::co_spawn(
+            co_await asio::this_coro::executor, try_get_messages(api, "app_1", "cancel"),
+            asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, outcome<get_messages_response> o) {
+                cancelled.set_value(e != nullptr || o.ec == asio::error::operation_aborted);
+            }));
         // Cancel once the request is on the wire (the mock holds it for 5 s).
         BOOST_TEST(co_await until([&] { return c->counters().attempts > attempts_before; }));
         sig.emit(asio::cancellation_type::terminal);
@@ -311,8 +313,9 @@ BOOST_AUTO_TEST_CASE(unusable_ca_settings_are_refused_up_front)
         }
     };
     refuse([](client_params& p) { p.tls.ca_file = "/nonexistent/ca.pem"; }, "/nonexistent/ca.pem");
-    refuse([](client_params& p) { p.tls.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"; },
-           "tls.ca_pem");
+    refuse(
+        [](client_params& p) { p.tls.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"; },
+        "tls.ca_pem");
 }
 
 namespace {
@@ -326,8 +329,7 @@ struct scripted_server {
 
     scripted_server(asio::any_io_executor ex, std::string r)
         : acceptor(ex, {asio::ip::make_address("127.0.0.1"), 0}), response(std::move(r))
-    {
-    }
+    {}
     std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
 
     asio::awaitable<void> serve()
@@ -413,7 +415,7 @@ struct two_record_tls_server {
     }
 };
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_tls_record_after_a_response_retires_the_connection)
 {
@@ -479,7 +481,7 @@ BOOST_AUTO_TEST_CASE(bytes_after_a_response_retire_the_connection)
     BOOST_TEST(!results->first, results->first.message());
     BOOST_TEST(!results->second, results->second.message());
     BOOST_TEST(second_attempts == 1u);  // no failed attempt on the stray bytes first
-    BOOST_TEST(srv.connections == 2);  // the second call did not read the stray bytes as its answer
+    BOOST_TEST(srv.connections == 2);   // the second call did not read the stray bytes as its answer
     BOOST_TEST(c.counters().connections_discarded >= 1u);
 }
 
@@ -505,4 +507,3 @@ BOOST_AUTO_TEST_CASE(host_names_are_resolved_cached_and_verified)
     BOOST_TEST(c->counters().connections_opened == 2u);
     BOOST_TEST((texts_of(env.server->record(), "app_1", "dns") == std::set<std::string>{"one", "two"}));
 }
-

@@ -51,7 +51,7 @@ retry_params fast_retries()
     return r;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_429_pauses_the_whole_app_and_every_post_lands_once)
 {

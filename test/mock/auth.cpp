@@ -19,7 +19,8 @@ BOOST_AUTO_TEST_CASE(basic_auth, *boost::unit_test::timeout(guard))
     check_error(c.request(http::verb::get, path, {}, basic_std("nobody", "acct-secret")), 401, "invalid_auth");
     check_error(c.request(http::verb::get, path, {}, "Basic !!!"), 401, "invalid_auth");
     check_error(c.request(http::verb::get, path, {}, "Digest abc"), 401, "invalid_auth");
-    BOOST_TEST(c.request(http::verb::post, path, text_msg("a"), basic_std("app1key", "app1-secret")).result_int() == 201u);
+    BOOST_TEST(c.request(http::verb::post, path, text_msg("a"), basic_std("app1key", "app1-secret")).result_int() ==
+               201u);
     // An app key only works for its app.
     check_error(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("a"), basic_std("app1key", "app1-secret")),
                 403, "forbidden");
@@ -34,20 +35,27 @@ BOOST_AUTO_TEST_CASE(jwt_auth, *boost::unit_test::timeout(guard))
     auto path = msgs_path("app1", "u");
     auto app_tok = bearer("app1key", R"({"scope":"app"})", "app1-secret");
     BOOST_TEST(c.request(http::verb::post, path, text_msg("a"), app_tok).result_int() == 201u);
-    BOOST_TEST(c.request(http::verb::get, path, {}, bearer("acct", R"({"scope":"account"})", "acct-secret")).result_int() ==
-               200u);
+    BOOST_TEST(
+        c.request(http::verb::get, path, {}, bearer("acct", R"({"scope":"account"})", "acct-secret")).result_int() ==
+        200u);
     auto future = std::to_string(std::time(nullptr) + 3600), past = std::to_string(std::time(nullptr) - 10);
-    BOOST_TEST(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app","exp":)" + future + "}", "app1-secret"))
+    BOOST_TEST(c.request(http::verb::get, path, {},
+                         bearer("app1key", R"({"scope":"app","exp":)" + future + "}", "app1-secret"))
                    .result_int() == 200u);
-    check_error(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app","exp":)" + past + "}", "app1-secret")),
-                401, "invalid_auth", "expired");
+    check_error(
+        c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app","exp":)" + past + "}", "app1-secret")),
+        401, "invalid_auth", "expired");
     check_error(c.request(http::verb::get, path, {}, bearer("app1key", R"({"scope":"app"})", "wrong")), 401,
                 "invalid_auth", "signature");
-    check_error(c.request(http::verb::get, path, {}, "Bearer " + jwt(R"({"alg":"HS256","typ":"JWT"})", R"({"scope":"app"})", "app1-secret")),
+    check_error(c.request(http::verb::get, path, {},
+                          "Bearer " + jwt(R"({"alg":"HS256","typ":"JWT"})", R"({"scope":"app"})", "app1-secret")),
                 401, "invalid_auth", "Missing key id (kid)");
-    check_error(c.request(http::verb::get, path, {}, "Bearer " + b64url(R"({"alg":"none","kid":"app1key"})") + "." + b64url(R"({"scope":"app"})") + "."),
-                401, "invalid_auth", "alg");
-    check_error(c.request(http::verb::get, path, {}, "Bearer " + jwt(R"({"alg":"HS512","kid":"app1key"})", R"({"scope":"app"})", "app1-secret")),
+    check_error(
+        c.request(http::verb::get, path, {},
+                  "Bearer " + b64url(R"({"alg":"none","kid":"app1key"})") + "." + b64url(R"({"scope":"app"})") + "."),
+        401, "invalid_auth", "alg");
+    check_error(c.request(http::verb::get, path, {},
+                          "Bearer " + jwt(R"({"alg":"HS512","kid":"app1key"})", R"({"scope":"app"})", "app1-secret")),
                 401, "invalid_auth", "alg");
     check_error(c.request(http::verb::get, path, {}, bearer("unknown", R"({"scope":"app"})", "x")), 401, "invalid_auth",
                 "kid");
@@ -74,10 +82,12 @@ BOOST_AUTO_TEST_CASE(app_user_scope, *boost::unit_test::timeout(guard))
     check_error(c.request(http::verb::post, base + "/messages", text_msg("hi", "appMaker"), tok), 403, "forbidden");
     check_error(c.request(http::verb::delete_, base + "/messages", {}, tok), 403, "forbidden");
     check_error(c.request(http::verb::delete_, base + "/messages/0123456789abcdef01234567", {}, tok), 403, "forbidden");
-    check_error(c.request(http::verb::post, base + "/conversation/activity", R"({"role":"appMaker","type":"typing:start"})", tok),
+    check_error(c.request(http::verb::post, base + "/conversation/activity",
+                          R"({"role":"appMaker","type":"typing:start"})", tok),
                 403, "forbidden");
     check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/bob/messages", {}, tok), 403, "forbidden");
-    check_error(c.request(http::verb::get, base + "/messages", {}, bearer("app1key", R"({"scope":"appUser","userId":7})", "app1-secret")),
+    check_error(c.request(http::verb::get, base + "/messages", {},
+                          bearer("app1key", R"({"scope":"appUser","userId":7})", "app1-secret")),
                 401, "invalid_auth", "userId");
     BOOST_TEST(f.srv->record().find("app1", "alice")->messages.size() == 2u);
 }

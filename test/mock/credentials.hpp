@@ -71,4 +71,4 @@ inline std::string msgs_path(std::string_view app, std::string_view user)
     return "/v1.1/apps/" + pct(app) + "/appusers/" + pct(user) + "/messages";
 }
 
-} // namespace mock_test
+}  // namespace mock_test

@@ -73,19 +73,23 @@ BOOST_AUTO_TEST_CASE(reset_before_response, *boost::unit_test::timeout(guard))
     f.srv->add_fault(mock::parse_fault("reset,apply,count=1,route=post_message"));
     {
         client c(f.srv->port());
-        BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("lost"), basic_std("acct", "acct-secret")));
+        BOOST_REQUIRE(
+            !c.send(http::verb::post, msgs_path("app1", "u"), text_msg("lost"), basic_std("acct", "acct-secret")));
         response r;
         auto ec = c.read(r);
         // A TCP RST: the kernel reports ECONNRESET, which the SSL stream and Beast pass through unchanged.
-        BOOST_TEST((ec == asio::error::connection_reset), ec.category().name() << ":" << ec.value() << " " << ec.message());
+        BOOST_TEST((ec == asio::error::connection_reset), ec.category().name()
+                                                              << ":" << ec.value() << " " << ec.message());
     }
     BOOST_TEST(!f.srv->record().find("app1", "u"));  // not applied
     {
         client c(f.srv->port());
-        BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("stored"), basic_std("acct", "acct-secret")));
+        BOOST_REQUIRE(
+            !c.send(http::verb::post, msgs_path("app1", "u"), text_msg("stored"), basic_std("acct", "acct-secret")));
         response r;
         auto ec = c.read(r);
-        BOOST_TEST((ec == asio::error::connection_reset), ec.category().name() << ":" << ec.value() << " " << ec.message());
+        BOOST_TEST((ec == asio::error::connection_reset), ec.category().name()
+                                                              << ":" << ec.value() << " " << ec.message());
     }
     auto rec = f.srv->record();
     BOOST_REQUIRE(rec.find("app1", "u"));
@@ -117,7 +121,8 @@ BOOST_AUTO_TEST_CASE(truncate_body, *boost::unit_test::timeout(guard))
     f.srv->add_fault(mock::parse_fault("truncate,apply,count=1"));
     for (int i = 0; i < 2; ++i) {
         client c(f.srv->port());
-        BOOST_REQUIRE(!c.send(http::verb::post, msgs_path("app1", "u"), text_msg("t"), basic_std("acct", "acct-secret")));
+        BOOST_REQUIRE(
+            !c.send(http::verb::post, msgs_path("app1", "u"), text_msg("t"), basic_std("acct", "acct-secret")));
         http::response_parser<http::string_body> p;
         auto ec = c.run([&](auto h) { http::async_read_header(*c.stream, c.buf, p, h); });
         BOOST_REQUIRE(!ec);
@@ -178,9 +183,9 @@ BOOST_AUTO_TEST_CASE(matching_skip_and_probability, *boost::unit_test::timeout(g
     post(c, "app1", "u", "a");
     post(c, "app2", "u", "a");
     f.srv->add_fault(mock::parse_fault("status=503,app=app2,route=get_messages,skip=1,count=2"));
-    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);  // other app
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);                  // other app
     BOOST_TEST(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("b")).result_int() == 201u);  // other route
-    BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 200u);  // skipped
+    BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 200u);                  // skipped
     BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 503u);
     BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 503u);
     BOOST_TEST(c.request(http::verb::get, msgs_path("app2", "u")).result_int() == 200u);  // retired

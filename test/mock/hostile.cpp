@@ -17,8 +17,17 @@ BOOST_AUTO_TEST_CASE(hostile_ids_round_trip, *boost::unit_test::timeout(guard))
 {
     server_fixture f;
     client c(f.srv->port());
-    std::vector<std::string> ids = {"a b", "a/b", "q?x=1", "h#f", "100%", "cr\r\nlf", "caf\xc3\xa9", "\xff\xfe", "+plus",
-                                    "steveb@channel5.com", std::string("nul\0byte", 8)};
+    std::vector<std::string> ids = {"a b",
+                                    "a/b",
+                                    "q?x=1",
+                                    "h#f",
+                                    "100%",
+                                    "cr\r\nlf",
+                                    "caf\xc3\xa9",
+                                    "\xff\xfe",
+                                    "+plus",
+                                    "steveb@channel5.com",
+                                    std::string("nul\0byte", 8)};
     for (auto& id : ids) {
         auto p = post(c, id, id, "for " + pct(id));
         auto g = c.request(http::verb::get, msgs_path(id, id));
@@ -74,7 +83,8 @@ BOOST_AUTO_TEST_CASE(garbage_and_oversized_headers, *boost::unit_test::timeout(g
     }
     {
         client c(f.srv->port());  // bad chunked body
-        BOOST_REQUIRE(!c.write_raw("POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
+        BOOST_REQUIRE(!c.write_raw(
+            "POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
         BOOST_TEST(!!c.wait_closed());
     }
     {
@@ -114,7 +124,8 @@ BOOST_AUTO_TEST_CASE(slowloris_closed, *boost::unit_test::timeout(guard))
     }
     {
         client c(f.srv->port());  // slow body
-        BOOST_REQUIRE(!c.write_raw("POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+        BOOST_REQUIRE(
+            !c.write_raw("POST /v1.1/apps/a/appusers/u/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
         auto ec = c.wait_closed();
         BOOST_TEST((ec && ec != asio::error::timed_out));
     }
@@ -145,7 +156,11 @@ BOOST_AUTO_TEST_CASE(max_connections, *boost::unit_test::timeout(guard))
     error_code ec;
     std::size_t n = 0;
     bool done = false;
-    s.async_read_some(asio::buffer(buf), [&](error_code e, std::size_t k) { ec = e; n = k; done = true; });
+    s.async_read_some(asio::buffer(buf), [&](error_code e, std::size_t k) {
+        ec = e;
+        n = k;
+        done = true;
+    });
     cio.run_for(io_timeout);
     BOOST_TEST(done);
     BOOST_TEST(!!ec);
@@ -225,7 +240,7 @@ BOOST_AUTO_TEST_CASE(chunked_body_over_limit_413, *boost::unit_test::timeout(gua
     auto rec = f.srv->record();
     BOOST_REQUIRE(rec.find("app1", "chunky"));
     BOOST_TEST(rec.find("app1", "chunky")->messages.size() == 1u);  // only the one under the limit
-    BOOST_TEST(rec.requests_total == 1u);  // the rejected ones never reached the engine
+    BOOST_TEST(rec.requests_total == 1u);                           // the rejected ones never reached the engine
     // The server is still usable.
     client c(f.srv->port());
     BOOST_TEST(c.request(http::verb::post, path, text_msg("after")).result_int() == 201u);
@@ -303,11 +318,11 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_answered_in_order, *boost::unit_test::ti
     auto second = text_msg("second");
     char size[16];
     std::snprintf(size, sizeof size, "%zx", second.size() - 5);
-    std::string wire = raw_post(path, text_msg("first")) +
-                       "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
+    std::string wire = raw_post(path, text_msg("first")) + "POST " + path +
+                       " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
                        "\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + second.substr(0, second.size() - 5) +
-                       "\r\n5\r\n" + second.substr(second.size() - 5) + "\r\n0\r\n\r\n" +
-                       raw_get(path) + raw_get(msgs_path("app1", "nobody")) +
+                       "\r\n5\r\n" + second.substr(second.size() - 5) + "\r\n0\r\n\r\n" + raw_get(path) +
+                       raw_get(msgs_path("app1", "nobody")) +
                        raw_post("/v1.1/apps/app1/appusers/pipe/conversation/read", "") + raw_get(path);
     BOOST_REQUIRE(!c.write_raw(wire));
     std::vector<response> rs(6);
@@ -400,9 +415,9 @@ BOOST_AUTO_TEST_CASE(bad_params_throw, *boost::unit_test::timeout(guard))
     BOOST_CHECK_THROW(mock::server(io.get_executor(), p), std::invalid_argument);
     // Timeouts must be positive (and at most a day, so deadlines never overflow the clock).
     using ms = std::chrono::milliseconds;
-    for (auto field : {&mock::server_params::idle_timeout, &mock::server_params::header_timeout,
-                       &mock::server_params::body_timeout, &mock::server_params::write_timeout,
-                       &mock::server_params::handshake_timeout}) {
+    for (auto field :
+         {&mock::server_params::idle_timeout, &mock::server_params::header_timeout, &mock::server_params::body_timeout,
+          &mock::server_params::write_timeout, &mock::server_params::handshake_timeout}) {
         for (auto bad : {ms(0), ms(-1), ms(-60'000), ms(86'400'001)}) {
             p = server_fixture::default_params();
             p.*field = bad;

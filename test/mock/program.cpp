@@ -160,7 +160,7 @@ unsigned short free_port()
     return a.local_endpoint().port();
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(program)
 
@@ -168,8 +168,8 @@ BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit
 {
     temp_dir dir;
     auto ca_path = dir.path + "/ca.pem";
-    mock_process prog({"--self-signed", "--write-ca", ca_path, "--key-id", "k", "--secret", "s", "--fault",
-                       "status=503,count=1"});
+    mock_process prog(
+        {"--self-signed", "--write-ca", ca_path, "--key-id", "k", "--secret", "s", "--fault", "status=503,count=1"});
     auto line = prog.first_line();
     BOOST_TEST_INFO("line: " << line);
     auto port = listening_port(line, "https");
@@ -189,7 +189,11 @@ BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit
         error_code ec;
         bool done = false;
         s.next_layer().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](error_code e) {
-            if (e) { ec = e; done = true; return; }
+            if (e) {
+                ec = e;
+                done = true;
+                return;
+            }
             s.async_handshake(ssl::stream_base::client, [&](error_code e2) {
                 ec = e2;
                 done = true;
@@ -205,7 +209,10 @@ BOOST_AUTO_TEST_CASE(program_prints_listening_and_stops_on_sigterm, *boost::unit
         response r1, r2;
         done = false;
         http::async_write(s, req, [&](error_code e, std::size_t) {
-            if (e) { done = true; return; }
+            if (e) {
+                done = true;
+                return;
+            }
             http::async_read(s, b, r1, [&](error_code, std::size_t) {
                 http::async_write(s, req, [&](error_code, std::size_t) {
                     http::async_read(s, b, r2, [&](error_code, std::size_t) { done = true; });
@@ -244,7 +251,10 @@ BOOST_AUTO_TEST_CASE(program_options_end_to_end, *boost::unit_test::timeout(guar
         std::function<void(unsigned short)> check;
     };
     std::vector<row> rows{
-        {"--plain", {"--plain"}, false, false,
+        {"--plain",
+         {"--plain"},
+         false,
+         false,
          [](unsigned short port) {
              client c(port, false);
              check_error(c.request(http::verb::get, "/x"), 404, "not_found");
@@ -311,8 +321,10 @@ BOOST_AUTO_TEST_CASE(program_options_end_to_end, *boost::unit_test::timeout(guar
              check_error(get("app2", basic_std("appkey", "s1")), 403, "forbidden");  // an app key, for app1 only
              check_error(get("app2", basic_std("acct", "s2")), 404, "conversation_not_found");  // account key
              auto jwt_app = bearer("appkey", R"({"scope":"app"})", "s1");
-             BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("hi"), jwt_app).result_int() == 201u);
-             check_error(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("hi"), jwt_app), 403, "forbidden");
+             BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("hi"), jwt_app).result_int() ==
+                        201u);
+             check_error(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("hi"), jwt_app), 403,
+                         "forbidden");
          }},
     };
     for (auto& r : rows) {

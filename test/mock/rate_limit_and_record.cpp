@@ -15,13 +15,14 @@ BOOST_AUTO_TEST_CASE(rate_limit_429_with_retry_after, *boost::unit_test::timeout
     p.rate = mock::rate_limit{0.01, 3};  // refill negligible during the test: deterministic
     server_fixture f(p);
     client c(f.srv->port());
-    for (int i = 0; i < 3; ++i) BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST(c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a")).result_int() == 201u);
     auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
     check_error(r, 429, "too_many_requests");
     int retry = std::stoi(std::string(r[http::field::retry_after]));
     BOOST_TEST(retry >= 1);
     BOOST_TEST(retry <= 100);
-    check_error(c.request(http::verb::get, msgs_path("app1", "u")), 429, "too_many_requests");  // any route
+    check_error(c.request(http::verb::get, msgs_path("app1", "u")), 429, "too_many_requests");            // any route
     BOOST_TEST(c.request(http::verb::post, msgs_path("app2", "u"), text_msg("a")).result_int() == 201u);  // per app
     auto rec = f.srv->record();
     BOOST_TEST(rec.rate_limited == 2u);
@@ -106,7 +107,8 @@ BOOST_AUTO_TEST_CASE(record_contents, *boost::unit_test::timeout(guard))
     BOOST_TEST(rec.requests[0].applied);
     BOOST_TEST(rec.requests[9].status == 401u);
     BOOST_TEST(!rec.requests[9].applied);
-    for (std::size_t i = 1; i < rec.requests.size(); ++i) BOOST_TEST((rec.requests[i - 1].arrival <= rec.requests[i].arrival));
+    for (std::size_t i = 1; i < rec.requests.size(); ++i)
+        BOOST_TEST((rec.requests[i - 1].arrival <= rec.requests[i].arrival));
     BOOST_TEST(rec.requests_before("app1", t0) == 0u);
     BOOST_TEST(rec.requests_before("app1", t1) == 7u);
     BOOST_TEST(rec.requests_before("app2", t1) == 1u);
@@ -152,7 +154,9 @@ BOOST_AUTO_TEST_CASE(admin_endpoint, *boost::unit_test::timeout(guard))
     BOOST_TEST(convs[0].at("message_ids").as_array().size() == 1u);
     BOOST_TEST(o.at("requests").at(0).at("route").as_string() == "post_message");
 
-    BOOST_TEST(c.request(http::verb::post, "/_admin/faults", "status=503,count=1\nstatus=500,count=1\n", "").result_int() == 200u);
+    BOOST_TEST(
+        c.request(http::verb::post, "/_admin/faults", "status=503,count=1\nstatus=500,count=1\n", "").result_int() ==
+        200u);
     BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 503u);
     BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 500u);
     BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 200u);
@@ -176,7 +180,8 @@ BOOST_AUTO_TEST_CASE(admin_endpoint, *boost::unit_test::timeout(guard))
     BOOST_TEST(c.request(http::verb::post, "/_admin/connections", "close_after_requests=1", "").result_int() == 200u);
     BOOST_TEST(!!c.wait_closed());
     client c2(f.srv->port());
-    BOOST_TEST(c2.request(http::verb::post, "/_admin/connections", "close_after_requests=0,idle_timeout=60000", "").result_int() == 200u);
+    BOOST_TEST(c2.request(http::verb::post, "/_admin/connections", "close_after_requests=0,idle_timeout=60000", "")
+                   .result_int() == 200u);
     BOOST_TEST(c2.request(http::verb::get, "/_admin/record", {}, "").result_int() == 200u);
     check_error(c2.request(http::verb::post, "/_admin/connections", "bogus=1", ""), 400, "bad_request");
     check_error(c2.request(http::verb::post, "/_admin/connections", "idle_timeout=0", ""), 400, "bad_request",

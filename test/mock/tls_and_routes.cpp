@@ -75,9 +75,10 @@ BOOST_AUTO_TEST_CASE(every_posted_field_is_stored, *boost::unit_test::timeout(gu
 {
     server_fixture f;
     client c(f.srv->port());
-    std::string body = R"({"role":"appMaker","type":"carousel","items":[{"title":"Tacos","actions":[{"text":"Select",)"
-                       R"("type":"postback","payload":"TACOS"}]}],"displaySettings":{"imageAspectRatio":"square"},)"
-                       R"("metadata":{"lang":"en","n":3,"ok":true},"name":"Bot","avatarUrl":"http://a/b.png","x-unknown":[1,2]})";
+    std::string body =
+        R"({"role":"appMaker","type":"carousel","items":[{"title":"Tacos","actions":[{"text":"Select",)"
+        R"("type":"postback","payload":"TACOS"}]}],"displaySettings":{"imageAspectRatio":"square"},)"
+        R"("metadata":{"lang":"en","n":3,"ok":true},"name":"Bot","avatarUrl":"http://a/b.png","x-unknown":[1,2]})";
     auto r = c.request(http::verb::post, msgs_path("app1", "u"), body);
     BOOST_REQUIRE(r.result_int() == 201u);
     auto m = body_of(r).at("message").as_object();
@@ -97,7 +98,8 @@ BOOST_AUTO_TEST_CASE(not_found_and_method_not_allowed, *boost::unit_test::timeou
     check_error(c.request(http::verb::get, "/v1.1/apps/app1/appusers/nobody/messages"), 404, "conversation_not_found");
     check_error(c.request(http::verb::post, "/v1.1/apps/app1/appusers/nobody/conversation/read"), 404,
                 "conversation_not_found");
-    check_error(c.request(http::verb::delete_, "/v1.1/apps/app1/appusers/nobody/messages"), 404, "conversation_not_found");
+    check_error(c.request(http::verb::delete_, "/v1.1/apps/app1/appusers/nobody/messages"), 404,
+                "conversation_not_found");
     check_error(c.request(http::verb::post, "/v1.1/apps/app1/appusers/nobody/conversation/activity",
                           R"({"role":"appMaker","type":"typing:stop"})"),
                 404, "conversation_not_found");
@@ -155,7 +157,8 @@ BOOST_AUTO_TEST_CASE(state_rules, *boost::unit_test::timeout(guard))
     auto p1 = post(c, "app1", "u", "x");
     c.request(http::verb::delete_, msgs_path("app1", "u") + "/" + std::string(p1.at("message").at("_id").as_string()));
     auto p2 = post(c, "app1", "u", "y");
-    BOOST_TEST(p2.at("message").at("received").to_number<double>() > p1.at("message").at("received").to_number<double>());
+    BOOST_TEST(p2.at("message").at("received").to_number<double>() >
+               p1.at("message").at("received").to_number<double>());
     // conversations are per app and user
     auto other = post(c, "app2", "u", "z");
     BOOST_TEST(other.at("conversation").at("_id").as_string() != conv);
@@ -252,10 +255,12 @@ BOOST_AUTO_TEST_CASE(validation_400_and_413, *boost::unit_test::timeout(guard))
                 "items");
     check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"location"})"), 400, "bad_request",
                 "coordinates");
-    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","metadata":{"a":{}}})"),
-                400, "bad_request", "metadata.a");
-    check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","actions":[{"text":"x"}]})"),
-                400, "bad_request", "actions[0].type");
+    check_error(
+        c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","metadata":{"a":{}}})"), 400,
+        "bad_request", "metadata.a");
+    check_error(
+        c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","actions":[{"text":"x"}]})"),
+        400, "bad_request", "actions[0].type");
     check_error(c.request(http::verb::post, path, R"({"role":"appMaker","type":"text","text":"a","blockChatInput":1})"),
                 400, "bad_request", "blockChatInput");
     post(c, "app1", "v", "ok");
@@ -271,8 +276,9 @@ BOOST_AUTO_TEST_CASE(validation_400_and_413, *boost::unit_test::timeout(guard))
     BOOST_TEST(f.srv->record().find("app1", "v")->messages.size() == 1u);
 
     // 413: decided on Content-Length, before the body is read (we never send it).
-    auto ec = c.write_raw("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
-                          "\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n");
+    auto ec =
+        c.write_raw("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_std("acct", "acct-secret") +
+                    "\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n");
     BOOST_REQUIRE(!ec);
     response r;
     BOOST_REQUIRE(!c.read(r));
@@ -302,7 +308,8 @@ BOOST_AUTO_TEST_CASE(non_finite_numbers_are_400, *boost::unit_test::timeout(guar
         {R"({"role":"appMaker","type":"text","text":"a","metadata":{"n":-1e999}})", "metadata.n"},
         {R"({"role":"appMaker","type":"text","text":"a","metadata":{"n":)" + digits400 + "}}", "metadata.n"},
         {R"({"role":"appUser","type":"location","coordinates":{"lat":1e400,"long":2}})", "coordinates.lat"},
-        {R"({"role":"appMaker","type":"text","text":"a","x-unknown":[1,{"deep":-)" + digits400 + "}]}", "x-unknown[1].deep"},
+        {R"({"role":"appMaker","type":"text","text":"a","x-unknown":[1,{"deep":-)" + digits400 + "}]}",
+         "x-unknown[1].deep"},
         {R"({"role":"appMaker","type":"text","text":"a","override":{"whatsapp":{"payload":{"v":[0,1E+999]}}}})",
          "override.whatsapp.payload.v[1]"},
         {R"({"role":"appMaker","type":"carousel","items":[{"title":"t","actions":[{"type":"postback","text":"x",)"
@@ -323,9 +330,11 @@ BOOST_AUTO_TEST_CASE(non_finite_numbers_are_400, *boost::unit_test::timeout(guar
     BOOST_TEST(f.srv->record().find("app1", "nf")->messages.size() == 1u);
     BOOST_TEST(body_of(c.request(http::verb::get, path)).at("messages").as_array().size() == 1u);
     // Tiny numbers (underflow to zero) and large finite ones are fine.
-    BOOST_TEST(c.request(http::verb::post, path,
-                         R"({"role":"appMaker","type":"text","text":"a","metadata":{"tiny":1e-400,"big":1.7976931348623157e308}})")
-                   .result_int() == 201u);
+    BOOST_TEST(
+        c.request(
+             http::verb::post, path,
+             R"({"role":"appMaker","type":"text","text":"a","metadata":{"tiny":1e-400,"big":1.7976931348623157e308}})")
+            .result_int() == 201u);
     BOOST_TEST(body_of(c.request(http::verb::get, path)).at("messages").as_array().size() == 2u);
 }
 
@@ -335,16 +344,23 @@ BOOST_AUTO_TEST_CASE(posted_numbers_keep_their_text, *boost::unit_test::timeout(
     server_fixture f;
     client c(f.srv->port());
     auto path = msgs_path("app1", "num");
-    const std::vector<std::string> numbers = {"0.1", "0.30000000000000004", "1.2345678901234567", "1.0", "1e2",
-                                              "-0", "2.5E-3", "12345678901234567890123", "9007199254740993",
+    const std::vector<std::string> numbers = {"0.1",
+                                              "0.30000000000000004",
+                                              "1.2345678901234567",
+                                              "1.0",
+                                              "1e2",
+                                              "-0",
+                                              "2.5E-3",
+                                              "12345678901234567890123",
+                                              "9007199254740993",
                                               "1439220041.5860000001"};
     std::string metadata, extra;
     for (std::size_t i = 0; i < numbers.size(); ++i) {
         metadata += (i ? "," : "") + std::string("\"n") + std::to_string(i) + "\":" + numbers[i];
         extra += (i ? "," : "") + numbers[i];
     }
-    std::string body = R"({"role":"appMaker","type":"text","text":"n","metadata":{)" + metadata + R"(},"x-list":[)" +
-                       extra + "]}";
+    std::string body =
+        R"({"role":"appMaker","type":"text","text":"n","metadata":{)" + metadata + R"(},"x-list":[)" + extra + "]}";
     auto r = c.request(http::verb::post, path, body);
     BOOST_REQUIRE_MESSAGE(r.result_int() == 201u, r.body());
     auto g = c.request(http::verb::get, path);
@@ -399,7 +415,8 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
     auto item = [&](const std::string& actions) { return R"({"title":"T","actions":[)" + actions + "]}"; };
     auto options = [](int n) {
         std::string o;
-        for (int i = 0; i < n; ++i) o += (i ? "," : "") + std::string(R"({"name":"o)") + std::to_string(i) + R"(","label":"O"})";
+        for (int i = 0; i < n; ++i)
+            o += (i ? "," : "") + std::string(R"({"name":"o)") + std::to_string(i) + R"(","label":"O"})";
         return o;
     };
     struct bad_case {
@@ -422,7 +439,8 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
         {msg("text", R"("text":"a","actions":[{"type":"postback","text":"x"}])"), "actions[0].payload"},
         {msg("text", R"("text":"a","actions":[{"type":"reply","text":"x"}])"), "actions[0].payload"},
         {msg("text", R"("text":"a","actions":[{"type":"link","text":"x"}])"), "actions[0].uri"},
-        {msg("text", R"("text":"a","actions":[{"type":"webview","text":"x","uri":"https://a"}])"), "actions[0].fallback"},
+        {msg("text", R"("text":"a","actions":[{"type":"webview","text":"x","uri":"https://a"}])"),
+         "actions[0].fallback"},
         {msg("text", R"("text":"a","actions":[{"type":"buy","text":"x"}])"), "actions[0].amount"},
         {msg("text", R"("text":"a","actions":[{"type":"buy","text":"x","amount":1.5}])"), "actions[0].amount"},
         {msg("text", R"("text":"a","actions":[{"type":"link","text":"x","uri":"u","default":"yes"}])"),
@@ -464,15 +482,19 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
         {R"({"role":"appUser","type":"text","text":"a","destination":{"integrationType":"web"}})", "destination"},
     };
     for (auto& bc : cases) {
-        BOOST_TEST_CONTEXT(bc.body) { check_error(c.request(http::verb::post, path, bc.body), 400, "bad_request", bc.field); }
+        BOOST_TEST_CONTEXT(bc.body)
+        {
+            check_error(c.request(http::verb::post, path, bc.body), 400, "bad_request", bc.field);
+        }
     }
     BOOST_TEST(!f.srv->record().find("app1", "nv"));  // nothing was stored
 
     // Well-formed nested models are accepted, including values the reference is unsure about.
     std::vector<std::string> good = {
-        msg("carousel", R"("items":[)" + item(pb) + "," +
-                            item(pb + R"(,{"type":"share"},{"type":"link","text":"L","uri":"https://a","default":true})") +
-                            R"(],"displaySettings":{"imageAspectRatio":"panorama"})"),
+        msg("carousel",
+            R"("items":[)" + item(pb) + "," +
+                item(pb + R"(,{"type":"share"},{"type":"link","text":"L","uri":"https://a","default":true})") +
+                R"(],"displaySettings":{"imageAspectRatio":"panorama"})"),
         msg("text", R"("actions":[{"type":"reply","text":"Yes","payload":"Y","iconUrl":"https://i"},)"
                     R"({"type":"locationRequest","text":"Where?"}])"),
         msg("text", R"("text":"a","actions":[{"type":"webview","text":"W","uri":"https://a","fallback":"https://b",)"
@@ -480,9 +502,10 @@ BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeo
                     R"({"type":"buy","text":"Buy","amount":800,"currency":"usd"},{"type":"someday","text":"?"}])"),
         msg("text", R"("text":"a","destination":{"integrationType":"messenger"})"),
         msg("location", R"("coordinates":{"lat":45.5,"long":-73},"location":{"address":"1 Main","name":"Home"})"),
-        msg("form", R"("fields":[{"type":"text","name":"n","label":"Name","placeholder":"?","minSize":1,"maxSize":1e2},)"
-                    R"({"type":"select","name":"s","label":"Pick","options":[{"name":"a","label":"A"},{"name":"b","label":"B"}]}],)"
-                    R"("blockChatInput":true)"),
+        msg("form",
+            R"("fields":[{"type":"text","name":"n","label":"Name","placeholder":"?","minSize":1,"maxSize":1e2},)"
+            R"({"type":"select","name":"s","label":"Pick","options":[{"name":"a","label":"A"},{"name":"b","label":"B"}]}],)"
+            R"("blockChatInput":true)"),
         msg("form", R"("fields":[{"type":"select","name":"s","label":"Pick","options":[)" + options(20) + "]}]"),
         R"({"role":"appUser","type":"text","text":"from the user","actions":[]})",
     };

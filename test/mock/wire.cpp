@@ -64,7 +64,6 @@ error_code client::try_connect(const std::string& sni)
     return run([&](auto h) { stream->async_handshake(ssl::stream_base::client, h); });
 }
 
-
 error_code client::write_raw(std::string_view data)
 {
     return run([&](auto h) {
@@ -99,8 +98,8 @@ error_code client::wait_closed(std::chrono::steady_clock::duration limit)
     return {};
 }
 
-error_code client::send(http::verb method, const std::string& target, const std::string& body,
-                        const std::string& auth, bool keep_alive)
+error_code client::send(http::verb method, const std::string& target, const std::string& body, const std::string& auth,
+                        bool keep_alive)
 {
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "localhost");
@@ -115,8 +114,7 @@ error_code client::send(http::verb method, const std::string& target, const std:
     });
 }
 
-response client::request(http::verb method, const std::string& target, const std::string& body,
-                         const std::string& auth)
+response client::request(http::verb method, const std::string& target, const std::string& body, const std::string& auth)
 {
     auto ec = send(method, target, body, auth);
     BOOST_REQUIRE_MESSAGE(!ec, "write: " << ec.message());
@@ -125,7 +123,6 @@ response client::request(http::verb method, const std::string& target, const std
     BOOST_REQUIRE_MESSAGE(!ec, "read: " << ec.message() << " for " << target);
     return res;
 }
-
 
 json::object body_of(const response& r)
 {
@@ -216,4 +213,4 @@ bool is_hex24(std::string_view s)
     return s.size() == 24 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-} // namespace mock_test
+}  // namespace mock_test

@@ -141,4 +141,4 @@ bool run_until(client& c, Cond cond, std::chrono::steady_clock::duration limit =
 
 bool is_hex24(std::string_view s);
 
-} // namespace mock_test
+}  // namespace mock_test

@@ -115,14 +115,16 @@ inline asio::awaitable<outcome<activity_response>> try_conversation_activity(con
                                                                              call_options opts = {})
 {
     diagnostics d;
-    auto [ec, v] = co_await api.async_conversation_activity(app, user, body, d, opts, asio::as_tuple(asio::use_awaitable));
+    auto [ec, v] =
+        co_await api.async_conversation_activity(app, user, body, d, opts, asio::as_tuple(asio::use_awaitable));
     co_return to_outcome(ec, std::move(v), std::move(d));
 }
 inline asio::awaitable<outcome<done>> try_delete_message(conversation_api api, std::string app, std::string user,
                                                          std::string message_id, call_options opts = {})
 {
     diagnostics d;
-    auto [ec, v] = co_await api.async_delete_message(app, user, message_id, d, opts, asio::as_tuple(asio::use_awaitable));
+    auto [ec, v] =
+        co_await api.async_delete_message(app, user, message_id, d, opts, asio::as_tuple(asio::use_awaitable));
     co_return to_outcome(ec, std::move(v), std::move(d));
 }
 inline asio::awaitable<outcome<done>> try_delete_messages(conversation_api api, std::string app, std::string user,
@@ -165,4 +167,4 @@ inline message_post text_message(std::string text)
     return m;
 }
 
-} // namespace smooch::test
+}  // namespace smooch::test

@@ -65,7 +65,7 @@ std::size_t stored(const mock::record& rec)
     return n;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(four_threads_hammer_one_client)
 {
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(four_threads_hammer_one_client)
                 for (int i = 0; i < 40; ++i) {
                     auto user = "t" + std::to_string(t % 4);
                     auto o = co_await try_post_message(api, "app_1", user,
-                                                           text_message(std::to_string(t) + ":" + std::to_string(i)));
+                                                       text_message(std::to_string(t) + ":" + std::to_string(i)));
                     if (o.ec) ++failures;
                     if (i % 10 == 0) {
                         auto g = co_await try_get_messages(api, "app_1", user);
@@ -128,10 +128,8 @@ BOOST_AUTO_TEST_CASE(deadlines_cancellations_and_shutdown_across_four_threads)
         if (ec == client_errc::attempt_timeout || ec == client_errc::deadline_exceeded ||
             ec == client_errc::outcome_unknown)
             ++timed_out;
-        else if (ec == asio::error::operation_aborted)
-            ++cancelled;
-        else if (ec == client_errc::client_stopped)
-            ++stopped;
+        else if (ec == asio::error::operation_aborted) ++cancelled;
+        else if (ec == client_errc::client_stopped) ++stopped;
     };
     constexpr int workers = 8, calls_each = 60;
     std::vector<std::future<void>> done;
@@ -175,8 +173,8 @@ BOOST_AUTO_TEST_CASE(deadlines_cancellations_and_shutdown_across_four_threads)
     BOOST_TEST(ended.load() == workers * calls_each);
     const auto k = c.counters();
     BOOST_TEST(k.requests == k.succeeded + k.failed);  // every call counted once, none in flight
-    BOOST_TEST(timed_out.load() > 0);  // each path was reached: deadlines fired mid-exchange,
-    BOOST_TEST(cancelled.load() > 0);  // callers cancelled,
-    BOOST_TEST(stopped.load() > 0);    // and shutdown() failed the calls that came after it
+    BOOST_TEST(timed_out.load() > 0);                  // each path was reached: deadlines fired mid-exchange,
+    BOOST_TEST(cancelled.load() > 0);                  // callers cancelled,
+    BOOST_TEST(stopped.load() > 0);                    // and shutdown() failed the calls that came after it
     threads.join();
 }

@@ -26,11 +26,11 @@ struct http_request {
 /// What to send back. Reused across requests of a connection to keep its buffers.
 struct http_response {
     unsigned status = 200;
-    std::string body;                           ///< JSON (or deliberately broken JSON for `malformed`).
-    std::string retry_after;                    ///< `Retry-After` value; empty = no header.
-    std::string allow;                          ///< `Allow` value for 405; empty = no header.
-    fault_action fault = fault_action::none;    ///< What the transport must do beyond sending the response.
-    std::chrono::milliseconds delay{0};         ///< Wait before answering (or resetting).
+    std::string body;                         ///< JSON (or deliberately broken JSON for `malformed`).
+    std::string retry_after;                  ///< `Retry-After` value; empty = no header.
+    std::string allow;                        ///< `Allow` value for 405; empty = no header.
+    fault_action fault = fault_action::none;  ///< What the transport must do beyond sending the response.
+    std::chrono::milliseconds delay{0};       ///< Wait before answering (or resetting).
 };
 
 /// The standard reason phrase of `status` ("Not Found"), or empty for a status it does not know (an empty
@@ -39,7 +39,7 @@ std::string_view reason_phrase(unsigned status) noexcept;
 
 namespace detail {
 struct engine_state;
-} // namespace detail
+}  // namespace detail
 
 class engine {
 public:
@@ -77,4 +77,4 @@ private:
     std::unique_ptr<detail::engine_state> s_;
 };
 
-} // namespace smooch::mock
+}  // namespace smooch::mock

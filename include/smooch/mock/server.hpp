@@ -83,32 +83,32 @@ const char* to_string(fault_action a) noexcept;
 /// fires answers the request (one fault per request). Fields left empty match anything.
 struct fault_rule {
     // --- which requests
-    std::optional<std::string> route;   ///< Operation name: post_message, get_messages, delete_message,
-                                        ///< delete_messages, reset_unread_count, conversation_activity,
-                                        ///< or "unknown" (paths that are not an API route). nullopt: any.
-    std::optional<std::string> method;  ///< HTTP method, e.g. "POST" (case-sensitive). nullopt: any.
-    std::optional<std::string> app_id;  ///< Decoded app id. nullopt: any.
-    std::optional<std::string> user_id; ///< Decoded user id. nullopt: any.
-    std::uint64_t skip = 0;             ///< Let this many matching requests through before the rule starts.
-    std::optional<std::uint64_t> count; ///< Fire for the next `count` matching requests, then retire;
-                                        ///< nullopt: no limit (use with `probability` for soak runs).
-    double probability = 1.0;           ///< Chance (0..1] that a matching request fires the rule. Drawn from
-                                        ///< the server's RNG, seeded by server_params::seed (deterministic).
+    std::optional<std::string> route;    ///< Operation name: post_message, get_messages, delete_message,
+                                         ///< delete_messages, reset_unread_count, conversation_activity,
+                                         ///< or "unknown" (paths that are not an API route). nullopt: any.
+    std::optional<std::string> method;   ///< HTTP method, e.g. "POST" (case-sensitive). nullopt: any.
+    std::optional<std::string> app_id;   ///< Decoded app id. nullopt: any.
+    std::optional<std::string> user_id;  ///< Decoded user id. nullopt: any.
+    std::uint64_t skip = 0;              ///< Let this many matching requests through before the rule starts.
+    std::optional<std::uint64_t> count;  ///< Fire for the next `count` matching requests, then retire;
+                                         ///< nullopt: no limit (use with `probability` for soak runs).
+    double probability = 1.0;            ///< Chance (0..1] that a matching request fires the rule. Drawn from
+                                         ///< the server's RNG, seeded by server_params::seed (deterministic).
 
     // --- what happens
     fault_action action = fault_action::none;
-    std::chrono::milliseconds delay{0}; ///< Wait this long before answering (or resetting). Any action.
-                                        ///< 0 .. 24 h.
-    unsigned status = 0;                ///< For `status`: the status to send (0 means 503). For truncate,
-                                        ///< malformed and stall: the status line to use when the request is
-                                        ///< not applied (0 = the route's success status, 201 or 200).
-                                        ///< Otherwise 200..599 except 204 and 304 (each fault response has a
-                                        ///< body); add_fault() and the constructor throw std::invalid_argument.
-    std::optional<std::string> retry_after; ///< `Retry-After` value sent verbatim (delta-seconds or an
-                                            ///< HTTP-date); only with `status`.
-    bool apply_before_fault = false;    ///< Process the request for real (store the message...) before the
-                                        ///< fault hides the answer: the client's "outcome unknown" case.
-                                        ///< Ignored by none/close, which always process the request.
+    std::chrono::milliseconds delay{0};      ///< Wait this long before answering (or resetting). Any action.
+                                             ///< 0 .. 24 h.
+    unsigned status = 0;                     ///< For `status`: the status to send (0 means 503). For truncate,
+                                             ///< malformed and stall: the status line to use when the request is
+                                             ///< not applied (0 = the route's success status, 201 or 200).
+                                             ///< Otherwise 200..599 except 204 and 304 (each fault response has a
+                                             ///< body); add_fault() and the constructor throw std::invalid_argument.
+    std::optional<std::string> retry_after;  ///< `Retry-After` value sent verbatim (delta-seconds or an
+                                             ///< HTTP-date); only with `status`.
+    bool apply_before_fault = false;         ///< Process the request for real (store the message...) before the
+                                             ///< fault hides the answer: the client's "outcome unknown" case.
+                                             ///< Ignored by none/close, which always process the request.
 };
 
 /// Parses the text form used by `--fault` and `POST /_admin/faults`: comma-separated items, each `key=value`
@@ -186,12 +186,12 @@ struct message_record {
 
 /// One conversation (app id + user id) as it is now, plus its history of created ids.
 struct conversation_record {
-    std::string app_id, user_id;              ///< Decoded ids.
-    std::string conversation_id;              ///< Conversation `_id`.
-    std::int64_t unread_count = 0;            ///< Current `unreadCount`.
-    std::vector<message_record> messages;     ///< Messages stored now, ascending by `received`.
-    std::vector<std::string> created_ids;     ///< Every message id ever created here, in creation order,
-                                              ///< including deleted ones (so duplicates stay visible).
+    std::string app_id, user_id;           ///< Decoded ids.
+    std::string conversation_id;           ///< Conversation `_id`.
+    std::int64_t unread_count = 0;         ///< Current `unreadCount`.
+    std::vector<message_record> messages;  ///< Messages stored now, ascending by `received`.
+    std::vector<std::string> created_ids;  ///< Every message id ever created here, in creation order,
+                                           ///< including deleted ones (so duplicates stay visible).
     /// Ids of `messages`, in order.
     std::vector<std::string> message_ids() const;
     /// `text` of `messages` (empty string for messages without text), in order.
@@ -214,16 +214,16 @@ struct request_record {
 /// A snapshot of what the server processed. Counters cover the whole run (since start or the last reset),
 /// even when `requests` stopped growing at server_params::max_recorded_requests.
 struct record {
-    std::vector<conversation_record> conversations;  ///< Sorted by (app_id, user_id).
-    std::map<std::string, std::uint64_t> routed;     ///< Requests per route (any outcome), incl. "unknown".
-    std::map<std::string, std::uint64_t> operations; ///< Successful executions per operation (the state
-                                                     ///< change happened), including apply_before_fault.
-    std::map<std::string, std::uint64_t> faults;     ///< Requests answered by a fault, per action name
-                                                     ///< ("none" = delay only).
-    std::uint64_t rate_limited = 0;                  ///< 429s sent by the rate limiter (not by faults).
-    std::uint64_t unauthorized = 0;                  ///< 401s and 403s sent.
-    std::uint64_t requests_total = 0;                ///< Requests that reached the server.
-    std::vector<request_record> requests;            ///< The first max_recorded_requests, in arrival order.
+    std::vector<conversation_record> conversations;   ///< Sorted by (app_id, user_id).
+    std::map<std::string, std::uint64_t> routed;      ///< Requests per route (any outcome), incl. "unknown".
+    std::map<std::string, std::uint64_t> operations;  ///< Successful executions per operation (the state
+                                                      ///< change happened), including apply_before_fault.
+    std::map<std::string, std::uint64_t> faults;      ///< Requests answered by a fault, per action name
+                                                      ///< ("none" = delay only).
+    std::uint64_t rate_limited = 0;                   ///< 429s sent by the rate limiter (not by faults).
+    std::uint64_t unauthorized = 0;                   ///< 401s and 403s sent.
+    std::uint64_t requests_total = 0;                 ///< Requests that reached the server.
+    std::vector<request_record> requests;             ///< The first max_recorded_requests, in arrival order.
 
     /// The conversation of (app, user), or nullptr.
     const conversation_record* find(std::string_view app_id, std::string_view user_id) const;
@@ -278,4 +278,4 @@ private:
     std::shared_ptr<impl> impl_;
 };
 
-} // namespace smooch::mock
+}  // namespace smooch::mock

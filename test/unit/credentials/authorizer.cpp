@@ -17,21 +17,24 @@ BOOST_AUTO_TEST_SUITE(credentials)
 BOOST_AUTO_TEST_CASE(hs256_matches_published_vectors)
 {
     // The jwt.io / RFC 7519-style example token.
-    BOOST_TEST(hs256_signature("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwi"
-                               "aWF0IjoxNTE2MjM5MDIyfQ",
-                               "your-256-bit-secret") == "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c");
+    BOOST_TEST(
+        hs256_signature("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwi"
+                        "aWF0IjoxNTE2MjM5MDIyfQ",
+                        "your-256-bit-secret") == "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c");
     // RFC 7515 Appendix A.1.
-    auto key = base64url_decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+    auto key =
+        base64url_decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
     BOOST_REQUIRE(key);
-    BOOST_TEST(hs256_signature("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQog"
-                               "Imh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
-                               *key) == "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    BOOST_TEST(
+        hs256_signature("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQog"
+                        "Imh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+                        *key) == "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 }
 
 BOOST_AUTO_TEST_CASE(signed_jwt_has_kid_scope_user_and_exp)
 {
-    jwt_credentials c{.key_id = "app_123", .secret = "s3cret", .scope = jwt_scope::app_user, .user_id = "42",
-                      .lifetime = 3600s};
+    jwt_credentials c{
+        .key_id = "app_123", .secret = "s3cret", .scope = jwt_scope::app_user, .user_id = "42", .lifetime = 3600s};
     const auto now = std::chrono::system_clock::time_point{} + 1700000000s;
     std::string token = sign_jwt(c, now);
     auto dot1 = token.find('.');
@@ -52,8 +55,8 @@ BOOST_AUTO_TEST_CASE(tokens_with_exp_are_resigned_before_they_expire)
     authorizer a(jwt_credentials{.key_id = "k", .secret = "s", .lifetime = 100s});
     const auto now = std::chrono::system_clock::time_point{} + 1700000000s;
     auto h1 = a.header(now);
-    BOOST_TEST(a.header(now + 80s) == h1);   // still fresh
-    auto h2 = a.header(now + 91s);           // past nine tenths: re-signed
+    BOOST_TEST(a.header(now + 80s) == h1);  // still fresh
+    auto h2 = a.header(now + 91s);          // past nine tenths: re-signed
     BOOST_TEST(h2 != h1);
     BOOST_TEST(h2.rfind("Bearer ", 0) == 0u);
 }

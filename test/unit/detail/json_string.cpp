@@ -79,7 +79,7 @@ std::string reference(std::string_view s, bad_utf8 bytes)
     return out + '"';
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(json_string_writer)
 
@@ -128,14 +128,14 @@ BOOST_AUTO_TEST_CASE(bytes_outside_utf8_are_escaped_as_u00xx)
         std::string_view out;
     };
     const bad cases[] = {
-        {"a\x80z", R"("a\u0080z")"},                              // lone continuation byte
-        {"\xc3(", R"("\u00c3(")"},                                // lead byte without its continuation
-        {"x\xe2\x82", R"("x\u00e2\u0082")"},                      // cut by the end of the text
-        {"\xc0\xaf", R"("\u00c0\u00af")"},                        // overlong
-        {"\xed\xa0\x80", R"("\u00ed\u00a0\u0080")"},              // surrogate
-        {"\xf4\x90\x80\x80", R"("\u00f4\u0090\u0080\u0080")"},    // above U+10FFFF
-        {"\xff\xfe", R"("\u00ff\u00fe")"},                        // never in UTF-8
-        {"\xc3\xa9\xe9", "\"\xc3\xa9\\u00e9\""},                  // é then Latin-1 é: only the bad byte
+        {"a\x80z", R"("a\u0080z")"},                            // lone continuation byte
+        {"\xc3(", R"("\u00c3(")"},                              // lead byte without its continuation
+        {"x\xe2\x82", R"("x\u00e2\u0082")"},                    // cut by the end of the text
+        {"\xc0\xaf", R"("\u00c0\u00af")"},                      // overlong
+        {"\xed\xa0\x80", R"("\u00ed\u00a0\u0080")"},            // surrogate
+        {"\xf4\x90\x80\x80", R"("\u00f4\u0090\u0080\u0080")"},  // above U+10FFFF
+        {"\xff\xfe", R"("\u00ff\u00fe")"},                      // never in UTF-8
+        {"\xc3\xa9\xe9", "\"\xc3\xa9\\u00e9\""},                // é then Latin-1 é: only the bad byte
     };
     for (const bad& b : cases) {
         BOOST_TEST_CONTEXT("input " << b.in)
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_byte_by_byte_writer)
 {
     // Random text over the bytes that matter, at lengths around the 8-byte words the fast path reads, so
     // that each special byte falls at every offset of a word, alone or in a run.
-    const unsigned char alphabet[] = {'a', 'Z', ' ', '/', 0x7f, '"', '\\', 0x00, 0x01, '\n', '\t', 0x1f,
+    const unsigned char alphabet[] = {'a',  'Z',  ' ',  '/',  0x7f, '"',  '\\', 0x00, 0x01, '\n', '\t', 0x1f,
                                       0x80, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0xf0, 0x9f, 0xff};
     std::mt19937 rng(20240611);
     for (int round = 0; round < 20000; ++round) {

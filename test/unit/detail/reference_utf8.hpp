@@ -38,4 +38,4 @@ inline std::size_t reference_invalid_at(std::string_view s)
     return std::string_view::npos;
 }
 
-} // namespace test_utf8
+}  // namespace test_utf8

@@ -24,11 +24,16 @@ struct form {
     std::string_view bytes;
 };
 const form well_formed[] = {
-    {"U+0000", std::string_view("\0", 1)}, {"U+007F", "\x7f"},
-    {"U+0080", "\xc2\x80"},                {"U+07FF", "\xdf\xbf"},
-    {"U+0800", "\xe0\xa0\x80"},            {"U+D7FF", "\xed\x9f\xbf"},
-    {"U+E000", "\xee\x80\x80"},            {"U+FFFF", "\xef\xbf\xbf"},
-    {"U+10000", "\xf0\x90\x80\x80"},       {"U+10FFFF", "\xf4\x8f\xbf\xbf"},
+    {"U+0000", std::string_view("\0", 1)},
+    {"U+007F", "\x7f"},
+    {"U+0080", "\xc2\x80"},
+    {"U+07FF", "\xdf\xbf"},
+    {"U+0800", "\xe0\xa0\x80"},
+    {"U+D7FF", "\xed\x9f\xbf"},
+    {"U+E000", "\xee\x80\x80"},
+    {"U+FFFF", "\xef\xbf\xbf"},
+    {"U+10000", "\xf0\x90\x80\x80"},
+    {"U+10FFFF", "\xf4\x8f\xbf\xbf"},
 };
 
 // Each malformed form RFC 3629 names; `bad` is where the first byte that starts no sequence is.
@@ -53,7 +58,7 @@ const malformed ill_formed[] = {
     {"ASCII where a continuation byte must be", "\xc3(", 0},
 };
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(utf8_validator)
 
@@ -101,8 +106,8 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_reference_decoder)
 {
     // Every 1- to 3-byte string over a set of boundary bytes: the verdict, and the length of the sequence at
     // each offset, must match a straightforward decoder written from RFC 3629's table.
-    const unsigned char bytes[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2,
-                                   0xdf, 0xe0, 0xed, 0xee, 0xef, 0xf0, 0xf3, 0xf4, 0xf5, 0xff};
+    const unsigned char bytes[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1,
+                                   0xc2, 0xdf, 0xe0, 0xed, 0xee, 0xef, 0xf0, 0xf3, 0xf4, 0xf5, 0xff};
     for (auto a : bytes)
         for (auto b : bytes)
             for (auto c : bytes) {

@@ -12,7 +12,7 @@ namespace {
 
 struct auth_case {
     std::string auth;
-    unsigned status;             // 0: accepted (the request gets past auth)
+    unsigned status;  // 0: accepted (the request gets past auth)
     std::string code, description;
 };
 
@@ -39,7 +39,7 @@ void check_cases(const std::vector<auth_case>& cases, const std::string& app = "
 
 const std::string invalid_basic = "Invalid basic auth credentials";
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(auth)
 

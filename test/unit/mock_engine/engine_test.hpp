@@ -93,4 +93,4 @@ inline void check_error(const mock::http_response& r, unsigned status, std::stri
     BOOST_TEST(json::value_to<std::string>(e->at("description")) == description);
 }
 
-} // namespace mock_engine_test
+}  // namespace mock_engine_test

@@ -41,7 +41,7 @@ bool is_json(const std::string& s)
     return !ec;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(faults)
 
@@ -122,13 +122,13 @@ BOOST_AUTO_TEST_CASE(what_a_rule_matches)
     d.e.add_fault(mock::parse_fault("status=503,app=a b,user=u,route=get_messages,method=GET,skip=1,count=2"));
     const auto mine = msgs_path("a b", "u");  // the rule names decoded ids
     std::vector<unsigned> st;
-    st.push_back(d.send("GET", msgs_path("app1", "u")).status);       // other app
-    st.push_back(d.send("GET", msgs_path("a b", "v")).status);        // other user (404: no conversation)
-    st.push_back(d.post("a b", "u").status);                          // other route
-    st.push_back(d.send("GET", mine + "?after=0").status);            // skipped: the first match
-    st.push_back(d.send("GET", mine).status);                         // fires
+    st.push_back(d.send("GET", msgs_path("app1", "u")).status);  // other app
+    st.push_back(d.send("GET", msgs_path("a b", "v")).status);   // other user (404: no conversation)
+    st.push_back(d.post("a b", "u").status);                     // other route
+    st.push_back(d.send("GET", mine + "?after=0").status);       // skipped: the first match
+    st.push_back(d.send("GET", mine).status);                    // fires
     st.push_back(d.send("GET", "/v1.1/apps/a%20b/appusers/u/messages", {}, "").status);  // fires, before auth
-    st.push_back(d.send("GET", mine).status);                         // count reached: retired
+    st.push_back(d.send("GET", mine).status);                                            // count reached: retired
     BOOST_TEST(st == (std::vector<unsigned>{200, 404, 201, 200, 503, 503, 200}), boost::test_tools::per_element());
     auto rec = d.e.snapshot();
     BOOST_TEST(rec.fault_count(mock::fault_action::status) == 2u);

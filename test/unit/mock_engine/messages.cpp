@@ -26,7 +26,7 @@ bool all_finite(const json::value& v)
     return true;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(messages)
 
@@ -57,8 +57,11 @@ BOOST_AUTO_TEST_CASE(stored_messages_stay_valid_json)
             char ch = alphabet[pick(alphabet.size())];
             switch (pick(3)) {
             case 0: body.insert(pos, 1, ch); break;
-            case 1: if (pos < body.size()) body.erase(pos, 1); break;
-            default: if (pos < body.size()) body[pos] = ch;
+            case 1:
+                if (pos < body.size()) body.erase(pos, 1);
+                break;
+            default:
+                if (pos < body.size()) body[pos] = ch;
             }
         }
         mock::http_request r;

@@ -23,7 +23,7 @@ std::string refusal(const mock::server_params& p)
     return {};
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(params)
 
@@ -47,15 +47,14 @@ BOOST_AUTO_TEST_CASE(bad_server_params_are_refused)
         BOOST_TEST(refusal(p) == "server_params.keys: key_id and secret must not be empty");
     }
     const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
-    for (auto rate : {mock::rate_limit{0, 1}, mock::rate_limit{-1, 1}, mock::rate_limit{1, 0.5},
-                      mock::rate_limit{inf, 1}, mock::rate_limit{1, inf}, mock::rate_limit{nan, 1},
-                      mock::rate_limit{1, nan}}) {
+    for (auto rate :
+         {mock::rate_limit{0, 1}, mock::rate_limit{-1, 1}, mock::rate_limit{1, 0.5}, mock::rate_limit{inf, 1},
+          mock::rate_limit{1, inf}, mock::rate_limit{nan, 1}, mock::rate_limit{1, nan}}) {
         BOOST_TEST_CONTEXT(rate.requests_per_second << "/s, burst " << rate.burst)
         {
             p = keyed_params();
             p.rate = rate;
-            BOOST_TEST(refusal(p) ==
-                       "server_params.rate: requests_per_second must be > 0 and burst >= 1, both finite");
+            BOOST_TEST(refusal(p) == "server_params.rate: requests_per_second must be > 0 and burst >= 1, both finite");
         }
     }
     p = keyed_params();

@@ -29,7 +29,7 @@ driver limited(double rps, double burst)
     return driver(p);
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(rate_limit)
 
@@ -53,10 +53,10 @@ BOOST_AUTO_TEST_CASE(rate_limit_refill_arithmetic)
     BOOST_TEST(at(0ms) == "404");
     BOOST_TEST(at(0ms) == "404");
     BOOST_TEST(at(0ms) == "429 1");
-    BOOST_TEST(at(100ms) == "429 1");    // 0.5 token
-    BOOST_TEST(at(250ms) == "404");      // 1.25 tokens
-    BOOST_TEST(at(250ms) == "429 1");    // 0.25 token
-    BOOST_TEST(at(10'000ms) == "404");   // refilled, capped at the burst of 2
+    BOOST_TEST(at(100ms) == "429 1");   // 0.5 token
+    BOOST_TEST(at(250ms) == "404");     // 1.25 tokens
+    BOOST_TEST(at(250ms) == "429 1");   // 0.25 token
+    BOOST_TEST(at(10'000ms) == "404");  // refilled, capped at the burst of 2
     BOOST_TEST(at(10'000ms) == "404");
     BOOST_TEST(at(10'000ms) == "429 1");
     e.set_rate_limit(mock::rate_limit{0.25, 1});  // new limit: buckets start full again
@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_CASE(what_takes_a_token)
     BOOST_TEST(get_at(d, 0ms) == "404");
     BOOST_TEST(get_at(d, 500ms) == "429 1");
     BOOST_TEST(get_at(d, 750ms) == "429 1");
-    BOOST_TEST(get_at(d, 1000ms) == "404");   // had a 429 taken a token, this would be 429 too
-    BOOST_TEST(get_at(d, 200ms) == "429 1");  // out of order: no refill for going back in time
+    BOOST_TEST(get_at(d, 1000ms) == "404");          // had a 429 taken a token, this would be 429 too
+    BOOST_TEST(get_at(d, 200ms) == "429 1");         // out of order: no refill for going back in time
     BOOST_TEST(get_at(d, 1000ms, "app2") == "404");  // another app: a full bucket of its own
     BOOST_TEST(get_at(d, 2000ms) == "404");
 

@@ -23,12 +23,12 @@ BOOST_AUTO_TEST_CASE(counters_and_requests)
         auto r = d.post("app1", "u", "t" + std::to_string(i), acct_basic, std::chrono::milliseconds(10 * i));
         ids.emplace_back(body_of(r).at("message").at("_id").as_string());
     }
-    BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, acct_basic, 20ms).status == 503u);       // faulted
+    BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, acct_basic, 20ms).status == 503u);  // faulted
     BOOST_TEST(d.send("DELETE", msgs_path("app1", "u") + "/" + ids[0], {}, acct_basic, 30ms).status == 200u);
     BOOST_TEST(d.send("GET", "/nowhere", {}, acct_basic, 40ms).status == 404u);
     BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, "", 50ms).status == 401u);
     BOOST_TEST(d.post("app2", "v", "x", acct_basic, 60ms).status == 201u);
-    BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, acct_basic, 70ms).status == 200u);       // the last token
+    BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, acct_basic, 70ms).status == 200u);  // the last token
     BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, acct_basic, 80ms).status == 429u);
 
     auto rec = d.e.snapshot();
@@ -106,8 +106,7 @@ BOOST_AUTO_TEST_CASE(conversations)
     BOOST_TEST(z->created_ids == (std::vector<std::string>{a1, a2, a3}));  // deleted ones too
     BOOST_TEST(z->unread_count == 2);  // +1 per appMaker message; deleting one does not change it
     BOOST_TEST(z->messages[1].received_ms > z->messages[0].received_ms);
-    BOOST_TEST(body_of(d.send("GET", msgs_path("a", "z"))).at("messages").at(0) ==
-               json::parse(z->messages[0].json));
+    BOOST_TEST(body_of(d.send("GET", msgs_path("a", "z"))).at("messages").at(0) == json::parse(z->messages[0].json));
     BOOST_TEST(!rec.find("a", "b"));
     BOOST_TEST(!rec.find("z", "a"));
 }
@@ -139,7 +138,10 @@ BOOST_AUTO_TEST_CASE(to_json_is_the_snapshot)
     auto rec = d.e.snapshot();
     auto text = mock::to_json(rec);
     // Invalid UTF-8 is escaped per byte, so the document is valid JSON; valid UTF-8 stays as it is.
-    BOOST_TEST(text.find(R"("app_id":"\u00ff","user_id":"caf)" "\xc3\xa9" R"(\n")") != std::string::npos, text);
+    BOOST_TEST(text.find(R"("app_id":"\u00ff","user_id":"caf)"
+                         "\xc3\xa9"
+                         R"(\n")") != std::string::npos,
+               text);
     auto o = json::parse(text).as_object();
     BOOST_TEST(o.at("requests_total").as_int64() == 4);
     BOOST_TEST(o.at("rate_limited").as_int64() == 0);
@@ -160,11 +162,13 @@ BOOST_AUTO_TEST_CASE(to_json_is_the_snapshot)
     BOOST_TEST(first.at("created_ids") == json::value_from(rec.find("app1", "u")->created_ids));
     auto& reqs = o.at("requests").as_array();
     BOOST_REQUIRE(reqs.size() == 4u);
-    BOOST_TEST(reqs[0] == json::parse(R"({"arrival_ns":)" +
-                                      std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                         (t0 + 5ms).time_since_epoch()).count()) +
-                                      R"(,"method":"POST","route":"post_message","app_id":"app1","user_id":"u",)"
-                                      R"("status":201,"fault":null,"applied":true})"));
+    BOOST_TEST(
+        reqs[0] ==
+        json::parse(R"({"arrival_ns":)" +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::nanoseconds>((t0 + 5ms).time_since_epoch()).count()) +
+                    R"(,"method":"POST","route":"post_message","app_id":"app1","user_id":"u",)"
+                    R"("status":201,"fault":null,"applied":true})"));
     BOOST_TEST(reqs[2].at("fault").as_string() == "status");
     BOOST_TEST(reqs[2].at("status").as_int64() == 502);
     BOOST_TEST(reqs[2].at("applied").as_bool() == false);

@@ -23,7 +23,7 @@ std::string encode_all(std::string_view s)
     return out;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(routing)
 
@@ -82,12 +82,12 @@ BOOST_AUTO_TEST_CASE(a_bad_escape_in_an_id_is_400)
 BOOST_AUTO_TEST_CASE(what_is_not_a_route_and_wrong_methods)
 {
     driver d;
-    for (auto target : {"/", "", "v1.1/apps/a/appusers/u/messages", "/v1/apps/a/appusers/u/messages",
-                        "/v1.1/apps/a/appusers/u", "/v1.1/apps/a/appusers/u/messages/",
-                        "/v1.1/apps//appusers/u/messages",
-                        "/v1.1/apps/a/appusers//messages", "/v1.1/apps/a/appusers/u/conversation",
-                        "/v1.1/apps/a/appusers/u/conversation/typing", "/v1.1/apps/a/users/u/messages",
-                        "/v1.1/apps/a/appusers/u/messages/m/x", "/v1.1/apps/a/appusers/u/messages//"}) {
+    for (auto target :
+         {"/", "", "v1.1/apps/a/appusers/u/messages", "/v1/apps/a/appusers/u/messages", "/v1.1/apps/a/appusers/u",
+          "/v1.1/apps/a/appusers/u/messages/", "/v1.1/apps//appusers/u/messages", "/v1.1/apps/a/appusers//messages",
+          "/v1.1/apps/a/appusers/u/conversation", "/v1.1/apps/a/appusers/u/conversation/typing",
+          "/v1.1/apps/a/users/u/messages", "/v1.1/apps/a/appusers/u/messages/m/x",
+          "/v1.1/apps/a/appusers/u/messages//"}) {
         BOOST_TEST_CONTEXT(target) { check_error(d.send("GET", target), 404, "not_found", "No such route"); }
     }
     struct wrong {
@@ -125,9 +125,9 @@ BOOST_AUTO_TEST_CASE(query_parameters)
     };
     BOOST_TEST(count("") == 3u);
     BOOST_TEST(count("?after=0") == 3u);
-    BOOST_TEST(count("?after=%30") == 3u);              // the value is percent-decoded
-    BOOST_TEST(count("?x=1&before=0") == 0u);           // found among other parameters
-    BOOST_TEST(count("?after=99999999999#frag") == 0u);  // a fragment is not part of the query
+    BOOST_TEST(count("?after=%30") == 3u);                   // the value is percent-decoded
+    BOOST_TEST(count("?x=1&before=0") == 0u);                // found among other parameters
+    BOOST_TEST(count("?after=99999999999#frag") == 0u);      // a fragment is not part of the query
     for (auto q : {"?before=1&after=2", "?after=0&before"})  // a name without `=` is there, empty
         BOOST_TEST_CONTEXT(q)
         {
@@ -136,8 +136,10 @@ BOOST_AUTO_TEST_CASE(query_parameters)
     const std::string stamp = " must be a Unix timestamp in seconds, e.g. 1439220041.586";
     for (auto q : {"?before=abc", "?before=", "?before=-1", "?before=1.", "?before=%zz", "?before=1234567890123"})
         BOOST_TEST_CONTEXT(q) { check_error(d.send("GET", path + q), 400, "bad_request", "before" + stamp); }
-    for (auto q : {"?after=1e9", "?after=+1", "?after=.5", "?after=1.5.0"})
-        BOOST_TEST_CONTEXT(q) { check_error(d.send("GET", path + q), 400, "bad_request", "after" + stamp); }
+    for (auto q : {"?after=1e9", "?after=+1", "?after=.5", "?after=1.5.0"}) BOOST_TEST_CONTEXT(q)
+        {
+            check_error(d.send("GET", path + q), 400, "bad_request", "after" + stamp);
+        }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

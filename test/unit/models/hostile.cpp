@@ -44,7 +44,7 @@ const std::string valid_page = R"({"conversation":{"_id":"c","unreadCount":2},"m
   {"_id":"m2","role":"appMaker","type":"location","coordinates":{"lat":45.5,"long":-73.5},"received":1439220042}],
   "next":"n","previous":"p"})";
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(hostile)
 
@@ -72,9 +72,26 @@ BOOST_AUTO_TEST_CASE(every_truncation_is_invalid_json)
 
 BOOST_AUTO_TEST_CASE(syntax_errors)
 {
-    for (const char* bad : {"{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1,]", "{'a':1}", "{\"a\":01}",
-                            "{\"a\":1}x", "{} {}", "{/*c*/}", "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":-}",
-                            "{\"a\":1.}", "{\"a\":.5}", "{\"a\":\"\\x\"}", "{\"a\":\"\x01\"}", "nul", "tru"}) {
+    for (const char* bad : {"{",
+                            "}",
+                            "{\"a\"}",
+                            "{\"a\":}",
+                            "{\"a\":1,}",
+                            "[1,]",
+                            "{'a':1}",
+                            "{\"a\":01}",
+                            "{\"a\":1}x",
+                            "{} {}",
+                            "{/*c*/}",
+                            "{\"a\":NaN}",
+                            "{\"a\":Infinity}",
+                            "{\"a\":-}",
+                            "{\"a\":1.}",
+                            "{\"a\":.5}",
+                            "{\"a\":\"\\x\"}",
+                            "{\"a\":\"\x01\"}",
+                            "nul",
+                            "tru"}) {
         const std::string msg = parse_error<message>(bad, client_errc::invalid_json);
         BOOST_TEST(contains(msg, "invalid JSON at offset "), msg);
     }
@@ -107,8 +124,8 @@ BOOST_AUTO_TEST_CASE(deep_nesting)
     diagnostics diag;
     auto ok = parse<message>(meta, diag);
     BOOST_TEST(ok.has_value(), diag.message);
-    BOOST_TEST(contains(parse_error<message>(R"({"metadata":{"a":)" + meta + "}}", client_errc::invalid_json),
-                        "too deep"));
+    BOOST_TEST(
+        contains(parse_error<message>(R"({"metadata":{"a":)" + meta + "}}", client_errc::invalid_json), "too deep"));
 }
 
 BOOST_AUTO_TEST_CASE(deep_values_built_in_code)
@@ -135,8 +152,7 @@ BOOST_AUTO_TEST_CASE(huge_numbers)
     // Beyond the double range: a clear error, never infinity.
     for (const std::string& n : {digits400, std::string("1e999"), std::string("-1e999"), std::string("1E309"),
                                  "-" + digits400, digits400 + ".5"}) {
-        const std::string msg =
-            parse_error<message>(R"({"received":)" + n + "}", client_errc::invalid_json);
+        const std::string msg = parse_error<message>(R"({"received":)" + n + "}", client_errc::invalid_json);
         BOOST_TEST(msg == "invalid JSON at offset 12: number out of the range of a double");
         BOOST_TEST(contains(parse_error<message>(R"({"metadata":{"x":[)" + n + "]}}", client_errc::invalid_json),
                             "out of the range"));
@@ -213,7 +229,10 @@ BOOST_AUTO_TEST_CASE(invalid_utf8)
     BOOST_TEST(contains(parse_error<message>("{\"text\":\"\xe2\x82", client_errc::invalid_json), "invalid JSON"));
     // Valid multi-byte text and escapes are fine, including an escaped NUL.
     diagnostics diag;
-    auto ok = parse<message>(R"({"text":"caf\u00e9 )" "\xf0\x9f\x98\x80" R"( \u0000 \ud83d\ude00"})", diag);
+    auto ok = parse<message>(R"({"text":"caf\u00e9 )"
+                             "\xf0\x9f\x98\x80"
+                             R"( \u0000 \ud83d\ude00"})",
+                             diag);
     BOOST_TEST_REQUIRE(ok.has_value(), diag.message);
     BOOST_TEST(*ok->text == std::string("caf\xc3\xa9 \xf0\x9f\x98\x80 \0 \xf0\x9f\x98\x80", 17));
 }
@@ -259,8 +278,10 @@ BOOST_AUTO_TEST_CASE(wrong_types_name_the_path)
         {R"({"messages":[{"actions":[{"_id":{}}]}]})", "messages[0].actions[0]._id: expected string"},
         {R"({"messages":[{"displaySettings":{"imageAspectRatio":1}}]})",
          "messages[0].displaySettings.imageAspectRatio: expected string"},
-        {R"({"messages":[{"fields":[{"options":[{"name":1}]}]}]})", "messages[0].fields[0].options[0].name: expected string"},
-        {R"({"messages":[{"fields":[{"select":[{"_id":[]}]}]}]})", "messages[0].fields[0].select[0]._id: expected string"},
+        {R"({"messages":[{"fields":[{"options":[{"name":1}]}]}]})",
+         "messages[0].fields[0].options[0].name: expected string"},
+        {R"({"messages":[{"fields":[{"select":[{"_id":[]}]}]}]})",
+         "messages[0].fields[0].select[0]._id: expected string"},
         {R"({"messages":[{"fields":[{"selectSize":"2"}]}]})", "messages[0].fields[0].selectSize: expected integer"},
         {R"({"messages":[{"coordinates":{"lat":"45"}}]})", "messages[0].coordinates.lat: expected number"},
         {R"({"messages":[{"coordinates":{"long":null,"lat":[]}}]})", "messages[0].coordinates.lat: expected number"},
@@ -426,7 +447,7 @@ BOOST_AUTO_TEST_CASE(a_syntax_error_wins_over_an_earlier_type_error)
 {
     // The tree reader sees the syntax error first (it parses everything before reading); so must the stream.
     const std::string m = parse_error<get_messages_response>(R"({"messages":[{"received":"yesterday"}] garbage)",
-                                                              client_errc::invalid_json);
+                                                             client_errc::invalid_json);
     BOOST_TEST(m.find("invalid JSON") != std::string::npos, m);
 }
 

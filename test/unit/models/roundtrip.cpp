@@ -31,11 +31,22 @@ public:
 
     std::string text()
     {
-        static const std::vector<std::string> pieces = {
-            "", "Steve", "Just put some vinegar on it", "quote\" back\\slash /", "tab\tnewline\n\r",
-            std::string("nul\0byte", 8), "\x01\x1f control", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
-            "emoji \xf0\x9f\x98\x80", "line sep \xe2\x80\xa8", "</script>", "https://example.org/a?b=c&d=e#f",
-            "1439220041.586", "null", "{\"not\":\"json\"}"};
+        static const std::vector<std::string> pieces = {"",
+                                                        "Steve",
+                                                        "Just put some vinegar on it",
+                                                        "quote\" back\\slash /",
+                                                        "tab\tnewline\n\r",
+                                                        std::string("nul\0byte", 8),
+                                                        "\x01\x1f control",
+                                                        "caf\xc3\xa9",
+                                                        "\xe6\x97\xa5\xe6\x9c\xac",
+                                                        "emoji \xf0\x9f\x98\x80",
+                                                        "line sep \xe2\x80\xa8",
+                                                        "</script>",
+                                                        "https://example.org/a?b=c&d=e#f",
+                                                        "1439220041.586",
+                                                        "null",
+                                                        "{\"not\":\"json\"}"};
         if (coin(70)) return pieces[below(pieces.size())];
         std::string s(below(40), ' ');
         for (char& c : s) c = static_cast<char>(0x20 + below(0x5f));
@@ -45,7 +56,9 @@ public:
     double number()
     {
         switch (below(4)) {
-        case 0: return static_cast<double>(1'000'000'000 + below(1'000'000'000)) + static_cast<double>(below(1000)) / 1000.0;
+        case 0:
+            return static_cast<double>(1'000'000'000 + below(1'000'000'000)) +
+                   static_cast<double>(below(1000)) / 1000.0;
         case 1: return static_cast<double>(below(200'000)) / 1000.0 - 100.0;
         default: {
             // Any finite double, including subnormals and the extremes.
@@ -131,10 +144,22 @@ public:
     {
         return maybe<std::string>([&] { return text(); }, percent);
     }
-    std::optional<double> dbl() { return maybe<double>([&] { return number(); }); }
-    std::optional<std::int64_t> i64() { return maybe<std::int64_t>([&] { return integer(); }); }
-    std::optional<bool> boolean() { return maybe<bool>([&] { return coin(); }); }
-    std::optional<json_object> object() { return maybe<json_object>([&] { return raw_object(2); }); }
+    std::optional<double> dbl()
+    {
+        return maybe<double>([&] { return number(); });
+    }
+    std::optional<std::int64_t> i64()
+    {
+        return maybe<std::int64_t>([&] { return integer(); });
+    }
+    std::optional<bool> boolean()
+    {
+        return maybe<bool>([&] { return coin(); });
+    }
+    std::optional<json_object> object()
+    {
+        return maybe<json_object>([&] { return raw_object(2); });
+    }
     template <class E>
     std::optional<open_enum<E>> opt_enum()
     {
@@ -190,48 +215,56 @@ public:
 
     std::optional<smooch::display_settings> display()
     {
-        return maybe<smooch::display_settings>([&] {
-            smooch::display_settings d;
-            d.image_aspect_ratio = opt_enum<image_aspect_ratio>();
-            d.extra = extra();
-            return d;
-        }, 30);
+        return maybe<smooch::display_settings>(
+            [&] {
+                smooch::display_settings d;
+                d.image_aspect_ratio = opt_enum<image_aspect_ratio>();
+                d.extra = extra();
+                return d;
+            },
+            30);
     }
 
     std::optional<smooch::coordinates> coords()
     {
-        return maybe<smooch::coordinates>([&] {
-            smooch::coordinates c;
-            c.lat = dbl();
-            c.long_ = dbl();
-            c.id = str();
-            c.extra = extra();
-            return c;
-        }, 30);
+        return maybe<smooch::coordinates>(
+            [&] {
+                smooch::coordinates c;
+                c.lat = dbl();
+                c.long_ = dbl();
+                c.id = str();
+                c.extra = extra();
+                return c;
+            },
+            30);
     }
 
     std::optional<smooch::location> place()
     {
-        return maybe<smooch::location>([&] {
-            smooch::location l;
-            l.address = str();
-            l.name = str();
-            l.extra = extra();
-            return l;
-        }, 30);
+        return maybe<smooch::location>(
+            [&] {
+                smooch::location l;
+                l.address = str();
+                l.name = str();
+                l.extra = extra();
+                return l;
+            },
+            30);
     }
 
     std::optional<std::vector<smooch::option>> options()
     {
-        return maybe<std::vector<smooch::option>>([&] {
-            return list(3, [&] {
-                smooch::option o;
-                o.name = str(80);
-                o.label = str(80);
-                o.extra = extra();
-                return o;
-            });
-        }, 30);
+        return maybe<std::vector<smooch::option>>(
+            [&] {
+                return list(3, [&] {
+                    smooch::option o;
+                    o.name = str(80);
+                    o.label = str(80);
+                    o.extra = extra();
+                    return o;
+                });
+            },
+            30);
     }
 
     smooch::field field()
@@ -248,16 +281,18 @@ public:
         f.select_size = i64();
         f.text = str(20);
         f.email = str(20);
-        f.select = maybe<std::vector<select_choice>>([&] {
-            return list(2, [&] {
-                select_choice s;
-                s.id = str();
-                s.name = str();
-                s.label = str();
-                s.extra = extra();
-                return s;
-            });
-        }, 20);
+        f.select = maybe<std::vector<select_choice>>(
+            [&] {
+                return list(2, [&] {
+                    select_choice s;
+                    s.id = str();
+                    s.name = str();
+                    s.label = str();
+                    s.extra = extra();
+                    return s;
+                });
+            },
+            20);
         f.extra = extra();
         return f;
     }
@@ -269,15 +304,17 @@ public:
         m.author_id = str();
         m.role = opt_enum<smooch::role>();
         m.type = opt_enum<message_type>();
-        m.source = maybe<smooch::source>([&] {
-            smooch::source s;
-            s.id = str();
-            s.type = opt_enum<integration_type>();
-            s.original_message_id = str(30);
-            s.original_message_timestamp = maybe<double>([&] { return number(); }, 30);
-            s.extra = extra();
-            return s;
-        }, 40);
+        m.source = maybe<smooch::source>(
+            [&] {
+                smooch::source s;
+                s.id = str();
+                s.type = opt_enum<integration_type>();
+                s.original_message_id = str(30);
+                s.original_message_timestamp = maybe<double>([&] { return number(); }, 30);
+                s.extra = extra();
+                return s;
+            },
+            40);
         m.name = str();
         m.text = str(70);
         m.email = str(20);
@@ -311,13 +348,15 @@ public:
 
     std::optional<smooch::conversation> conversation()
     {
-        return maybe<smooch::conversation>([&] {
-            smooch::conversation c;
-            c.id = str(80);
-            c.unread_count = i64();
-            c.extra = extra();
-            return c;
-        }, 70);
+        return maybe<smooch::conversation>(
+            [&] {
+                smooch::conversation c;
+                c.id = str(80);
+                c.unread_count = i64();
+                c.extra = extra();
+                return c;
+            },
+            70);
     }
 
     message_response response()
@@ -359,27 +398,31 @@ public:
         m.actions = actions();
         m.block_chat_input = boolean();
         m.display_settings = display();
-        m.fields = maybe<std::vector<field_post>>([&] {
-            return list(3, [&] {
-                field_post f;
-                f.type = enumeration<field_type>();
-                f.name = text();
-                f.label = text();
-                f.placeholder = str(30);
-                f.min_size = i64();
-                f.max_size = i64();
-                f.options = options();
-                f.extra = extra();
-                return f;
-            });
-        }, 30);
-        m.destination = maybe<smooch::destination>([&] {
-            smooch::destination d;
-            d.integration_id = str();
-            d.integration_type = opt_enum<integration_type>();
-            d.extra = extra();
-            return d;
-        }, 30);
+        m.fields = maybe<std::vector<field_post>>(
+            [&] {
+                return list(3, [&] {
+                    field_post f;
+                    f.type = enumeration<field_type>();
+                    f.name = text();
+                    f.label = text();
+                    f.placeholder = str(30);
+                    f.min_size = i64();
+                    f.max_size = i64();
+                    f.options = options();
+                    f.extra = extra();
+                    return f;
+                });
+            },
+            30);
+        m.destination = maybe<smooch::destination>(
+            [&] {
+                smooch::destination d;
+                d.integration_id = str();
+                d.integration_type = opt_enum<integration_type>();
+                d.extra = extra();
+                return d;
+            },
+            30);
         m.override_ = maybe<json_object>([&] { return raw_object(3); }, 20);
         m.coordinates = coords();
         m.location = place();
@@ -430,7 +473,7 @@ void check_round_trip(const T& model, int i)
     BOOST_TEST((*direct == model));
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(round_trip)
 

@@ -125,7 +125,7 @@ message_post form(std::vector<field_post> fields)
     return m;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(validate_message_post)
 

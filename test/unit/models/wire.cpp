@@ -97,7 +97,8 @@ constexpr std::string_view get_messages_reply = R"({
   "next": "https://api.smooch.io/v1/apps/5963c0d619a30a2e00de36b8/appusers/c7f6e6d6c3a637261bd9656f/messages?after=1471995721"
 })";
 
-constexpr std::string_view post_message_request = R"({"role":"appMaker","type":"text","text":"Hello!","metadata":{"lang":"en-ca","items":3},
+constexpr std::string_view post_message_request =
+    R"({"role":"appMaker","type":"text","text":"Hello!","metadata":{"lang":"en-ca","items":3},
  "actions":[{"text":"More info","type":"link","uri":"http://example.org","metadata":{"buttonIntent":"moreInfo"}}]})";
 
 constexpr std::string_view post_message_reply = R"({
@@ -113,13 +114,15 @@ constexpr std::string_view post_message_reply = R"({
 constexpr std::string_view location_request =
     R"({"role":"appUser","type":"location","coordinates":{"lat":45.5261583,"long":-73.595346}})";
 
-constexpr std::string_view carousel_request = R"({"role":"appMaker","type":"carousel","items":[{"title":"Tacos","description":"Description",
+constexpr std::string_view carousel_request =
+    R"({"role":"appMaker","type":"carousel","items":[{"title":"Tacos","description":"Description",
   "mediaUrl":"http://example.org/image.jpg","actions":[{"text":"Select","type":"postback","payload":"TACOS"},
   {"text":"More info","type":"link","uri":"http://example.org"}]}],"displaySettings":{"imageAspectRatio":"square"}})";
 
-constexpr std::string_view error_reply = R"({"error": {"code": "unauthorized", "description": "Authorization is required"}})";
+constexpr std::string_view error_reply =
+    R"({"error": {"code": "unauthorized", "description": "Authorization is required"}})";
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(wire_examples)
 

@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 const clock::time_point t0 = clock::time_point{} + 1000h;
-}
+}  // namespace
 
 // ------------------------------------------------------------------------------------------------ retry
 
@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(a_request_that_never_went_gives_its_token_back)
     rate_gate g(rate_limit_params{.requests_per_second = 10, .burst = 1});
     BOOST_TEST((g.admit(t0, never, rng) == t0));
     BOOST_TEST((g.admit(t0, never, rng) == t0 + 100ms));
-    g.refund();  // that one was cancelled while it waited at the gate
+    g.refund();                                           // that one was cancelled while it waited at the gate
     BOOST_TEST((g.admit(t0, never, rng) == t0 + 100ms));  // the schedule did not run away
     // A refund never overfills the bucket.
     rate_gate h(rate_limit_params{.requests_per_second = 10, .burst = 2});
@@ -268,12 +268,12 @@ BOOST_AUTO_TEST_CASE(idle_gates_are_dropped_from_a_large_table)
     rate_gate limited(rate_limit_params{.requests_per_second = 10, .burst = 2});
     BOOST_TEST(limited.idle(t0));
     limited.admit(t0, never, rng);
-    BOOST_TEST(!limited.idle(t0 + 50ms));   // a token is missing
-    BOOST_TEST(limited.idle(t0 + 100ms));   // refilled
+    BOOST_TEST(!limited.idle(t0 + 50ms));  // a token is missing
+    BOOST_TEST(limited.idle(t0 + 100ms));  // refilled
     rate_gate throttled;
     auto d = throttled.on_throttled(t0, t0, std::nullopt, rp, rng);
-    BOOST_TEST(!throttled.idle(t0 + d / 2));  // closed
-    BOOST_TEST(!throttled.idle(t0 + d + 1ms)); // ramping, and the streak is live
+    BOOST_TEST(!throttled.idle(t0 + d / 2));    // closed
+    BOOST_TEST(!throttled.idle(t0 + d + 1ms));  // ramping, and the streak is live
     throttled.on_success(t0 + d + 1ms);
     BOOST_TEST(throttled.idle(t0 + d + 1s));  // ramp over, streak ended
 
@@ -458,8 +458,7 @@ BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
     for (unsigned seed = 1; seed <= 50; ++seed) {
         std::mt19937 r(seed);
         retry_state h(rp, get, t0 + 1h);
-        for (int i = 0; i < 3; ++i)
-            BOOST_TEST_REQUIRE((decide(h, throttled, t0, plenty, r).next == next_step::retry));
+        for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE((decide(h, throttled, t0, plenty, r).next == next_step::retry));
         d = decide(h, response(502), t0, plenty, r);
         BOOST_TEST_REQUIRE((d.next == next_step::retry));
         BOOST_TEST((d.delay <= 10ms), "seed " << seed << ": " << d.delay.count() << " ms");
@@ -577,7 +576,9 @@ BOOST_AUTO_TEST_CASE(outcome_unknown_whenever_a_post_may_have_been_applied)
     // Nothing sent: known not applied.
     BOOST_TEST(!ends({failure(client_errc::deadline_exceeded, false, false)}).second);  // in the pool queue
     BOOST_TEST(!ends({failure(operation_aborted, false, false)}).second);
-    BOOST_TEST(!ends({failure(boost::asio::error::connection_refused, false, false), failure(operation_aborted, false, false)}).second);
+    BOOST_TEST(
+        !ends({failure(boost::asio::error::connection_refused, false, false), failure(operation_aborted, false, false)})
+             .second);
     // Definitive answers: a 4xx, a 429, a 503 with Retry-After said "not applied".
     BOOST_TEST(!ends({response(401)}).second);
     BOOST_TEST(!ends({response(503, 0s), failure(operation_aborted, false, false)}).second);

@@ -33,7 +33,7 @@ class fake_clock final : public pipeline_clock {
 public:
     time_point current = time_point{} + 1000h;
     std::vector<std::chrono::milliseconds> sleeps;  // every wait, in order
-    int cancel_sleep_number = 0;                      // the n-th wait (1-based) ends with operation_aborted
+    int cancel_sleep_number = 0;                    // the n-th wait (1-based) ends with operation_aborted
 
     time_point now() override { return current; }
     asio::awaitable<error_code> sleep_until(time_point t) override
@@ -201,7 +201,7 @@ struct fixture {
 
 constexpr bool get = true, post = false;
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(execute)
 
@@ -299,14 +299,14 @@ BOOST_AUTO_TEST_CASE(a_call_that_meets_a_gate_closed_while_it_queued_goes_back_t
     f.net.script = {b_first};
     auto b = f.start(post);
     f.io.restart();
-    f.io.poll();  // B admitted, in its transport, waiting
+    f.io.poll();                                    // B admitted, in its transport, waiting
     f.net.script.push_back({answer(429, 1000ms)});  // A's attempt
     const auto reopens = f.time.current + 1000ms;
     auto a = f.start(post, {}, "app_1");
     f.net.script.push_back({answer(201)});  // A's retry after the pause
     f.net.script.push_back({answer(201)});  // B's retry after the pause
     f.io.restart();
-    f.io.poll();  // A's 429 has closed the gate; A waits for it to reopen
+    f.io.poll();                       // A's 429 has closed the gate; A waits for it to reopen
     throttled.try_send(error_code{});  // B goes on while the gate is closed
     f.drive([&] { return a->done && b->done; });
     BOOST_TEST_REQUIRE(b->done);
@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(a_call_that_meets_a_gate_closed_while_it_queued_goes_back_t
     BOOST_TEST(!b->ec);
     BOOST_TEST(!a->ec);
     BOOST_TEST(b->diag.attempts.size() == 1u);  // the turned-back lease was not an attempt
-    BOOST_TEST_REQUIRE(f.net.sent == 3);  // A twice, B once: B sent nothing into the closed gate
+    BOOST_TEST_REQUIRE(f.net.sent == 3);        // A twice, B once: B sent nothing into the closed gate
     BOOST_TEST((f.net.sent_at[1] >= reopens));
     BOOST_TEST((f.net.sent_at[2] >= reopens));
 }

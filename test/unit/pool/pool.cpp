@@ -40,11 +40,11 @@ using test_pool = basic_pool<fake_connection, test::manual_timer, manual_clock>;
 
 /// What a connector is told to do, per call.
 struct fake_connector {
-    error_code connect_error;       // connect fails with this
-    error_code exchange_error;      // the exchange fails with this
+    error_code connect_error;   // connect fails with this
+    error_code exchange_error;  // the exchange fails with this
     unsigned status = 200;
     bool keep_alive = true;
-    bool throw_in_exchange = false; // cancellation delivered as an exception
+    bool throw_in_exchange = false;  // cancellation delivered as an exception
     int connects = 0, exchanges = 0;
     std::function<void()> during_exchange;
 
@@ -165,7 +165,7 @@ struct fixture {
     }
 };
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(pool_leasing)
 
@@ -200,7 +200,8 @@ BOOST_AUTO_TEST_CASE(waiters_are_served_in_order_by_handoff)
     BOOST_TEST(!c->done);
     BOOST_TEST(!b->lease.fresh);
     BOOST_TEST(b->lease.conn->id == id);
-    f.pool->release(std::move(b->lease.conn), b->lease.key, false);  // discarded: its slot becomes a permit for the next
+    f.pool->release(std::move(b->lease.conn), b->lease.key,
+                    false);  // discarded: its slot becomes a permit for the next
     f.poll();
     BOOST_TEST_REQUIRE(c->done);
     BOOST_TEST(c->lease.fresh);
@@ -328,10 +329,13 @@ BOOST_AUTO_TEST_CASE(a_stopped_context_holds_no_call_of_another_past_its_deadlin
     fixture f(1);
     asio::io_context other;  // never run: a stopped io_context whose call holds the only connection
     auto held = std::make_shared<fixture::leasing>();
-    asio::co_spawn(other, [&f, held]() -> asio::awaitable<void> {
-        held->ec = co_await f.pool->acquire(held->lease, manual_clock::time_point::max(), held->message);
-        held->done = true;
-    }, asio::detached);
+    asio::co_spawn(
+        other,
+        [&f, held]() -> asio::awaitable<void> {
+            held->ec = co_await f.pool->acquire(held->lease, manual_clock::time_point::max(), held->message);
+            held->done = true;
+        },
+        asio::detached);
     other.poll();
     BOOST_TEST_REQUIRE(held->done);
     auto b = f.start_lease(manual_clock::now() + 1s);
@@ -350,10 +354,13 @@ BOOST_AUTO_TEST_CASE(connections_belong_to_the_context_that_opened_them)
     asio::io_context other;
     auto on_other = [&] {
         auto l = std::make_shared<fixture::leasing>();
-        asio::co_spawn(other, [&f, l]() -> asio::awaitable<void> {
-            l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
-            l->done = true;
-        }, asio::detached);
+        asio::co_spawn(
+            other,
+            [&f, l]() -> asio::awaitable<void> {
+                l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
+                l->done = true;
+            },
+            asio::detached);
         other.restart();
         other.poll();
         BOOST_TEST_REQUIRE(l->done);
@@ -382,10 +389,13 @@ BOOST_AUTO_TEST_CASE(destroying_a_context_closes_its_idle_connections)
     {
         asio::io_context other;
         auto l = std::make_shared<fixture::leasing>();
-        asio::co_spawn(other, [&f, l]() -> asio::awaitable<void> {
-            l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
-            l->done = true;
-        }, asio::detached);
+        asio::co_spawn(
+            other,
+            [&f, l]() -> asio::awaitable<void> {
+                l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
+                l->done = true;
+            },
+            asio::detached);
         other.poll();
         BOOST_TEST_REQUIRE(l->done);
         idle = l->lease.conn.get();
@@ -448,7 +458,7 @@ BOOST_AUTO_TEST_CASE(a_gate_that_closed_while_the_call_queued_sends_nothing_and_
     fake_hooks h;
     auto a = f.start_run(c, h);
     f.poll();
-    BOOST_TEST(!a->done);  // queued behind `holder`
+    BOOST_TEST(!a->done);               // queued behind `holder`
     h.gate = manual_clock::now() + 2s;  // a 429 elsewhere closed the app's gate meanwhile
     f.pool->release(std::move(holder->lease.conn), holder->lease.key, true);
     f.poll();

@@ -16,7 +16,7 @@ const int contexts[3] = {};
 const void* const A = &contexts[0];  // execution contexts (io_contexts)
 const void* const B = &contexts[1];
 const void* const C = &contexts[2];
-}
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(pool_bookkeeping)
 

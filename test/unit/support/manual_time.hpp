@@ -94,4 +94,4 @@ private:
     std::uint64_t id_ = 0;
 };
 
-} // namespace smooch::test
+}  // namespace smooch::test
