@@ -136,6 +136,22 @@ struct fixture {
             }));
         return l;
     }
+    /// A lease taken by a call on another io_context, run until it has its connection.
+    std::shared_ptr<leasing> lease_on(asio::io_context& other)
+    {
+        auto l = std::make_shared<leasing>();
+        asio::co_spawn(
+            other,
+            [this, l]() -> asio::awaitable<void> {
+                l->ec = co_await pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
+                l->done = true;
+            },
+            asio::detached);
+        other.restart();
+        other.poll();
+        BOOST_TEST_REQUIRE(l->done);
+        return l;
+    }
     std::shared_ptr<leasing> lease_now()
     {
         auto l = start_lease();
@@ -327,17 +343,8 @@ BOOST_AUTO_TEST_CASE(idle_connections_past_idle_timeout_are_closed_by_traffic)
 BOOST_AUTO_TEST_CASE(a_stopped_context_holds_no_call_of_another_past_its_deadline)
 {
     fixture f(1);
-    asio::io_context other;  // never run: a stopped io_context whose call holds the only connection
-    auto held = std::make_shared<fixture::leasing>();
-    asio::co_spawn(
-        other,
-        [&f, held]() -> asio::awaitable<void> {
-            held->ec = co_await f.pool->acquire(held->lease, manual_clock::time_point::max(), held->message);
-            held->done = true;
-        },
-        asio::detached);
-    other.poll();
-    BOOST_TEST_REQUIRE(held->done);
+    asio::io_context other;  // run once, then never again: a stopped io_context whose call holds the only slot
+    auto held = f.lease_on(other);
     auto b = f.start_lease(manual_clock::now() + 1s);
     f.poll();
     BOOST_TEST(!b->done);
@@ -352,24 +359,10 @@ BOOST_AUTO_TEST_CASE(connections_belong_to_the_context_that_opened_them)
 {
     fixture f(2);
     asio::io_context other;
-    auto on_other = [&] {
-        auto l = std::make_shared<fixture::leasing>();
-        asio::co_spawn(
-            other,
-            [&f, l]() -> asio::awaitable<void> {
-                l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
-                l->done = true;
-            },
-            asio::detached);
-        other.restart();
-        other.poll();
-        BOOST_TEST_REQUIRE(l->done);
-        return l;
-    };
     auto a = f.lease_now();
     const int mine = a->lease.conn->id;
     f.pool->release(std::move(a->lease.conn), a->lease.key, true);
-    auto x = on_other();
+    auto x = f.lease_on(other);
     BOOST_TEST(x->lease.fresh);  // not this context's idle connection
     BOOST_TEST((x->lease.key != a->lease.key));
     f.pool->release(std::move(x->lease.conn), x->lease.key, true);
@@ -388,16 +381,7 @@ BOOST_AUTO_TEST_CASE(destroying_a_context_closes_its_idle_connections)
     fake_connection* idle = nullptr;
     {
         asio::io_context other;
-        auto l = std::make_shared<fixture::leasing>();
-        asio::co_spawn(
-            other,
-            [&f, l]() -> asio::awaitable<void> {
-                l->ec = co_await f.pool->acquire(l->lease, manual_clock::time_point::max(), l->message);
-                l->done = true;
-            },
-            asio::detached);
-        other.poll();
-        BOOST_TEST_REQUIRE(l->done);
+        auto l = f.lease_on(other);
         idle = l->lease.conn.get();
         f.pool->release(std::move(l->lease.conn), l->lease.key, true);
         BOOST_TEST(!idle->closed);
