@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace smooch {
@@ -114,6 +115,47 @@ struct rate_limit_params {
     double burst = 1;                ///< Bucket size, in requests. Default 1.
 };
 
+/// What the pipeline decided after an attempt (attempt_event::next).
+enum class attempt_decision {
+    succeed,  ///< The call succeeded with this attempt.
+    replay,   ///< A reused connection was found closed before the request was written: replayed at once, free.
+    retry,    ///< Retried after attempt_event::delay (at the app's gate after a 429).
+    stop,     ///< The call ends with this failure (attempt_event::stop_reason says why).
+};
+
+/// One request/response exchange of a call. Views are valid during the observer call only.
+struct attempt_event {
+    std::string_view operation;                      ///< e.g. "post_message".
+    std::string_view app_id;
+    unsigned attempt = 0;                            ///< 1 for the first exchange of the call, replays included.
+    std::chrono::steady_clock::time_point start;     ///< When the attempt began (before any pool wait).
+    std::chrono::nanoseconds duration{0};            ///< Pool wait, connect and exchange.
+    unsigned status = 0;                             ///< HTTP status, 0 if no response was read.
+    error_code ec;                                   ///< Transport or client error; empty if a response was read.
+    bool reused = false;                             ///< It ran on a kept-alive connection.
+    attempt_decision next = attempt_decision::stop;  ///< What the pipeline does next.
+    std::chrono::milliseconds delay{0};              ///< retry: the wait before the next attempt.
+    smooch::stop_reason stop_reason = stop_reason::none;  ///< stop/succeed: why the call ends.
+};
+
+/// A call held at its app's gate (a pause after 429s, the ramp that reopens it, or the client-side rate limit).
+struct gate_wait_event {
+    std::string_view operation;
+    std::string_view app_id;
+    std::chrono::nanoseconds waited{0};  ///< How long it was held.
+    bool cancelled = false;              ///< The caller cancelled while it waited.
+};
+
+/// An optional per-call hook: logging, tracing, metrics without a logging dependency. Called on the call's
+/// executor, synchronously, possibly from several threads at once (a multi-threaded io_context): it must be
+/// thread-safe, quick (it runs on the request path) and must not throw.
+class observer {
+public:
+    virtual ~observer() = default;
+    virtual void on_attempt(const attempt_event&) {}
+    virtual void on_gate_wait(const gate_wait_event&) {}
+};
+
 struct client_params {
     /// https://host[:port] (US: https://api.smooch.io, EU: https://api.eu-1.smooch.io). http:// is accepted
     /// only for loopback hosts (a local smooch-mock). A path prefix is allowed.
@@ -128,6 +170,9 @@ struct client_params {
     std::size_t max_response_body = 8u << 20;
     /// Largest response header block accepted. Default 16 KiB.
     std::size_t max_response_header = 16u << 10;
+    /// Told about every attempt and gate wait. Default none: then the pipeline spends one null check per
+    /// attempt on it (measured in bench/RESULTS.md).
+    std::shared_ptr<smooch::observer> observer;
 };
 
 /// Per-call overrides. Unset fields use the client's params.

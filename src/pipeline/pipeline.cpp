@@ -79,7 +79,7 @@ struct pipeline::hooks final : attempt_hooks {
 };
 
 pipeline::pipeline(const client_params& p, transport& net, atomic_counters& stats, pipeline_clock& time)
-    : params_(p), net_(net), stats_(stats), time_(time), auth_(p.credentials),
+    : params_(p), net_(net), stats_(stats), time_(time), observer_(p.observer.get()), auth_(p.credentials),
       budget_(p.retry.budget_ratio, p.retry.budget_floor, p.retry.budget_window), rng_(std::random_device{}())
 {}
 
@@ -92,6 +92,29 @@ std::size_t pipeline::gate_count() const
 {
     std::lock_guard lk(gate_mu_);
     return gates_.size();
+}
+
+void pipeline::report_attempt(const diagnostics& diag, std::string_view app_id, clock::time_point start,
+                              const attempt_result& r, const decision& d)
+{
+    attempt_event e;
+    e.operation = diag.operation;
+    e.app_id = app_id;
+    e.attempt = static_cast<unsigned>(diag.attempts.size());
+    e.start = start;
+    e.duration = time_.now() - start;
+    e.status = r.status;
+    e.ec = r.ec;
+    e.reused = r.reused;
+    switch (d.next) {
+    case next_step::succeed: e.next = attempt_decision::succeed; break;
+    case next_step::replay: e.next = attempt_decision::replay; break;
+    case next_step::retry: e.next = attempt_decision::retry; break;
+    case next_step::stop: e.next = attempt_decision::stop; break;
+    }
+    e.delay = d.next == next_step::retry ? d.delay : std::chrono::milliseconds(0);
+    e.stop_reason = d.reason;
+    observer_->on_attempt(e);
 }
 
 bool pipeline::has_gate(std::string_view app) const
@@ -140,8 +163,10 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
             if (*admit > now) {
                 stats_.gate_waits++;
                 const error_code wec = co_await time_.sleep_until(*admit);
-                stats_.gate_wait_ms += static_cast<std::uint64_t>(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(time_.now() - now).count());
+                const auto waited = time_.now() - now;
+                stats_.gate_wait_ms +=
+                    static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+                if (observer_) observer_->on_gate_wait({diag.operation, app_id, waited, bool(wec)});
                 if (wec) {
                     d = state.on_cancelled(wec);
                     break;
@@ -149,6 +174,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
             }
 
             hooks h(*this, app_id, rp);
+            const auto attempt_start = time_.now();
             try {
                 out = co_await net_.run(req, deadline, h);
             } catch (const boost::system::system_error& e) {
@@ -174,6 +200,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
                 std::lock_guard lk(gate_mu_);
                 d = state.on_attempt(out, h.gate_wait, time_.now(), budget_, rng_);
             }
+            if (observer_) report_attempt(diag, app_id, attempt_start, out, d);
             if (d.next == next_step::succeed) {
                 diag.stop_reason = stop_reason::success;
                 diag.status = out.status;

@@ -41,11 +41,14 @@ public:
 private:
     struct hooks;
     rate_gate& gate_of(std::string_view app, clock::time_point now);  // gate_mu_ held
+    void report_attempt(const diagnostics& diag, std::string_view app_id, clock::time_point start,
+                        const attempt_result& r, const struct decision& d);
 
     const client_params& params_;
     transport& net_;
     atomic_counters& stats_;
     pipeline_clock& time_;
+    observer* observer_;  // params_.observer, or null
     authorizer auth_;
 
     // Per-app rate gates, the retry budget and the jitter source, behind one mutex (short critical sections,

@@ -16,6 +16,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <string>
 
@@ -81,6 +82,38 @@ struct mock_env {
         io.run();
         BOOST_REQUIRE_MESSAGE(finished, "test body did not finish before the guard timer");
         if (failure) std::rethrow_exception(failure);
+    }
+};
+
+/// smooch-mock on its own single-threaded io_context and thread.
+struct threaded_mock {
+    asio::io_context io;
+    std::unique_ptr<mock::server> srv;
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+    std::thread thread;
+
+    explicit threaded_mock(mock::server_params mp)
+    {
+        mp.tls = shared_tls();
+        mp.keys.push_back({"act_key", "act_secret", std::nullopt});
+        srv = std::make_unique<mock::server>(io.get_executor(), mp);
+        srv->start();
+        thread = std::thread([this] { io.run(); });
+    }
+    ~threaded_mock()
+    {
+        srv->stop();
+        work.reset();
+        thread.join();
+    }
+    /// Params for a client of this mock (account key, its CA).
+    client_params client_params_for() const
+    {
+        client_params p;
+        p.base_url = srv->base_url();
+        p.credentials = basic_auth{"act_key", "act_secret"};
+        p.tls.ca_pem = shared_tls().ca_pem;
+        return p;
     }
 };
 

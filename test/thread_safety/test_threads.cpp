@@ -27,37 +27,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// smooch-mock on its own single-threaded io_context and thread.
-struct threaded_mock {
-    asio::io_context io;
-    std::unique_ptr<mock::server> srv;
-    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-    std::thread thread;
-
-    explicit threaded_mock(mock::server_params mp)
-    {
-        mp.tls = shared_tls();
-        mp.keys.push_back({"act_key", "act_secret", std::nullopt});
-        srv = std::make_unique<mock::server>(io.get_executor(), mp);
-        srv->start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~threaded_mock()
-    {
-        srv->stop();
-        work.reset();
-        thread.join();
-    }
-    client_params client_params_for() const
-    {
-        client_params p;
-        p.base_url = srv->base_url();
-        p.credentials = basic_auth{"act_key", "act_secret"};
-        p.tls.ca_pem = shared_tls().ca_pem;
-        return p;
-    }
-};
-
 std::size_t stored(const mock::record& rec)
 {
     std::size_t n = 0;

@@ -439,6 +439,73 @@ BOOST_AUTO_TEST_CASE(a_wait_that_would_pass_the_deadline_fails_at_once)
     BOOST_TEST(f.net.runs == 1);
 }
 
+struct recording_observer final : observer {
+    std::vector<attempt_event> attempts;
+    std::vector<gate_wait_event> gate_waits;
+    std::vector<std::string> operations;
+    void on_attempt(const attempt_event& e) override
+    {
+        attempts.push_back(e);
+        operations.emplace_back(e.operation);
+    }
+    void on_gate_wait(const gate_wait_event& e) override { gate_waits.push_back(e); }
+};
+
+BOOST_AUTO_TEST_CASE(the_observer_hears_every_attempt_and_gate_wait_with_its_decision)
+{
+    fixture f;
+    auto seen = std::make_shared<recording_observer>();
+    f.params.observer = seen;
+    step slow;
+    slow.result = answer(503);
+    slow.takes = 7ms;
+    auto reused = answer(200);
+    reused.reused = true;
+    f.net.script = {slow, {answer(429, 1000ms)}, {reused}};
+    auto c = f.start(get);
+    c->diag.operation = "get_messages";  // what the api layer sets before execute()
+    f.drive([&] { return c->done; });
+    BOOST_TEST_REQUIRE(c->done);
+    BOOST_TEST(!c->ec);
+    BOOST_TEST_REQUIRE(seen->attempts.size() == 3u);
+    const auto& a = seen->attempts;
+    BOOST_TEST(seen->operations == (std::vector<std::string>{"get_messages", "get_messages", "get_messages"}));
+    BOOST_TEST(a[0].app_id == "app_1");
+    BOOST_TEST(a[0].attempt == 1u);
+    BOOST_TEST(a[0].status == 503u);
+    BOOST_TEST((a[0].duration == std::chrono::nanoseconds(7ms)));
+    BOOST_TEST((a[0].next == attempt_decision::retry));
+    BOOST_TEST((a[0].delay == c->diag.attempts[0].delay_after));
+    BOOST_TEST(a[1].attempt == 2u);
+    BOOST_TEST(a[1].status == 429u);
+    BOOST_TEST((a[1].next == attempt_decision::retry));
+    BOOST_TEST((a[1].delay >= 1000ms));  // the gate's pause
+    BOOST_TEST(a[2].attempt == 3u);
+    BOOST_TEST(a[2].reused);
+    BOOST_TEST((a[2].next == attempt_decision::succeed));
+    BOOST_TEST((a[2].stop_reason == stop_reason::success));
+    BOOST_TEST((a[1].start >= a[0].start + a[0].duration));
+    BOOST_TEST_REQUIRE(seen->gate_waits.size() == 1u);  // the 429's pause, waited at the gate
+    BOOST_TEST((seen->gate_waits[0].waited >= std::chrono::nanoseconds(1000ms)));
+    BOOST_TEST(!seen->gate_waits[0].cancelled);
+    BOOST_TEST(seen->gate_waits[0].operation == "get_messages");
+}
+
+BOOST_AUTO_TEST_CASE(a_call_that_stops_tells_the_observer_why)
+{
+    fixture f;
+    auto seen = std::make_shared<recording_observer>();
+    f.params.observer = seen;
+    f.net.script = {{broken(asio::error::connection_reset, true)}};
+    auto c = f.run(post);
+    BOOST_TEST((c->ec == client_errc::outcome_unknown));
+    BOOST_TEST_REQUIRE(seen->attempts.size() == 1u);
+    BOOST_TEST((seen->attempts[0].ec == asio::error::connection_reset));
+    BOOST_TEST(seen->attempts[0].status == 0u);
+    BOOST_TEST((seen->attempts[0].next == attempt_decision::stop));
+    BOOST_TEST((seen->attempts[0].stop_reason == stop_reason::not_idempotent));
+}
+
 BOOST_AUTO_TEST_CASE(per_call_options_override_the_client)
 {
     fixture f;
