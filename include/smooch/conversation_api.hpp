@@ -41,16 +41,20 @@
 #include <smooch/models.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 
 namespace smooch {
 
@@ -299,11 +303,27 @@ private:
         }
     };
 
+    /// The coroutine tokens' fast path: the call runs in the awaiting coroutine itself, as the awaitable forms
+    /// do, with the same completion semantics (on the coroutine's executor, its cancellation slot) and none of a
+    /// spawned coroutine's and a type-erased handler's cost. as_tuple(use_awaitable) never throws;
+    /// use_awaitable throws smooch::error, a boost::system::system_error.
+    template <class T>
+    static boost::asio::awaitable<std::tuple<error_code, T>> run_as_tuple(prepared p, diagnostics* diag);
+    template <class T>
+    static boost::asio::awaitable<T> run_or_throw(prepared p);
+
     template <class T, class CompletionToken>
     auto initiate(prepared p, diagnostics* diag, CompletionToken&& token) const
     {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, T)>(initiation<T>{get_executor()}, token,
-                                                                                 std::move(p), diag);
+        using token_type = std::decay_t<CompletionToken>;
+        if constexpr (std::is_same_v<token_type, boost::asio::as_tuple_t<boost::asio::use_awaitable_t<>>>) {
+            return run_as_tuple<T>(std::move(p), diag);
+        } else if constexpr (std::is_same_v<token_type, boost::asio::use_awaitable_t<>>) {
+            return run_or_throw<T>(std::move(p));
+        } else {
+            return boost::asio::async_initiate<CompletionToken, void(error_code, T)>(initiation<T>{get_executor()},
+                                                                                     token, std::move(p), diag);
+        }
     }
 
     std::shared_ptr<detail::client_impl> impl_;

@@ -89,6 +89,35 @@ template void conversation_api::start(prepared, diagnostics*, asio::any_io_execu
 template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, std::size_t)>);
 
+template <class T>
+asio::awaitable<std::tuple<error_code, T>> conversation_api::run_as_tuple(prepared p, diagnostics* diag)
+{
+    std::tuple<error_code, T> r;  // filled in place: a model is not cheap to move
+    diagnostics own;
+    std::get<0>(r) = co_await detail::perform(*p, std::get<1>(r), diag ? *diag : own);
+    co_return r;
+}
+
+template <class T>
+asio::awaitable<T> conversation_api::run_or_throw(prepared p)
+{
+    T out{};
+    diagnostics diag;
+    const error_code ec = co_await detail::perform(*p, out, diag);
+    throw_on_error(ec, diag);
+    co_return out;
+}
+
+#define SMOOCH_FAST_PATHS(T)                                                                                         \
+    template asio::awaitable<std::tuple<error_code, T>> conversation_api::run_as_tuple<T>(prepared, diagnostics*);   \
+    template asio::awaitable<T> conversation_api::run_or_throw<T>(prepared);
+SMOOCH_FAST_PATHS(activity_response)
+SMOOCH_FAST_PATHS(done)
+SMOOCH_FAST_PATHS(get_messages_response)
+SMOOCH_FAST_PATHS(message_response)
+SMOOCH_FAST_PATHS(std::size_t)
+#undef SMOOCH_FAST_PATHS
+
 // ---------------------------------------------------------------------------------------- building the calls
 
 conversation_api::prepared conversation_api::prepare_activity(std::string_view app, std::string_view user,
