@@ -4,12 +4,12 @@
 #include "transport/https_connector.hpp"
 
 #include "pipeline/retry_after.hpp"
+#include "transport/response_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace smooch::detail {
@@ -24,43 +24,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t plain_read_size = 16 * 1024;
 constexpr std::size_t tls_read_size = 17 * 1024;  // a whole TLS record (16 KiB of data plus its overhead)
 constexpr unsigned max_empty_reads = 100000;      // reads that yield no plaintext (tickets, key updates)
-
-/// Reads a response keeping only what the client uses (status, Retry-After, body): no header-field
-/// container and its per-field allocations. Framing, keep-alive and limits stay Beast's.
-class response_reader final : public http::basic_parser<false> {
-public:
-    unsigned status = 0;
-    std::string retry_after;
-    std::string body;
-
-private:
-    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
-    void on_response_impl(int code, beast::string_view, int, error_code&) override
-    {
-        status = static_cast<unsigned>(code);
-    }
-    void on_field_impl(http::field name, beast::string_view, beast::string_view value, error_code&) override
-    {
-        if (name == http::field::retry_after) retry_after.assign(value.data(), value.size());
-    }
-    void on_header_impl(error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override
-    {
-        if (length) body.reserve(static_cast<std::size_t>(*length));  // already checked against body_limit
-    }
-    std::size_t on_body_impl(beast::string_view s, error_code&) override
-    {
-        body.append(s.data(), s.size());
-        return s.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, error_code&) override
-    {
-        body.append(s.data(), s.size());
-        return s.size();
-    }
-    void on_finish_impl(error_code&) override {}
-};
 
 /// One SSL_read into the response buffer: plaintext (`n` bytes), or what OpenSSL needs first. Anything
 /// OpenSSL wrote meanwhile (a KeyUpdate answer, an alert) is left in c.cipher.out for the caller to send.
@@ -146,19 +109,16 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
     // A server may answer before reading the whole body (e.g. 413) and close: read that answer.
     r.request_sent = true;
 
-    response_reader parser;
-    parser.eager(true);
-    parser.header_limit(static_cast<std::uint32_t>(params_.max_response_header));
-    parser.body_limit(params_.max_response_body);
+    response_reader parser(params_.max_response_header, params_.max_response_body);
     error_code rec;
     std::size_t received = 0;
     // Each round parses what is buffered or reads more (at least one byte, or the end): bounded by the
     // response size limits and the deadline.
-    while (!parser.is_done()) {
+    while (!parser.done()) {
         if (c.buffer.size() > 0) {
             c.buffer.consume(parser.put(c.buffer.data(), rec));
             if (rec == http::error::need_more) rec = {};
-            if (rec || parser.is_done()) break;
+            if (rec || parser.done()) break;
         }
         // More plaintext: read the socket (http), or decrypt what has arrived and read the socket only when
         // OpenSSL needs more (https). The coroutine's own loops: no nested coroutine frame per read.
@@ -195,8 +155,7 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
                 rec = asio::error::timed_out;
                 break;
             }
-            if (parser.got_some()) parser.put_eof(rec);
-            if (!parser.is_done()) rec = http::error::end_of_stream;
+            parser.put_eof(rec);
             break;
         }
     }
@@ -213,16 +172,21 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
         } else if (rec.category() == make_error_code(http::error::bad_target).category()) {  // beast's parser errors
             r.ec = client_errc::bad_response;
             r.message = rec.message();
+        } else if (rec == client_errc::bad_response) {
+            r.message = parser.status() == 101 ? "101 Switching Protocols, which was not asked for"
+                                               : "more than " + std::to_string(response_reader::max_interim) +
+                                                     " interim (1xx) responses";
+            r.ec = rec;
         } else {
             r.ec = rec;
         }
         co_return false;
     }
-    r.status = parser.status;
-    r.body = std::move(parser.body);
-    if (!parser.retry_after.empty()) {  // parsed once, here: the gate and the retry decision both use it
+    r.status = parser.status();
+    r.body = std::move(parser.body());
+    if (!parser.retry_after().empty()) {  // parsed once, here: the gate and the retry decision both use it
         r.has_retry_after = true;
-        r.retry_after = parse_retry_after(parser.retry_after, std::chrono::system_clock::now());
+        r.retry_after = parse_retry_after(parser.retry_after(), std::chrono::system_clock::now());
     }
     // Bytes after the response were never asked for: the connection's framing can no longer be trusted.
     // Over TLS that includes records already received but not yet decrypted; records that carry no data
