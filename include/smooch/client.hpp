@@ -125,16 +125,16 @@ enum class attempt_decision {
 
 /// One request/response exchange of a call. Views are valid during the observer call only.
 struct attempt_event {
-    std::string_view operation;                      ///< e.g. "post_message".
+    std::string_view operation;  ///< e.g. "post_message".
     std::string_view app_id;
-    unsigned attempt = 0;                            ///< 1 for the first exchange of the call, replays included.
-    std::chrono::steady_clock::time_point start;     ///< When the attempt began (before any pool wait).
-    std::chrono::nanoseconds duration{0};            ///< Pool wait, connect and exchange.
-    unsigned status = 0;                             ///< HTTP status, 0 if no response was read.
-    error_code ec;                                   ///< Transport or client error; empty if a response was read.
-    bool reused = false;                             ///< It ran on a kept-alive connection.
-    attempt_decision next = attempt_decision::stop;  ///< What the pipeline does next.
-    std::chrono::milliseconds delay{0};              ///< retry: the wait before the next attempt.
+    unsigned attempt = 0;                                 ///< 1 for the first exchange of the call, replays included.
+    std::chrono::steady_clock::time_point start;          ///< When the attempt began (before any pool wait).
+    std::chrono::nanoseconds duration{0};                 ///< Pool wait, connect and exchange.
+    unsigned status = 0;                                  ///< HTTP status, 0 if no response was read.
+    error_code ec;                                        ///< Transport or client error; empty if a response was read.
+    bool reused = false;                                  ///< It ran on a kept-alive connection.
+    attempt_decision next = attempt_decision::stop;       ///< What the pipeline does next.
+    std::chrono::milliseconds delay{0};                   ///< retry: the wait before the next attempt.
     smooch::stop_reason stop_reason = stop_reason::none;  ///< stop/succeed: why the call ends.
 };
 
@@ -183,13 +183,14 @@ struct call_options {
 
 /// Monotonic counters, readable at any time from any thread.
 struct counters {
-    std::uint64_t requests = 0;               ///< Calls started.
-    std::uint64_t attempts = 0;               ///< Request/response exchanges started (replays and retries included).
-    std::uint64_t succeeded = 0;              ///< Calls that returned a value.
-    std::uint64_t failed = 0;                 ///< Calls that returned an error after starting (a body that
-                                              ///< does not parse included); requests = succeeded + failed + in flight.
-    std::uint64_t connections_opened = 0;     ///< Connections made usable (TCP, and TLS when https).
-    std::uint64_t connections_reused = 0;     ///< Attempts that ran on a kept-alive connection.
+    std::uint64_t requests = 0;            ///< Calls started.
+    std::uint64_t attempts = 0;            ///< Request/response exchanges started (replays and retries included).
+    std::uint64_t succeeded = 0;           ///< Calls that returned a value.
+    std::uint64_t failed = 0;              ///< Calls that returned an error after starting (a body that
+                                           ///< does not parse included); requests = succeeded + failed + in flight.
+    std::uint64_t connections_opened = 0;  ///< Connections made usable (TCP, and TLS when https).
+    std::uint64_t connections_reused =
+        0;  ///< Requests sent on a kept-alive connection (a lease the gate turned back is not one).
     std::uint64_t connections_discarded = 0;  ///< Closed after an error, `Connection: close`, staleness or idle age.
     std::uint64_t tls_resumed = 0;            ///< Handshakes that resumed a TLS session.
     std::uint64_t pool_waits = 0;             ///< Calls that had to queue for a connection.

@@ -190,8 +190,6 @@ public:
             co_await connector.connect(*l.conn, deadline, r);
             if (r.ec) co_return r;  // the guard returns the permit (the connection object never counted)
             g.fresh_unopened = false;
-        } else {
-            stats_.connections_reused++;
         }
         r.connected = true;
         r.reused = !l.fresh;
@@ -201,6 +199,7 @@ public:
             co_return r;
         }
         stats_.attempts++;
+        if (r.reused) stats_.connections_reused++;  // counted per request sent, not per lease
         // Asked for now, not before the pool wait and the connect: a short-lived JWT must not expire in a queue.
         const bool keep_alive = co_await connector.exchange(*l.conn, req, hooks.authorization(), deadline, !l.fresh, r);
         if (!r.ec) hooks.on_response(r);

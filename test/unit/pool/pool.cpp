@@ -415,6 +415,7 @@ BOOST_AUTO_TEST_CASE(an_attempt_connects_a_new_connection_then_reuses_it)
     BOOST_TEST(c.last_reused);
     BOOST_TEST(c.connects == 1);
     BOOST_TEST(f.stats.attempts == 2u);
+    BOOST_TEST(f.stats.connections_reused == 1u);  // the second request ran on the first one's connection
     BOOST_TEST(h.responses == 2);
 }
 
@@ -452,6 +453,7 @@ BOOST_AUTO_TEST_CASE(a_gate_that_closed_while_the_call_queued_sends_nothing_and_
     BOOST_TEST(!a->r.request_sent);
     BOOST_TEST(c.exchanges == 0);
     BOOST_TEST(f.stats.attempts == 0u);
+    BOOST_TEST(f.stats.connections_reused == 0u);  // a lease the gate turned back is not a reuse
     auto next = f.lease_now();
     BOOST_TEST(!next->lease.fresh);  // the connection went back unused, still open
 }
