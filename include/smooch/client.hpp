@@ -189,8 +189,8 @@ struct counters {
     std::uint64_t failed = 0;              ///< Calls that returned an error after starting (a body that
                                            ///< does not parse included); requests = succeeded + failed + in flight.
     std::uint64_t connections_opened = 0;  ///< Connections made usable (TCP, and TLS when https).
-    std::uint64_t connections_reused =
-        0;  ///< Requests sent on a kept-alive connection (a lease the gate turned back is not one).
+    /// Requests sent on a kept-alive connection (a lease the gate turned back unused is not one).
+    std::uint64_t connections_reused = 0;
     std::uint64_t connections_discarded = 0;  ///< Closed after an error, `Connection: close`, staleness or idle age.
     std::uint64_t tls_resumed = 0;            ///< Handshakes that resumed a TLS session.
     std::uint64_t pool_waits = 0;             ///< Calls that had to queue for a connection.
