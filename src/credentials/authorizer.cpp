@@ -68,8 +68,13 @@ std::string authorizer::header(std::chrono::system_clock::time_point now)
         std::lock_guard lk(mu_);
         if (cached_.empty() || (j->lifetime && now >= refresh_at_)) {
             cached_ = "Bearer " + sign_jwt(*j, now);
-            // Re-sign once nine tenths of the lifetime have passed, well before `exp`.
-            if (j->lifetime) refresh_at_ = now + *j->lifetime * 9 / 10;
+            // Re-sign when a tenth of the lifetime is left before `exp`, which counts from the whole second the
+            // token was issued in (iat is floor(now)), not from the exact signing time.
+            if (j->lifetime) {
+                const auto iat = std::chrono::floor<std::chrono::seconds>(now);
+                refresh_at_ =
+                    iat + *j->lifetime - std::chrono::duration_cast<std::chrono::milliseconds>(*j->lifetime) / 10;
+            }
         }
         return cached_;
     }

@@ -61,6 +61,17 @@ BOOST_AUTO_TEST_CASE(tokens_with_exp_are_resigned_before_they_expire)
     BOOST_TEST(h2.rfind("Bearer ", 0) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_token_signed_late_in_a_second_is_resigned_a_tenth_before_its_exp)
+{
+    // exp is whole seconds (floor(signing time) + lifetime): the refresh point must come from exp, not from the
+    // exact signing time, or a token signed at .9 s reaches servers with a tenth of a second left.
+    authorizer a(jwt_credentials{.key_id = "k", .secret = "s", .lifetime = 5s});
+    const auto signed_at = std::chrono::system_clock::time_point{} + 1700000000s + 900ms;  // exp = 1700000005
+    const auto h1 = a.header(signed_at);
+    BOOST_TEST(a.header(signed_at + 3500ms) == h1);  // 1700000004.4: 0.6 s left of 5, keep it
+    BOOST_TEST(a.header(signed_at + 3700ms) != h1);  // 1700000004.6: less than half a second left: re-signed
+}
+
 BOOST_AUTO_TEST_CASE(basic_header_and_incomplete_credentials)
 {
     authorizer a(basic_auth{"app_1", "secret"});
