@@ -47,7 +47,7 @@ tls_context::tls_context(const tls_params& p, const origin& o)
     if (!params_.ca_file.empty()) {
         if (ctx_.load_verify_file(params_.ca_file, ec); ec)
             bad_tls_config("tls.ca_file " + params_.ca_file + ": " + ec.message());
-    } else if (params_.ca_pem.empty()) {
+    } else {
         ctx_.set_default_verify_paths(ec);  // no system store is not fatal: verification will then fail
     }
     if (!params_.ca_pem.empty()) {

@@ -18,6 +18,11 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 #include <future>
 #include <optional>
 #include <set>
@@ -316,6 +321,61 @@ BOOST_AUTO_TEST_CASE(unusable_ca_settings_are_refused_up_front)
     refuse(
         [](client_params& p) { p.tls.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"; },
         "tls.ca_pem");
+}
+
+// tls_params::ca_pem adds a CA to the system trust store, it does not replace it: a user adding a corporate
+// CA this way must still reach the real API. OpenSSL's default store is taken from SSL_CERT_FILE when set, so
+// the test makes a "system store" of its own.
+BOOST_AUTO_TEST_CASE(ca_pem_adds_to_the_system_trust_store)
+{
+    const auto system_ca = mock::generate_tls();  // what the "system" trusts
+    const auto extra_ca = mock::generate_tls();   // what ca_pem adds
+    const std::string store = (std::filesystem::temp_directory_path() /
+                               ("smooch-system-store-" + std::to_string(::getpid()) + ".pem"))
+                                  .string();
+    {
+        std::ofstream f(store);
+        f << system_ca.ca_pem;
+    }
+    const char* old = std::getenv("SSL_CERT_FILE");
+    const std::string saved = old ? old : "";
+    ::setenv("SSL_CERT_FILE", store.c_str(), 1);
+    asio::io_context io;
+    auto serve = [&](const mock::tls_material& tls) {
+        mock::server_params mp;
+        mp.tls = tls;
+        auto srv = std::make_unique<mock::server>(io.get_executor(), mp);
+        srv->start();
+        return srv;
+    };
+    auto by_system = serve(system_ca);
+    auto by_extra = serve(extra_ca);
+    auto status_of = [&](const mock::server& srv) {
+        client_params p;
+        p.base_url = srv.base_url();
+        p.credentials = basic_auth{"k", "s"};
+        p.tls.ca_pem = extra_ca.ca_pem;
+        client c(io.get_executor(), p);
+        error_code result;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                auto o = co_await try_delete_messages(conversation_api{c}, "app", "u");
+                result = o.ec;
+            },
+            asio::detached);
+        io.restart();
+        io.run_for(20s);
+        return result;
+    };
+    const auto via_system = status_of(*by_system);
+    const auto via_extra = status_of(*by_extra);
+    if (old) ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
+    else ::unsetenv("SSL_CERT_FILE");
+    std::filesystem::remove(store);
+    // No keys configured: the mock answers 404 (no conversation), which means TLS verification passed.
+    BOOST_TEST((via_extra == make_http_error(404)), via_extra.message());
+    BOOST_TEST((via_system == make_http_error(404)), via_system.message());  // before: certificate verify failed
 }
 
 namespace {
