@@ -60,7 +60,10 @@ namespace smooch {
 
 /// The value of operations whose success has no body (delete_message, delete_messages, reset_unread_count).
 struct done {
-    unsigned status = 0;  ///< The 2xx status the server answered with.
+    unsigned status = 0;  ///< The 2xx status the server answered with (404 with by_earlier_attempt).
+    /// delete_message only: an earlier attempt may have been applied (it was cut off after sending) and the
+    /// retry found the message gone (404): the deletion is taken as done, by that earlier attempt.
+    bool by_earlier_attempt = false;
 };
 
 /// Which way walk_history walks.

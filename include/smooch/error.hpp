@@ -29,13 +29,18 @@ enum class client_errc {
     attempt_timeout,         ///< One attempt took longer than its per-attempt timeout.
     connect_timeout,         ///< Connecting (TCP + TLS) took longer than the connect timeout.
     outcome_unknown,         ///< The request may have been applied; retrying could duplicate it.
-    rate_limited,            ///< The server throttled us and its Retry-After exceeds the remaining deadline.
+    rate_limited,            ///< Throttling (a 429 pause, the server's Retry-After, the client-side rate limit)
+                             ///< would hold the request past the deadline; diagnostics::message says which.
     retry_budget_exhausted,  ///< Retrying stopped because the retry budget is spent.
     response_too_large,      ///< The response headers or body exceeded the configured limit.
     bad_response,            ///< The server's HTTP response could not be parsed.
     connection_closed,       ///< The server closed the connection before a response.
     client_stopped,          ///< The client was shut down while the call was waiting.
     invalid_configuration,   ///< Other client_params cannot be used (e.g. an unreadable CA file or bad CA PEM).
+    unreadable_response,     ///< The server answered 2xx (the request was applied: diagnostics::applied) but its
+                             ///< body could not be read. Do not send it again.
+    unpageable_history,      ///< More messages share one `received` value than a page holds: the API's
+                             ///< exclusive before/after bounds cannot page through them (walk_history).
 };
 
 const boost::system::error_category& client_category() noexcept;
@@ -73,6 +78,9 @@ struct diagnostics {
     std::string api_description;  ///< The API error body's `error.description`.
     std::optional<std::chrono::milliseconds> retry_after;  ///< The server's Retry-After, if any.
     bool outcome_unknown = false;                          ///< The request may have been applied by the server.
+    /// The server answered 2xx: the request was applied, whatever the call's error (client_errc::
+    /// unreadable_response: the answer could not be read). A program re-sending failed posts must skip these.
+    bool applied = false;
     smooch::stop_reason stop_reason = stop_reason::none;
     std::vector<attempt_record> attempts;  ///< Every attempt, in order.
     std::string operation;                 ///< e.g. "post_message".

@@ -65,6 +65,7 @@ call make_delete_message(std::shared_ptr<client_impl> impl, std::string_view app
     auto c = make(std::move(impl), "delete_message", app, user, http_method::delete_,
                   "/messages/" + encode_segment(message_id), opts);
     if (!c.ec) check_id(c, "message_id", message_id);
+    c.what.not_found_after_apply_is_done = true;
     return c;
 }
 
@@ -89,7 +90,7 @@ call make_post_message(std::shared_ptr<client_impl> impl, std::string_view app, 
                        const message_post& body, const call_options& opts)
 {
     auto c = make(std::move(impl), "post_message", app, user, http_method::post, "/messages", opts);
-    c.idempotent = false;
+    c.what.idempotent = false;
     set_body(c, body);
     return c;
 }
@@ -129,7 +130,7 @@ boost::asio::awaitable<error_code> perform(call& c, T& out, diagnostics& diag)
         attempt_result r;
         error_code ec;
         try {
-            ec = co_await c.impl->calls->execute(c.app_id, c.request, c.idempotent, c.opts, r, diag);
+            ec = co_await c.impl->calls->execute(c.app_id, c.request, c.what, c.opts, r, diag);
         } catch (const boost::system::system_error& e) {
             // Cancelled before execute() could start (Asio throws at the co_await): nothing was sent, and the call
             // was not counted. Once it runs, execute() turns cancellation into an error code itself.
@@ -138,17 +139,22 @@ boost::asio::awaitable<error_code> perform(call& c, T& out, diagnostics& diag)
         }
         if (ec) co_return ec;
         if constexpr (std::is_same_v<T, done>) {
-            out = done{r.status};
+            out = done{r.status, r.status == 404};  // 404 succeeds only as "an earlier attempt deleted it"
+            if (out.by_earlier_attempt)
+                diag.message = "an earlier attempt was cut off after sending it; the retry found it gone (HTTP 404)";
         } else {
             diagnostics pd;
-            if ((ec = parse_into(r.body, out, pd))) {
-                // The exchange succeeded but the call did not: counted as failed.
+            if (parse_into(r.body, out, pd)) {
+                // The server applied the request but we cannot read its answer: an error that must not be taken
+                // for "not sent" (the caller would duplicate it). Counted as failed.
                 out = T{};
                 c.impl->stats.failed++;
-                diag.message = "response body: " + pd.message;
+                diag.message = "the server applied the request (HTTP " + std::to_string(r.status) +
+                               ") but its answer could not be read: " + pd.message;
                 diag.status = r.status;
-                diag.stop_reason = stop_reason::permanent_error;
-                co_return ec;
+                diag.applied = true;
+                diag.stop_reason = stop_reason::success;  // the retry loop's job ended well; reading did not
+                co_return client_errc::unreadable_response;
             }
         }
         c.impl->stats.succeeded++;

@@ -5,6 +5,7 @@
 #include <smooch/conversation_api.hpp>
 
 #include "client/client_impl.hpp"
+#include "pipeline/retry_state.hpp"
 #include "transport/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -20,7 +21,7 @@ struct call {
     std::shared_ptr<client_impl> impl;  // kept alive by the call: the client may go away meanwhile
     std::string app_id;
     outgoing_request request;
-    bool idempotent = true;
+    call_semantics what;  // idempotent unless post_message
     call_options opts;
     error_code ec;     // set when the arguments failed validation: nothing will be sent
     diagnostics diag;  // the operation's name, and the validation failure if any

@@ -23,13 +23,15 @@ public:
         case client_errc::attempt_timeout: return "attempt timed out";
         case client_errc::connect_timeout: return "connect timed out";
         case client_errc::outcome_unknown: return "outcome unknown: the request may have been applied";
-        case client_errc::rate_limited: return "rate limited: Retry-After exceeds the remaining deadline";
+        case client_errc::rate_limited: return "rate limited: the app's throttling outlasts the remaining deadline";
         case client_errc::retry_budget_exhausted: return "retry budget exhausted";
         case client_errc::response_too_large: return "response too large";
         case client_errc::bad_response: return "malformed HTTP response";
         case client_errc::connection_closed: return "connection closed before a response";
         case client_errc::client_stopped: return "client stopped";
         case client_errc::invalid_configuration: return "invalid client configuration";
+        case client_errc::unreadable_response: return "the server applied the request but its answer is unreadable";
+        case client_errc::unpageable_history: return "history cannot be paged: too many messages share a timestamp";
         }
         return "unknown smooch client error " + std::to_string(ev);
     }

@@ -124,8 +124,8 @@ bool pipeline::has_gate(std::string_view app) const
 }
 
 boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, const outgoing_request& req,
-                                                     bool idempotent, const call_options& opts, attempt_result& out,
-                                                     diagnostics& diag)
+                                                     call_semantics what, const call_options& opts,
+                                                     attempt_result& out, diagnostics& diag)
 {
     const retry_params& rp = opts.retry ? *opts.retry : params_.retry;
     const auto total = opts.total_timeout.value_or(params_.timeouts.total);
@@ -138,7 +138,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         budget_.on_request(start);
     }
 
-    retry_state state(rp, idempotent, deadline);
+    retry_state state(rp, what, deadline);
     decision d;                      // how the call ends
     bool holding_admission = false;  // admitted (a client-side token taken) but nothing sent yet
     auto refund = [&] {
@@ -204,6 +204,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
             if (d.next == next_step::succeed) {
                 diag.stop_reason = stop_reason::success;
                 diag.status = out.status;
+                diag.applied = out.status >= 200 && out.status < 300;
                 co_return error_code{};
             }
             if (d.next == next_step::replay) {

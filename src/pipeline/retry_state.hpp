@@ -33,13 +33,21 @@ struct decision {
     std::string message;  ///< stop: explanation for diagnostics (empty: keep the attempt's).
 };
 
+/// What the retry loop must know of an operation beyond its request.
+struct call_semantics {
+    bool idempotent = true;  ///< Safe to send twice (all but post_message).
+    /// A 404 after an attempt that may have been applied means that attempt did it (delete_message): success.
+    bool not_found_after_apply_is_done = false;
+};
+
 /// The decisions of one call's retry loop (architecture.md §3, docs/retries.md), without I/O: the caller
 /// feeds each attempt's result and the current time and gets back what to do. Not thread-safe; `budget` and
 /// `rng` are the caller's (shared, so locked by the caller).
 class retry_state {
 public:
-    retry_state(const retry_params& rp, bool idempotent, clock::time_point deadline)
-        : rp_(rp), idempotent_(idempotent), deadline_(deadline)
+    retry_state(const retry_params& rp, call_semantics what, clock::time_point deadline)
+        : rp_(rp), idempotent_(what.idempotent), gone_is_done_(what.not_found_after_apply_is_done),
+          deadline_(deadline)
     {}
 
     /// `gate_wait`: set when a 429 closed the app's gate, the time until it reopens (the gate does the waiting).
@@ -50,6 +58,8 @@ public:
         decision d;
         d.kind = classify(o);
         ++attempts_;
+        // An earlier attempt was cut off after sending and this one finds the target gone: that attempt did it.
+        if (gone_is_done_ && maybe_applied_ && !o.ec && o.status == 404) d.kind = failure_kind::none;
         if (may_have_applied(o, d.kind)) maybe_applied_ = true;
         verdict v = classify(d.kind, idempotent_, rp_.retry_unknown_outcome);
         if (v == verdict::replay_free) {
@@ -143,6 +153,7 @@ private:
 
     retry_params rp_;
     bool idempotent_;
+    bool gone_is_done_;
     clock::time_point deadline_;
     unsigned attempts_ = 0;
     unsigned throttled_ = 0;  // attempts answered 429 / 503 with Retry-After

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "fixture.hpp"
+#include "scripted_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -380,42 +381,6 @@ BOOST_AUTO_TEST_CASE(ca_pem_adds_to_the_system_trust_store)
 
 namespace {
 
-/// A plain-HTTP server on loopback that answers every request with `response` and counts its connections.
-struct scripted_server {
-    asio::ip::tcp::acceptor acceptor;
-    std::string response;
-    int connections = 0;
-    int requests = 0;
-
-    scripted_server(asio::any_io_executor ex, std::string r)
-        : acceptor(ex, {asio::ip::make_address("127.0.0.1"), 0}), response(std::move(r))
-    {}
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
-
-    asio::awaitable<void> serve()
-    {
-        for (int accepted = 0; accepted < 16; ++accepted) {  // bounded
-            auto [ec, sock] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            ++connections;
-            asio::co_spawn(acceptor.get_executor(), session(std::move(sock)), asio::detached);
-        }
-    }
-
-    asio::awaitable<void> session(asio::ip::tcp::socket s)
-    {
-        std::string in;
-        for (int n = 0; n < 16; ++n) {  // bounded
-            auto [ec, len] = co_await asio::async_read_until(s, asio::dynamic_buffer(in), "\r\n\r\n",
-                                                             asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            in.erase(0, len);
-            ++requests;
-            auto [wec, w] = co_await asio::async_write(s, asio::buffer(response), asio::as_tuple(asio::use_awaitable));
-            if (wec) co_return;
-        }
-    }
-};
 
 // A TLS server that sends each response, then `stray` as a TLS record of its own, in the same TCP write: the
 // client receives both records at once, so the stray one sits in the client's buffers, where no peek at the
@@ -513,7 +478,7 @@ BOOST_AUTO_TEST_CASE(bytes_after_a_response_retire_the_connection)
     // A server that appends bytes nobody asked for has lost its framing: the next response on that connection
     // could be those bytes. The client must not reuse it.
     asio::io_context io;
-    scripted_server srv(io.get_executor(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n");
+    smooch::test::scripted_server srv(io.get_executor(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n");
     client_params p;
     p.base_url = srv.url();
     p.credentials = basic_auth{"k", "s"};

@@ -342,7 +342,7 @@ BOOST_AUTO_TEST_CASE(success_and_retries_of_idempotent_calls)
 {
     std::mt19937 rng(1);
     retry_budget budget(0.2, 10, 10s);
-    retry_state s(fast(), get, never);
+    retry_state s(fast(), call_semantics{get}, never);
     auto d = decide(s, response(502), t0, budget, rng);
     BOOST_TEST((d.next == next_step::retry));
     BOOST_TEST((d.kind == failure_kind::server_error));
@@ -367,7 +367,7 @@ BOOST_AUTO_TEST_CASE(fail_fast_when_the_backoff_would_pass_the_deadline)
     for (unsigned seed = 1; seed <= 200; ++seed) {
         std::mt19937 rng(seed);
         retry_budget budget(0, 1000, 10s);
-        retry_state s(rp, get, t0 + 300ms);
+        retry_state s(rp, call_semantics{get}, t0 + 300ms);
         // The attempt failed at t0 + 10 ms: 290 ms remain.
         auto d = decide(s, response(500), t0 + 10ms, budget, rng);
         if (d.next == next_step::stop) {
@@ -391,7 +391,7 @@ BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_is_rate_limited_and_the_wait_
     std::mt19937 rng(1);
     retry_budget budget(0.2, 10, 10s);
     retry_params rp = fast();
-    retry_state s(rp, post, t0 + 300ms);
+    retry_state s(rp, call_semantics{post}, t0 + 300ms);
     // 503 + Retry-After: the server did not process it, so even a post may retry; 30 s does not fit.
     auto d = decide(s, response(503, 30s), t0, budget, rng);
     BOOST_TEST((d.kind == failure_kind::throttled));
@@ -401,12 +401,12 @@ BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_is_rate_limited_and_the_wait_
     BOOST_TEST(!s.outcome_unknown());
     // The wait is capped at max_retry_after; a capped wait that fits is taken.
     rp.max_retry_after = 100ms;
-    retry_state c(rp, post, t0 + 300ms);
+    retry_state c(rp, call_semantics{post}, t0 + 300ms);
     d = decide(c, response(503, 30s), t0, budget, rng);
     BOOST_TEST((d.next == next_step::retry));
     BOOST_TEST((d.delay == 100ms));
     // A 429 closed the gate: the gate does the waiting, and its reopening must fit too.
-    retry_state g(fast(), post, t0 + 300ms);
+    retry_state g(fast(), call_semantics{post}, t0 + 300ms);
     auto o = response(429);
     o.gate_wait = 50ms;
     d = decide(g, o, t0, budget, rng);
@@ -430,7 +430,7 @@ BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
     rp.max_attempts = 2;
     rp.max_throttled_retries = 5;
     retry_budget empty(0, 0, 10s);  // no retry budget at all
-    retry_state s(rp, post, t0 + 1h);
+    retry_state s(rp, call_semantics{post}, t0 + 1h);
     auto throttled = response(429);
     throttled.gate_wait = 10ms;
     for (int i = 0; i < 5; ++i) {
@@ -445,7 +445,7 @@ BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
 
     // Failures still count against max_attempts, 429s in between or not; the budget applies to them.
     retry_budget some(0, 1, 10s);
-    retry_state g(rp, get, t0 + 1h);
+    retry_state g(rp, call_semantics{get}, t0 + 1h);
     BOOST_TEST((decide(g, throttled, t0, some, rng).next == next_step::retry));
     BOOST_TEST((decide(g, response(502), t0, some, rng).next == next_step::retry));  // failure 1: budget 1 used
     BOOST_TEST((decide(g, throttled, t0, some, rng).next == next_step::retry));
@@ -457,7 +457,7 @@ BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
     retry_budget plenty(0, 1000, 10s);
     for (unsigned seed = 1; seed <= 50; ++seed) {
         std::mt19937 r(seed);
-        retry_state h(rp, get, t0 + 1h);
+        retry_state h(rp, call_semantics{get}, t0 + 1h);
         for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE((decide(h, throttled, t0, plenty, r).next == next_step::retry));
         d = decide(h, response(502), t0, plenty, r);
         BOOST_TEST_REQUIRE((d.next == next_step::retry));
@@ -469,7 +469,7 @@ BOOST_AUTO_TEST_CASE(one_free_replay_for_a_stale_connection)
 {
     std::mt19937 rng(1);
     retry_budget budget(0, 0, 10s);  // no retry at all in the budget: the replay must not need one
-    retry_state s(fast(), post, never);
+    retry_state s(fast(), call_semantics{post}, never);
     auto stale = failure(boost::asio::error::broken_pipe, false);
     stale.stale = true;
     auto d = decide(s, stale, t0, budget, rng);
@@ -491,7 +491,7 @@ BOOST_AUTO_TEST_CASE(stop_reasons)
     {
         retry_params rp = fast();
         rp.max_attempts = 3;
-        retry_state s(rp, get, never);
+        retry_state s(rp, call_semantics{get}, never);
         BOOST_TEST((decide(s, response(502), t0, budget, rng).next == next_step::retry));
         BOOST_TEST((decide(s, response(502), t0, budget, rng).next == next_step::retry));
         auto d = decide(s, response(502), t0, budget, rng);
@@ -499,18 +499,18 @@ BOOST_AUTO_TEST_CASE(stop_reasons)
         BOOST_TEST((d.ec == make_http_error(502)));  // the last failure
     }
     {
-        retry_state s(fast(), get, never);
+        retry_state s(fast(), call_semantics{get}, never);
         auto d = decide(s, response(404), t0, budget, rng);
         BOOST_TEST((d.reason == stop_reason::permanent_error));
         BOOST_TEST((d.ec == make_http_error(404)));
         auto v = failure(boost::asio::error::connection_refused, false);
         v.verify_failed = true;
-        retry_state t(fast(), get, never);
+        retry_state t(fast(), call_semantics{get}, never);
         BOOST_TEST((decide(t, v, t0, budget, rng).reason == stop_reason::permanent_error));
     }
     {
         retry_budget small(0, 1, 10s);
-        retry_state s(fast(), get, never);
+        retry_state s(fast(), call_semantics{get}, never);
         BOOST_TEST((decide(s, response(500), t0, small, rng).next == next_step::retry));
         auto d = decide(s, response(500), t0, small, rng);
         BOOST_TEST((d.reason == stop_reason::budget_exhausted));
@@ -522,21 +522,21 @@ BOOST_AUTO_TEST_CASE(stop_reasons)
         retry_budget one(0, 1, 10s);
         retry_params rp;
         rp.backoff_base = rp.backoff_cap = 10s;
-        retry_state s(rp, get, t0 + 1ms);
+        retry_state s(rp, call_semantics{get}, t0 + 1ms);
         std::mt19937 r2(5);
         auto d = decide(s, response(503, 5s), t0, one, r2);
         BOOST_TEST((d.reason == stop_reason::deadline));
         BOOST_TEST(one.try_retry(t0));
     }
     {
-        retry_state s(fast(), get, never);
+        retry_state s(fast(), call_semantics{get}, never);
         auto d = decide(s, failure(client_errc::deadline_exceeded, false, false), t0, budget, rng);
         BOOST_TEST((d.reason == stop_reason::deadline));
         BOOST_TEST((d.ec == client_errc::deadline_exceeded));
-        d = retry_state(fast(), get, never).on_cancelled({});
+        d = retry_state(fast(), call_semantics{get}, never).on_cancelled({});
         BOOST_TEST((d.reason == stop_reason::cancelled));
         BOOST_TEST((d.ec == boost::asio::error::operation_aborted));
-        d = retry_state(fast(), get, never).on_gate_after_deadline();
+        d = retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline();
         BOOST_TEST((d.reason == stop_reason::deadline));
         BOOST_TEST((d.ec == client_errc::rate_limited));
     }
@@ -549,7 +549,7 @@ BOOST_AUTO_TEST_CASE(outcome_unknown_whenever_a_post_may_have_been_applied)
     auto ends = [&](std::vector<attempt> attempts, bool idempotent = post, bool opt_in = false) {
         retry_params rp = fast();
         rp.retry_unknown_outcome = opt_in;
-        retry_state s(rp, idempotent, never);
+        retry_state s(rp, call_semantics{idempotent}, never);
         decision d;
         for (auto& o : attempts) d = decide(s, o, t0, budget, rng);
         return std::pair{d, s.outcome_unknown()};

@@ -173,7 +173,7 @@ struct fixture {
             [&pl, c, idempotent, opts, app]() -> asio::awaitable<void> {
                 outgoing_request req;
                 req.method = idempotent ? http_method::get : http_method::post;
-                c->ec = co_await pl.execute(app, req, idempotent, opts, c->out, c->diag);
+                c->ec = co_await pl.execute(app, req, call_semantics{idempotent}, opts, c->out, c->diag);
                 c->done = true;
             },
             [](std::exception_ptr e) {
@@ -367,7 +367,7 @@ BOOST_AUTO_TEST_CASE(a_call_cancelled_before_its_backoff_begins_ends_counted_as_
         f.io,
         [&pl, c]() -> asio::awaitable<void> {
             outgoing_request req;
-            c->ec = co_await pl.execute("app_1", req, true, {}, c->out, c->diag);
+            c->ec = co_await pl.execute("app_1", req, call_semantics{}, {}, c->out, c->diag);
             c->done = true;
         },
         asio::bind_cancellation_slot(cancel.slot(), [](std::exception_ptr e) {
