@@ -70,7 +70,8 @@ public:
     virtual std::optional<std::uint64_t> size() const = 0;
     /// The next line's text (without its newline); false at the end. Throws dispatch_error on a read error.
     virtual bool next(std::string& line) = 0;
-    /// Starts again at line 1 (the dispatcher reads a source once per run; write_failures reads it again).
+    /// Starts again at line 1. dispatcher::run() and write_failures() call it first, so one source may serve
+    /// several runs.
     virtual void rewind() = 0;
 };
 
@@ -79,7 +80,8 @@ public:
 std::unique_ptr<source> open_campaign_file(const std::string& path);
 
 /// A source fed by a callback. `next(line)` fills the next line and returns true, or returns false at the end;
-/// `rewind()` starts again. `campaign_id` must change whenever the lines do.
+/// `rewind()` starts again (may be empty for a source used by one run only). `campaign_id` must change whenever the
+/// lines do.
 std::unique_ptr<source> callback_source(std::string campaign_id, std::function<bool(std::string&)> next,
                                         std::function<void()> rewind, std::optional<std::uint64_t> size = {});
 

@@ -109,6 +109,7 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     jp.synchronous = params.synchronous;
     jp.max_pages = params.journal_max_pages;
     journal = std::make_unique<detail::journal>(jp);  // throws dispatch_error: nothing started
+    s.rewind();  // line numbers are positions from the start: a reused source must not go on where it stopped
     states = journal->load_states();
     auto unsettled = journal->load_unsettled();
     count([&](dispatch_counters& c) {
