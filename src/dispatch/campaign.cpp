@@ -190,6 +190,9 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
     if (key) {
         if (key->empty()) return reject("key: must not be empty");
         if (key->size() > max_key_size) return reject("key: longer than " + std::to_string(max_key_size) + " bytes");
+        if (key->starts_with(default_key(campaign_id, 0).substr(0, 17)))
+            return reject("key: must not start with \"" + default_key(campaign_id, 0).substr(0, 17) +
+                          "\" (the form of the keys derived for lines without one)");
     }
     diagnostics diag;
     auto body = from_json<message_post>(*message, diag);
@@ -198,6 +201,7 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
     if (!p.body.metadata) p.body.metadata.emplace();
     if (p.body.metadata->contains(key_field))
         return reject("message.metadata." + std::string(key_field) + ": reserved for the dispatch key");
+    p.key_derived = !key;
     p.key = key ? std::move(*key) : default_key(campaign_id, line);
     (*p.body.metadata)[key_field] = p.key;
     diag.clear();

@@ -15,6 +15,7 @@ namespace smooch::dispatch::detail {
 struct prepared_line {
     std::uint64_t line = 0;
     std::string app, user, key;
+    bool key_derived = false;  ///< The line named no key: key is default_key(campaign id, line).
     message_post body;
 };
 

@@ -6,8 +6,9 @@
 
 namespace smooch::dispatch::detail {
 
-group_committer::group_committer(journal& j, boost::asio::any_io_executor ex, std::size_t batch_max, completion done)
-    : journal_(j), ex_(std::move(ex)), batch_max_(batch_max ? batch_max : 1), done_(std::move(done)),
+group_committer::group_committer(journal& j, boost::asio::any_io_executor ex, std::size_t batch_max,
+                                 std::chrono::microseconds latency, completion done)
+    : journal_(j), ex_(std::move(ex)), batch_max_(batch_max ? batch_max : 1), latency_(latency), done_(std::move(done)),
       thread_([this] { loop(); })
 {
 }
@@ -16,12 +17,16 @@ group_committer::~group_committer() { close(); }
 
 void group_committer::submit(journal_op op, std::uint64_t tag)
 {
+    bool wake = false;
     {
         std::lock_guard lk(m_);
+        if (queue_.empty()) first_queued_ = std::chrono::steady_clock::now();
         queue_.push_back(std::move(op));
         tags_.push_back(tag);
+        // The committer sleeps until the first op, then until the batch is full or old enough: wake it only then.
+        wake = queue_.size() == 1 || queue_.size() == batch_max_;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
 }
 
 void group_committer::close()
@@ -52,11 +57,22 @@ void group_committer::loop()
             std::unique_lock lk(m_);
             cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
             if (queue_.empty()) return;  // closing, and everything is committed
+            // Gather: one fsync for every op that arrives within `latency` of the first (bounded by batch_max).
+            cv_.wait_until(lk, first_queued_ + latency_, [&] { return queue_.size() >= batch_max_ || closing_; });
             const std::size_t n = std::min(queue_.size(), batch_max_);
-            batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
-            tags.assign(tags_.begin(), tags_.begin() + static_cast<std::ptrdiff_t>(n));
-            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-            tags_.erase(tags_.begin(), tags_.begin() + static_cast<std::ptrdiff_t>(n));
+            if (n == queue_.size()) {
+                batch.clear();
+                tags.clear();
+                batch.swap(queue_);
+                tags.swap(tags_);
+            } else {
+                const auto end = static_cast<std::ptrdiff_t>(n);
+                batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + end));
+                tags.assign(tags_.begin(), tags_.begin() + end);
+                queue_.erase(queue_.begin(), queue_.begin() + end);
+                tags_.erase(tags_.begin(), tags_.begin() + end);
+                first_queued_ = std::chrono::steady_clock::now();
+            }
             error = error_;
         }
         if (!error) {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -32,7 +33,9 @@ public:
     /// `done(batch, error)` runs on `ex` after each transaction, in order. error: the journal_error's text.
     using completion = std::function<void(std::vector<committed>&, const std::string* error)>;
 
-    group_committer(journal& j, boost::asio::any_io_executor ex, std::size_t batch_max, completion done);
+    /// A transaction starts when batch_max ops are queued, or `latency` after the first op of the batch was queued.
+    group_committer(journal& j, boost::asio::any_io_executor ex, std::size_t batch_max,
+                    std::chrono::microseconds latency, completion done);
     ~group_committer();  ///< close()
     group_committer(const group_committer&) = delete;
     group_committer& operator=(const group_committer&) = delete;
@@ -49,6 +52,8 @@ private:
     journal& journal_;
     boost::asio::any_io_executor ex_;
     std::size_t batch_max_;
+    std::chrono::microseconds latency_;
+    std::chrono::steady_clock::time_point first_queued_;
     completion done_;
     mutable std::mutex m_;
     std::condition_variable cv_;

@@ -57,7 +57,7 @@ dispatcher::dispatcher(smooch::client& c, dispatch_params p)
     if (p.max_sends == 0) throw std::invalid_argument("dispatch_params::max_sends: must be at least 1");
     if (p.settle_delay.count() < 0 || p.clock_skew.count() < 0 || p.retry_delay.count() < 0)
         throw std::invalid_argument("dispatch_params: delays must not be negative");
-    if (p.intent_window == 0) p.intent_window = p.concurrency;
+    if (p.intent_window == 0) p.intent_window = 4 * p.concurrency;
     impl_ = std::make_unique<impl>(c, std::move(p));
 }
 
@@ -98,7 +98,6 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     src = &s;
     ex = co_await boost::asio::this_coro::executor;
     wake_room.emplace(ex);
-    wake_ready.emplace(ex);
     wake_idle.emplace(ex);
 
     detail::journal_open_params jp;
@@ -126,7 +125,7 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
         c.done_before = c.done() - (params.retry_failed ? c.failed : 0);
     });
     committer = std::make_unique<detail::group_committer>(
-        *journal, ex, params.batch_max,
+        *journal, ex, params.batch_max, params.batch_latency,
         [this](std::vector<detail::committed>& batch, const std::string* error) { on_committed(batch, error); });
 
     run_summary summary;
@@ -181,7 +180,7 @@ void dispatcher::impl::spawn(boost::asio::awaitable<void> a)
 void dispatcher::impl::wake_all()
 {
     wake_room->notify();
-    wake_ready->notify();
+    senders.wake_all();
     wake_idle->notify();
 }
 
@@ -266,7 +265,8 @@ void dispatcher::impl::record_intent(job& j)
     if (!j.in_journal) {
         op.app = j.p.app;
         op.user = j.p.user;
-        op.key = j.p.key;
+        op.key_derived = j.p.key_derived;
+        if (!op.key_derived) op.key = j.p.key;
     }
     j.intent_ms = op.time_ms;
     ++j.sends;
@@ -317,13 +317,14 @@ void dispatcher::impl::finish(job& j)
 {
     jobs.erase(j.p.line);  // destroys j
     wake_room->notify();
-    wake_ready->notify();  // senders re-check whether anything can still become ready
+    if (reader_done && jobs.empty()) senders.wake_all();  // nothing can become ready any more: they end
     wake_idle->notify();
 }
 
 void dispatcher::impl::on_committed(std::vector<detail::committed>& batch, const std::string* error)
 {
     if (error) request_stop(run_end::aborted, *error);
+    if (stopping) senders.wake_all();
     for (auto& c : batch) {
         ++acked;
         if (c.kind == journal_op::result) continue;
@@ -349,16 +350,19 @@ void dispatcher::impl::on_committed(std::vector<detail::committed>& batch, const
             continue;
         }
         ready.push_back(&j);
+        senders.wake_one();
     }
-    wake_all();
+    wake_room->notify();
+    wake_idle->notify();
 }
 
 // ---------------------------------------------------------------------------------------------- the senders
 
 boost::asio::awaitable<void> dispatcher::impl::send_loop()
 {
+    boost::asio::steady_timer idle(ex);
     for (;;) {
-        while (ready.empty() && !stopping && !(reader_done && jobs.empty())) co_await wake_ready->wait();
+        while (ready.empty() && !stopping && !(reader_done && jobs.empty())) co_await senders.wait(idle);
         if (ready.empty()) co_return;
         job& j = *ready.front();
         ready.pop_front();

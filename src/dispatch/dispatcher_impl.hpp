@@ -42,6 +42,32 @@ private:
     boost::asio::steady_timer t_;
 };
 
+/// Idle senders, each waiting on its own timer, so that a job made ready wakes exactly one of them (a shared
+/// wakeup would wake every sender for every line, and each would re-arm its timer).
+class idle_senders {
+public:
+    boost::asio::awaitable<void> wait(boost::asio::steady_timer& t)
+    {
+        t.expires_at(std::chrono::steady_clock::time_point::max());
+        idle_.push_back(&t);
+        co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+    void wake_one()
+    {
+        if (idle_.empty()) return;
+        idle_.back()->cancel();
+        idle_.pop_back();
+    }
+    void wake_all()
+    {
+        for (auto* t : idle_) t->cancel();
+        idle_.clear();
+    }
+
+private:
+    std::vector<boost::asio::steady_timer*> idle_;
+};
+
 } // namespace detail
 
 /// A line between parsing and its final result.
@@ -75,7 +101,8 @@ struct dispatcher::impl {
     std::vector<std::uint8_t> states;                          // by line, from the journal at start
     std::unordered_map<std::uint64_t, std::unique_ptr<job>> jobs; // outstanding, by line
     std::deque<job*> ready;                                    // intent durable, waiting for a sender
-    std::optional<detail::wakeup> wake_room, wake_ready, wake_idle;
+    std::optional<detail::wakeup> wake_room, wake_idle;
+    detail::idle_senders senders;
     std::uint64_t submitted = 0, acked = 0;                    // journal ops
     unsigned live = 0;                                         // coroutines of this run
     bool reader_done = false;

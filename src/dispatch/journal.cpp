@@ -4,6 +4,8 @@
 
 #include "dispatch/journal.hpp"
 
+#include "dispatch/campaign.hpp"
+
 #include <sqlite3.h>
 
 #include <fcntl.h>
@@ -40,12 +42,12 @@ CREATE TABLE IF NOT EXISTS lines(
   api_code    TEXT,
   description TEXT,
   updated_ms  INTEGER NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS lines_key ON lines(key);
-CREATE INDEX IF NOT EXISTS lines_unsettled ON lines(state) WHERE state IN (1, 2);
+CREATE UNIQUE INDEX IF NOT EXISTS lines_key ON lines(key) WHERE key IS NOT NULL;
 CREATE VIEW IF NOT EXISTS line_states AS
   SELECT line, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'sending' WHEN 2 THEN 'unknown' WHEN 3 THEN 'delivered'
                           WHEN 4 THEN 'failed' WHEN 5 THEN 'rejected' END AS state,
-         app, user, key, datetime(intent_ms / 1000, 'unixepoch') AS intent, sends, message_id, reconciled, status,
+         app, user, coalesce(key, substr((SELECT value FROM meta WHERE name = 'campaign_id'), 1, 16) || '-' || line)
+           AS key, datetime(intent_ms / 1000, 'unixepoch') AS intent, sends, message_id, reconciled, status,
          api_code, description
   FROM lines;
 )sql";
@@ -155,7 +157,7 @@ void read_ended_badly(sqlite3* db, const std::function<void(const ended_badly&)>
 
 } // namespace
 
-journal::journal(const journal_open_params& p) : path_(p.path)
+journal::journal(const journal_open_params& p) : path_(p.path), campaign_id_(p.campaign_id)
 {
     if (path_.empty()) throw dispatch_error("no journal given");
     check_writable(path_);
@@ -294,7 +296,7 @@ std::vector<unsettled_line> journal::load_unsettled()
         u.line = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
         u.app = column_text(s, 1);
         u.user = column_text(s, 2);
-        u.key = column_text(s, 3);
+        u.key = sqlite3_column_type(s, 3) == SQLITE_NULL ? default_key(campaign_id_, u.line) : column_text(s, 3);
         u.intent_ms = sqlite3_column_int64(s, 4);
         u.sends = static_cast<unsigned>(sqlite3_column_int(s, 5));
         out.push_back(std::move(u));
@@ -318,7 +320,9 @@ void journal::apply(std::span<const journal_op> ops, std::vector<op_outcome>& ou
                 sqlite3_bind_int64(s, 1, line);
                 bind_text(s, 2, op.app);
                 bind_text(s, 3, op.user);
-                bind_text(s, 4, op.key);
+                // A derived key is not stored (it is the campaign id and the line number): no index entry to keep.
+                if (op.key_derived) sqlite3_bind_null(s, 4);
+                else bind_text(s, 4, op.key);
                 sqlite3_bind_int64(s, 5, op.time_ms);
                 break;
             case journal_op::intent_again:
@@ -357,7 +361,7 @@ void journal::apply(std::span<const journal_op> ops, std::vector<op_outcome>& ou
             sqlite3_reset(s);
             sqlite3_clear_bindings(s);
             if (rc != SQLITE_DONE) fail("write", rc);
-            if (op.kind == journal_op::intent_new && sqlite3_changes(db_) == 0) {
+            if (op.kind == journal_op::intent_new && !op.key_derived && sqlite3_changes(db_) == 0) {
                 // The key is another line's: sending would make reading back ambiguous.
                 out[i].ok = false;
                 bind_text(find_key_, 1, op.key);

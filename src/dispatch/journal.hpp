@@ -34,6 +34,7 @@ struct journal_op {
     line_state state = line_state::sending;  ///< result: the new state.
     std::int64_t time_ms = 0;                ///< Unix ms: the intent time, or when the result was known.
     std::string app, user, key;              ///< intent_new (app/user also for a rejected result).
+    bool key_derived = false;                ///< intent_new: the key is default_key(campaign, line), not stored.
     std::string message_id;                  ///< delivered
     bool reconciled = false;                 ///< delivered by reading back
     unsigned status = 0;                     ///< failed
@@ -97,7 +98,7 @@ private:
     sqlite3_stmt* prepare(const char* sql);
     [[noreturn]] void fail(const std::string& doing, int rc);
 
-    std::string path_;
+    std::string path_, campaign_id_;
     sqlite3* db_ = nullptr;
     int lock_fd_ = -1;
     sqlite3_stmt* ins_intent_ = nullptr;

@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -38,7 +39,8 @@ namespace {
 
 constexpr const char* usage_text = R"(usage:
   smooch-dispatch run CAMPAIGN.jsonl --journal FILE --url URL (--key-id ID --secret S | --jwt TOKEN)
-                  [--ca FILE] [--app APP] [--concurrency C] [--connections K] [--rate R] [--burst B]
+                  [--ca FILE] [--app APP] [--concurrency C] [--connections K] [--intent-window W]
+                  [--rate R] [--burst B]
                   [--failures FILE] [--json] [--retry-failed] [--settle MS] [--clock-skew MS] [--timeout MS]
                   [--synchronous full|normal] [--no-progress]
   smooch-dispatch run CAMPAIGN.jsonl --journal FILE --dry-run [options]
@@ -58,6 +60,7 @@ run options:
   --ca FILE              PEM file of CAs to trust (default: the system store)
   --app APP              app of lines that name none
   --concurrency C        posts in flight (default 64)
+  --intent-window W      lines whose intent is recorded ahead of a free sender (default 4 x C)
   --connections K        connections to the server (default 16)
   --rate R [--burst B]   client-side limit, requests/s per app (default none; burst default max(1, R/10))
   --failures FILE        write failed and rejected lines with their reasons as JSON lines (ready to fix and feed back)
@@ -92,7 +95,7 @@ T number(const std::string& flag, const std::string& v, T min, T max)
 struct options {
     std::string command, campaign, journal, url, key_id, secret, jwt, ca, app, failures;
     bool dry_run = false, json = false, retry_failed = false, no_progress = false;
-    std::size_t concurrency = 64, connections = 16;
+    std::size_t concurrency = 64, connections = 16, intent_window = 0;
     double rate = 0, burst = 0;
     long settle_ms = 3000, skew_ms = 60000, timeout_ms = 120000;
     std::uint64_t max_pages = 0;
@@ -129,6 +132,7 @@ options parse(int argc, char** argv)
         else if (a == "--failures") o.failures = value(a);
         else if (a == "--concurrency") o.concurrency = number<std::size_t>(a, value(a), 1, 100000);
         else if (a == "--connections") o.connections = number<std::size_t>(a, value(a), 1, 10000);
+        else if (a == "--intent-window") o.intent_window = number<std::size_t>(a, value(a), 1, 1000000);
         else if (a == "--rate") o.rate = number<double>(a, value(a), 0.001, 1e7);
         else if (a == "--burst") o.burst = number<double>(a, value(a), 1, 1e7);
         else if (a == "--settle") o.settle_ms = number<long>(a, value(a), 0, 3600000);
@@ -235,6 +239,9 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
                               {"recovered", s.recovered},
                               {"recovery_ms", s.recovery.count()},
                               {"recovery_reads", s.recovery_reads}};
+        rusage ru{};
+        getrusage(RUSAGE_SELF, &ru);
+        j["peak_rss_kb"] = ru.ru_maxrss;  // --dry-run includes the in-process mock and what it stores
         if (!o.failures.empty()) j["failures_written"] = failures_written;
         std::cout << boost::json::serialize(j) << "\n";
         return;
@@ -308,6 +315,7 @@ int run_command(const options& o)
     dp.journal = o.journal;
     dp.default_app = o.app;
     dp.concurrency = o.concurrency;
+    dp.intent_window = o.intent_window;
     dp.settle_delay = std::chrono::milliseconds(o.settle_ms);
     dp.clock_skew = std::chrono::milliseconds(o.skew_ms);
     dp.retry_failed = o.retry_failed;

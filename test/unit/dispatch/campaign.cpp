@@ -33,6 +33,7 @@ BOOST_AUTO_TEST_CASE(a_line_is_parsed_and_its_default_key_merged_into_metadata)
     BOOST_TEST(p->app == "app_1");
     BOOST_TEST(p->user == "u 1");
     BOOST_TEST(p->key == "0123456789abcdef-7");
+    BOOST_TEST(p->key_derived);
     BOOST_TEST(p->body.metadata->at("a").as_int64() == 1);
     BOOST_TEST(p->body.metadata->at(key_field).as_string() == "0123456789abcdef-7");
     BOOST_TEST(p->body.text.value() == "hi");
@@ -74,6 +75,9 @@ BOOST_AUTO_TEST_CASE(each_bad_line_has_a_reason_naming_what_is_wrong)
     BOOST_TEST(rejected(R"({"user":"u","key":")" + std::string(300, 'k') +
                         R"(","message":{"role":"appMaker","type":"text","text":"x"}})") ==
                "key: longer than 256 bytes");
+    // A key in the form of a derived key could be another line's key.
+    BOOST_TEST(rejected(R"({"user":"u","key":"0123456789abcdef-3","message":{"role":"appMaker","type":"text","text":"x"}})")
+                   .starts_with("key: must not start with \"0123456789abcdef-\""));
     // Validation of the message itself, by the client's validate().
     BOOST_TEST(rejected(R"({"user":"u","message":{"role":"appMaker","type":"text"}})").starts_with("message.text"));
     BOOST_TEST(rejected(R"({"user":"u","message":{"role":"appMaker","type":"text","text":7}})")
