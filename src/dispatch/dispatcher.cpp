@@ -282,7 +282,10 @@ void dispatcher::impl::record_result(job& j, line_state st, const detail::post_r
     op.time_ms = now_ms();
     op.reconciled = reconciled;
     if (st == line_state::delivered) op.message_id = j.message_id;
-    if (st == line_state::failed && r) {
+    if (st == line_state::unknown && j.applied) {
+        op.status = r && r->status >= 200 && r->status < 300 ? r->status : 200;  // survives a crash: never resent
+        op.description = "the server applied it (2xx) but its answer could not be read";
+    } else if (st == line_state::failed && r) {
         op.status = r->status;
         op.api_code = r->api_code;
         op.description = r->api_description.empty() ? r->description : r->api_description;
@@ -398,7 +401,7 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
         }
         case next_step::reconcile:
             j.applied = a.verdict == detail::post_verdict::applied;
-            record_result(j, line_state::unknown);
+            record_result(j, line_state::unknown, &r);
             count([](dispatch_counters& c) { ++c.unknown; });
             enqueue_check(j);
             break;

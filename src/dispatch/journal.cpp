@@ -287,7 +287,7 @@ std::vector<std::uint8_t> journal::load_states()
 std::vector<unsettled_line> journal::load_unsettled()
 {
     std::vector<unsettled_line> out;
-    sqlite3_stmt* s = prepare("SELECT line, app, user, key, intent_ms, sends FROM lines WHERE state IN (1, 2) "
+    sqlite3_stmt* s = prepare("SELECT line, app, user, key, intent_ms, sends, status FROM lines WHERE state IN (1, 2) "
                               "ORDER BY line");
     stmt_guard g{s};
     int rc;
@@ -299,6 +299,8 @@ std::vector<unsettled_line> journal::load_unsettled()
         u.key = sqlite3_column_type(s, 3) == SQLITE_NULL ? default_key(campaign_id_, u.line) : column_text(s, 3);
         u.intent_ms = sqlite3_column_int64(s, 4);
         u.sends = static_cast<unsigned>(sqlite3_column_int(s, 5));
+        const int status = sqlite3_column_int(s, 6);
+        u.applied = status >= 200 && status < 300;
         out.push_back(std::move(u));
     }
     if (rc != SQLITE_DONE) fail("read", rc);
@@ -347,7 +349,7 @@ void journal::apply(std::span<const journal_op> ops, std::vector<op_outcome>& ou
                 if (op.message_id.empty()) sqlite3_bind_null(s, 3);
                 else bind_text(s, 3, op.message_id);
                 sqlite3_bind_int(s, 4, op.reconciled ? 1 : 0);
-                if (op.state == line_state::failed) {
+                if (op.state == line_state::failed || op.status) {
                     sqlite3_bind_int(s, 5, static_cast<int>(op.status));
                     bind_text(s, 6, op.api_code);
                     bind_text(s, 7, op.description);

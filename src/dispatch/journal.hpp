@@ -53,6 +53,7 @@ struct unsettled_line {
     std::string app, user, key;
     std::int64_t intent_ms = 0;
     unsigned sends = 0;
+    bool applied = false;  ///< The server had answered 2xx: delivered even if reading back does not show it.
 };
 
 /// A failed or rejected line, for --failures.

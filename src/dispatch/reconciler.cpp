@@ -159,6 +159,8 @@ boost::asio::awaitable<void> dispatcher::impl::recover(std::vector<detail::unset
                     op.state = line_state::delivered;
                     op.message_id = f->second;
                     op.reconciled = true;
+                } else if (l.applied) {
+                    op.state = line_state::delivered;  // the server said 2xx: never sent again, id unknown
                 } else {
                     op.state = line_state::pending;  // not stored: the reader sends it again
                 }

@@ -101,6 +101,8 @@ BOOST_AUTO_TEST_CASE(reading_back_finds_an_applied_post_and_sends_again_one_that
     mock_env env;
     env.mock_params.faults.push_back(mock::parse_fault("reset,apply,count=1,route=post_message,user=u1"));
     env.mock_params.faults.push_back(mock::parse_fault("reset,count=1,route=post_message,user=u2"));
+    // A 201 whose body does not parse: applied; reading back finds its id, and it is never sent again.
+    env.mock_params.faults.push_back(mock::parse_fault("malformed,apply,count=1,route=post_message,user=u3"));
     temp_dir dir;
     auto c = env.make_client();
     const auto lines = make_campaign(40, 4);
@@ -108,12 +110,13 @@ BOOST_AUTO_TEST_CASE(reading_back_finds_an_applied_post_and_sends_again_one_that
     const auto s = run_once(env, *c, params_for(dir.file("j.db")), *src);
     BOOST_TEST((s.end == sd::run_end::completed));
     BOOST_TEST(s.counters.delivered == 40u);
-    BOOST_TEST(s.counters.reconciled_found == 1u);   // u1's post: applied, then the connection was reset
+    BOOST_TEST(s.counters.reconciled_found == 2u);   // u1's post: applied, then the connection was reset; u3's
     BOOST_TEST(s.counters.reconciled_absent == 1u);  // u2's post: reset before it was applied
     BOOST_TEST(s.counters.resends == 1u);
     BOOST_TEST(s.counters.posts == 41u);
     const auto rec = env.server->record();
     BOOST_TEST(rec.fault_count(mock::fault_action::reset) == 2u);
+    BOOST_TEST(rec.fault_count(mock::fault_action::malformed) == 1u);
     BOOST_TEST(check_exactly_once(rec, dir.file("j.db"), 40, 4) == 0u);
     const auto rows = read_journal(dir.file("j.db"));
     std::size_t reconciled = 0, sent_twice = 0;
@@ -121,7 +124,7 @@ BOOST_AUTO_TEST_CASE(reading_back_finds_an_applied_post_and_sends_again_one_that
         reconciled += r.reconciled;
         sent_twice += r.sends == 2;
     }
-    BOOST_TEST(reconciled == 1u);
+    BOOST_TEST(reconciled == 2u);
     BOOST_TEST(sent_twice == 1u);
 }
 
