@@ -175,6 +175,9 @@ struct dispatch_params {
     std::uint64_t journal_max_pages = 0;
     /// Called on the run's executor for each line that ends during the run. Default none.
     std::function<void(const line_event&)> on_line;
+    /// Called once the lines a crashed run left possibly sent are settled (before any other line is read), with
+    /// their number, the time it took (settle delay included) and the reads it made. Default none.
+    std::function<void(std::uint64_t lines, std::chrono::milliseconds took, std::uint64_t reads)> on_recovered;
 };
 
 /// Counters of a run, readable from any thread (dispatcher::counters()).

@@ -136,8 +136,12 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
         co_await recover(std::move(unsettled));
         summary.recovery =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - r0);
-        std::lock_guard lk(counters_mutex);
-        summary.recovery_reads = counters.reconcile_reads - reads0;
+        {
+            std::lock_guard lk(counters_mutex);
+            summary.recovery_reads = counters.reconcile_reads - reads0;
+        }
+        if (params.on_recovered && !stopping)
+            params.on_recovered(summary.recovered, summary.recovery, summary.recovery_reads);
     }
 
     if (!stopping) {

@@ -321,6 +321,12 @@ int run_command(const options& o)
     dp.retry_failed = o.retry_failed;
     dp.synchronous = o.sync;
     dp.journal_max_pages = o.max_pages;
+    const bool tty = ::isatty(1) != 0;
+    dp.on_recovered = [tty](std::uint64_t lines, std::chrono::milliseconds took, std::uint64_t reads) {
+        std::fprintf(stderr, "%ssmooch-dispatch: settled %llu lines an earlier run left in flight, in %lld ms with %llu reads\n",
+                     tty ? "\r\x1b[K" : "", static_cast<unsigned long long>(lines), static_cast<long long>(took.count()),
+                     static_cast<unsigned long long>(reads));
+    };
 
     asio::io_context io(1);
     std::optional<smooch::client> client;
