@@ -46,8 +46,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS lines_key ON lines(key) WHERE key IS NOT NULL;
 CREATE VIEW IF NOT EXISTS line_states AS
   SELECT line, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'sending' WHEN 2 THEN 'unknown' WHEN 3 THEN 'delivered'
                           WHEN 4 THEN 'failed' WHEN 5 THEN 'rejected' END AS state,
-         app, user, coalesce(key, substr((SELECT value FROM meta WHERE name = 'campaign_id'), 1, 16) || '-' || line)
-           AS key, datetime(intent_ms / 1000, 'unixepoch') AS intent, sends, message_id, reconciled, status,
+         app, user, CASE WHEN state = 5 THEN key
+                         ELSE coalesce(key, substr((SELECT value FROM meta WHERE name = 'campaign_id'), 1, 16) || '-' || line)
+                    END AS key, datetime(intent_ms / 1000, 'unixepoch') AS intent, sends, message_id, reconciled, status,
          api_code, description
   FROM lines;
 )sql";

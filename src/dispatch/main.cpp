@@ -322,6 +322,22 @@ int run_command(const options& o)
     dp.synchronous = o.sync;
     dp.journal_max_pages = o.max_pages;
     const bool tty = ::isatty(1) != 0;
+    // The first lines that fail or are rejected, with their numbers, as they happen (all of them: --failures).
+    std::uint64_t reported = 0;
+    dp.on_line = [tty, &reported, &o](const sd::line_event& e) {
+        if (e.state != sd::line_state::failed && e.state != sd::line_state::rejected) return;
+        if (++reported > 10) {
+            if (reported == 11)
+                std::fprintf(stderr, "%ssmooch-dispatch: more lines failed or were rejected%s\n", tty ? "\r\x1b[K" : "",
+                             o.failures.empty() ? " (--failures FILE lists them all)" : ", see the --failures file");
+            return;
+        }
+        std::string why = e.description;
+        if (e.state == sd::line_state::failed && e.status)
+            why = "HTTP " + std::to_string(e.status) + (e.api_code.empty() ? "" : " " + e.api_code) + ": " + why;
+        std::fprintf(stderr, "%ssmooch-dispatch: line %llu %s: %s\n", tty ? "\r\x1b[K" : "",
+                     static_cast<unsigned long long>(e.line), sd::to_string(e.state), why.c_str());
+    };
     dp.on_recovered = [tty](std::uint64_t lines, std::chrono::milliseconds took, std::uint64_t reads) {
         std::fprintf(stderr, "%ssmooch-dispatch: settled %llu lines an earlier run left in flight, in %lld ms with %llu reads\n",
                      tty ? "\r\x1b[K" : "", static_cast<unsigned long long>(lines), static_cast<long long>(took.count()),
