@@ -65,11 +65,7 @@ dispatcher::~dispatcher() = default;
 
 void dispatcher::stop() { impl_->request_stop(run_end::stopped, "stopped on request: nothing new was started"); }
 
-dispatch_counters dispatcher::counters() const
-{
-    std::lock_guard lk(impl_->counters_mutex);
-    return impl_->counters;
-}
+dispatch_counters dispatcher::counters() const { return impl_->counters.snapshot(); }
 
 boost::asio::awaitable<run_summary> dispatcher::run(source& src) { co_return co_await impl_->run(src); }
 
@@ -78,12 +74,6 @@ boost::asio::awaitable<run_summary> dispatcher::run(source& src) { co_return co_
 dispatcher::impl::impl(smooch::client& c, dispatch_params p) : api(c), params(std::move(p)), health(0, 0)
 {
     health = detail::health(params.stop_after_auth_failures, params.stop_after_errors);
-}
-
-void dispatcher::impl::count(const std::function<void(dispatch_counters&)>& f)
-{
-    std::lock_guard lk(counters_mutex);
-    f(counters);
 }
 
 void dispatcher::impl::submit(journal_op op, std::uint64_t tag)
@@ -98,6 +88,8 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     src = &s;
     ex = co_await boost::asio::this_coro::executor;
     wake_room.emplace(ex);
+    window = params.concurrency + params.intent_window;
+    room_burst = std::max<std::size_t>(1, window / 16);
     wake_idle.emplace(ex);
 
     detail::journal_open_params jp;
@@ -111,7 +103,7 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     s.rewind();  // line numbers are positions from the start: a reused source must not go on where it stopped
     states = journal->load_states();
     auto unsettled = journal->load_unsettled();
-    count([&](dispatch_counters& c) {
+    count([&](live_counters& c) {
         c.total = s.size().value_or(0);
         for (auto st : states) {
             if (st == detail::absent) continue;
@@ -122,7 +114,7 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
             default: break;
             }
         }
-        c.done_before = c.done() - (params.retry_failed ? c.failed : 0);
+        c.done_before = c.done() - (params.retry_failed ? c.failed.load() : 0);
     });
     committer = std::make_unique<detail::group_committer>(
         *journal, ex, params.batch_max, params.batch_latency,
@@ -132,14 +124,11 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     if (!unsettled.empty()) {
         const auto r0 = std::chrono::steady_clock::now();
         summary.recovered = unsettled.size();
-        const auto reads0 = counters.reconcile_reads;
+        const std::uint64_t reads0 = counters.reconcile_reads;
         co_await recover(std::move(unsettled));
         summary.recovery =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - r0);
-        {
-            std::lock_guard lk(counters_mutex);
-            summary.recovery_reads = counters.reconcile_reads - reads0;
-        }
+        summary.recovery_reads = counters.reconcile_reads - reads0;
         if (params.on_recovered && !stopping)
             params.on_recovered(summary.recovered, summary.recovery, summary.recovery_reads);
     }
@@ -150,9 +139,8 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     }
     while (live > 0 || acked < submitted) co_await wake_idle->wait();
     committer->close();
-    summary.counters = counters;
-    summary.counters.commits = committer->commits();
-    count([&](dispatch_counters& c) { c.commits = summary.counters.commits; });
+    counters.commits = committer->commits();
+    summary.counters = counters.snapshot();
     committer.reset();
     journal.reset();  // releases the run lock
     summary.end = end;
@@ -210,27 +198,26 @@ boost::asio::awaitable<void> dispatcher::impl::read_lines()
 {
     std::string text;
     std::uint64_t line = 0;
-    const std::size_t window = params.concurrency + params.intent_window;
     while (!stopping) {
         while (!stopping && jobs.size() >= window) co_await wake_room->wait();
         if (stopping) break;
         if (!src->next(text)) break;
         ++line;
         if ((line & 4095) == 0) co_await boost::asio::post(ex, boost::asio::use_awaitable);  // let timers run
-        count([](dispatch_counters& c) { ++c.read; });
+        count([](live_counters& c) { ++c.read; });
         const std::uint8_t st = line < states.size() ? states[line] : detail::absent;
         const auto action = detail::resume_action(st, params.retry_failed);
         if (action == detail::on_read::skip) continue;
         auto parsed = detail::parse_line(text, line, params.default_app, src->campaign_id());
         if (auto* r = std::get_if<detail::rejection>(&parsed)) {
-            if (st == static_cast<std::uint8_t>(line_state::failed)) count([](dispatch_counters& c) { --c.failed; });
+            if (st == static_cast<std::uint8_t>(line_state::failed)) count([](live_counters& c) { --c.failed; });
             reject(line, "", "", std::move(r->description));
             continue;
         }
         auto j = std::make_unique<job>();
         j->p = std::move(std::get<detail::prepared_line>(parsed));
         j->in_journal = action == detail::on_read::send_again;
-        if (st == static_cast<std::uint8_t>(line_state::failed)) count([](dispatch_counters& c) { --c.failed; });
+        if (st == static_cast<std::uint8_t>(line_state::failed)) count([](live_counters& c) { --c.failed; });
         job& ref = *j;
         jobs.emplace(line, std::move(j));
         record_intent(ref);
@@ -250,7 +237,7 @@ void dispatcher::impl::reject(std::uint64_t line, std::string app, std::string u
     op.user = std::move(user);
     op.description = why;
     submit(std::move(op), 0);
-    count([](dispatch_counters& c) { ++c.rejected; });
+    count([](live_counters& c) { ++c.rejected; });
     if (params.on_line) {
         line_event e;
         e.line = line;
@@ -299,7 +286,7 @@ void dispatcher::impl::record_result(job& j, line_state st, const detail::post_r
     }
     submit(op, 0);
     if (st == line_state::pending || st == line_state::unknown) return;
-    count([&](dispatch_counters& c) {
+    count([&](live_counters& c) {
         if (st == line_state::delivered) ++c.delivered;
         if (st == line_state::failed) ++c.failed;
         if (st == line_state::rejected) ++c.rejected;
@@ -323,9 +310,10 @@ void dispatcher::impl::record_result(job& j, line_state st, const detail::post_r
 void dispatcher::impl::finish(job& j)
 {
     jobs.erase(j.p.line);  // destroys j
-    wake_room->notify();
+    // The reader refills the window in bursts, not one wake-up per line. (run() waits for coroutines and commits,
+    // which notify it themselves.)
+    if (jobs.size() + room_burst <= window) wake_room->notify();
     if (reader_done && jobs.empty()) senders.wake_all();  // nothing can become ready any more: they end
-    wake_idle->notify();
 }
 
 void dispatcher::impl::on_committed(std::vector<detail::committed>& batch, const std::string* error)
@@ -373,12 +361,12 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
         if (ready.empty()) co_return;
         job& j = *ready.front();
         ready.pop_front();
-        count([](dispatch_counters& c) {
+        count([](live_counters& c) {
             ++c.posts;
             ++c.in_flight;
         });
         const auto r = co_await detail::post_message(api, j.p.app, j.p.user, j.p.body);
-        count([](dispatch_counters& c) { --c.in_flight; });
+        count([](live_counters& c) { --c.in_flight; });
         const auto a = detail::assess(r);
         if (a.verdict == detail::post_verdict::delivered || a.verdict == detail::post_verdict::applied)
             health.on_success();
@@ -406,7 +394,7 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
         case next_step::reconcile:
             j.applied = a.verdict == detail::post_verdict::applied;
             record_result(j, line_state::unknown, &r);
-            count([](dispatch_counters& c) { ++c.unknown; });
+            count([](live_counters& c) { ++c.unknown; });
             enqueue_check(j);
             break;
         case next_step::send_again: spawn(retry_later(j)); break;
@@ -423,7 +411,7 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
 
 boost::asio::awaitable<void> dispatcher::impl::retry_later(job& j)
 {
-    count([](dispatch_counters& c) { ++c.retries; });
+    count([](live_counters& c) { ++c.retries; });
     boost::asio::steady_timer t(ex, params.retry_delay);
     co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     if (stopping) {  // definitely not applied: back to pending for the next run

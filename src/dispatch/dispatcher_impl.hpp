@@ -19,7 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <atomic>
 #include <optional>
 #include <unordered_map>
 
@@ -89,9 +89,31 @@ struct dispatcher::impl {
     dispatch_params params;
     detail::health health;
 
-    mutable std::mutex counters_mutex;
-    dispatch_counters counters;
-    void count(const std::function<void(dispatch_counters&)>& f);
+    /// dispatch_counters as atomics: updated on the run's thread, read from any (dispatcher::counters()).
+    struct live_counters {
+#define SMOOCH_DISPATCH_COUNTERS(X)                                                                                   \
+    X(total) X(read) X(delivered) X(failed) X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries)         \
+        X(reconcile_reads) X(reconciled_found) X(reconciled_absent) X(commits) X(done_before)
+#define SMOOCH_X(f) std::atomic<std::uint64_t> f{0};
+        SMOOCH_DISPATCH_COUNTERS(SMOOCH_X)
+#undef SMOOCH_X
+        std::uint64_t done() const noexcept { return delivered + failed + rejected; }
+        dispatch_counters snapshot() const noexcept
+        {
+            dispatch_counters c;
+#define SMOOCH_X(f) c.f = f.load(std::memory_order_relaxed);
+            SMOOCH_DISPATCH_COUNTERS(SMOOCH_X)
+#undef SMOOCH_X
+            return c;
+        }
+#undef SMOOCH_DISPATCH_COUNTERS
+    };
+    live_counters counters;
+    template <class F>
+    void count(F&& f)
+    {
+        f(counters);
+    }
 
     // --- one run
     source* src = nullptr;
@@ -101,6 +123,7 @@ struct dispatcher::impl {
     std::vector<std::uint8_t> states;                          // by line, from the journal at start
     std::unordered_map<std::uint64_t, std::unique_ptr<job>> jobs; // outstanding, by line
     std::deque<job*> ready;                                    // intent durable, waiting for a sender
+    std::size_t window = 0, room_burst = 1;                    // outstanding lines at most; reader refill step
     std::optional<detail::wakeup> wake_room, wake_idle;
     detail::idle_senders senders;
     std::uint64_t submitted = 0, acked = 0;                    // journal ops

@@ -25,7 +25,7 @@ boost::asio::awaitable<bool> dispatcher::impl::walk(const std::string& app, cons
 {
     while (!w.done()) {
         auto r = co_await detail::read_page_after(api, app, user, w.cursor());
-        count([](dispatch_counters& c) { ++c.reconcile_reads; });
+        count([](live_counters& c) { ++c.reconcile_reads; });
         if (r.ec && r.status == 404) {  // no conversation: nothing was stored there
             w.on_no_conversation();
             break;
@@ -81,7 +81,7 @@ boost::asio::awaitable<void> dispatcher::impl::check_user(std::pair<std::string,
         for (job* j : batch) {
             if (!ok) {
                 if (stopping) {  // left unknown in the journal: the next run reads back
-                    count([](dispatch_counters& c) { --c.unknown; });
+                    count([](live_counters& c) { --c.unknown; });
                     finish(*j);
                 } else {
                     j->check_at = std::chrono::steady_clock::now() + params.settle_delay;
@@ -92,7 +92,7 @@ boost::asio::awaitable<void> dispatcher::impl::check_user(std::pair<std::string,
             const auto f = w.found().find(j->p.line);
             const bool found = f != w.found().end();
             if (found) j->message_id = f->second;
-            count([&](dispatch_counters& c) {
+            count([&](live_counters& c) {
                 --c.unknown;
                 ++(found ? c.reconciled_found : c.reconciled_absent);
             });
@@ -102,7 +102,7 @@ boost::asio::awaitable<void> dispatcher::impl::check_user(std::pair<std::string,
                     record_result(*j, line_state::pending);
                     finish(*j);
                 } else {
-                    count([](dispatch_counters& c) { ++c.resends; });
+                    count([](live_counters& c) { ++c.resends; });
                     record_result(*j, line_state::pending);  // the decision: not stored, safe to send again
                     record_intent(*j);
                 }
@@ -166,7 +166,7 @@ boost::asio::awaitable<void> dispatcher::impl::recover(std::vector<detail::unset
                 }
                 if (l.line >= states.size()) states.resize(l.line + 1, detail::absent);
                 states[l.line] = static_cast<std::uint8_t>(op.state);
-                count([&](dispatch_counters& c) {
+                count([&](live_counters& c) {
                     ++(op.state == line_state::delivered ? c.reconciled_found : c.reconciled_absent);
                     if (op.state == line_state::delivered) ++c.delivered;
                 });
