@@ -61,8 +61,8 @@ if ((MEMORY)); then
     rm -f "$dir"/m.db*
     out=$("$dispatch" run "$dir/m.jsonl" --journal "$dir/m.db" --url "$url" --ca "$dir/ca.pem" --key-id bench_key \
           --secret bench-secret --concurrency "$C" --connections "$K" --app app_bench --json)
-    printf '  %8d lines: %6d KB, %s lines/s, journal %s\n' "$n" "$(field peak_rss_kb <<<"$out")" \
-           "$(field posts_per_s <<<"$out" | cut -d. -f1)" "$(du -h "$dir/m.db" | cut -f1)"
+    printf '  %8d lines: %6d KB, %6.0f lines/s, journal %s\n' "$n" "$(field peak_rss_kb <<<"$out")" \
+           "$(field posts_per_s <<<"$out")" "$(du -h "$dir/m.db" | cut -f1)"
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; rm -f "$dir/out"
   done
 fi

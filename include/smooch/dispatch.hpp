@@ -88,7 +88,7 @@ std::unique_ptr<source> callback_source(std::string campaign_id, std::function<b
 namespace detail {
 inline std::string line_text(const std::string& s) { return s; }
 inline std::string line_text(const campaign_line& l) { return to_json_line(l); }
-} // namespace detail
+}  // namespace detail
 
 /// A source over a C++ range of campaign_line or of JSON text lines. The range must outlive the source.
 template <std::ranges::forward_range Range>
@@ -118,12 +118,12 @@ struct line_event {
     std::uint64_t line = 0;
     line_state state = line_state::pending;
     std::string app, user, key;
-    std::string message_id;      ///< delivered: the server's `_id` (empty only if the server applied the post but
-                                 ///< its answer carried no id and reading back did not show it either).
-    bool reconciled = false;     ///< delivered: found by reading the conversation back, not from the post's answer.
-    unsigned status = 0;         ///< failed: the HTTP status (0 when the dispatcher gave up, see max_sends).
-    std::string api_code;        ///< failed: the API's `error.code`.
-    std::string description;     ///< failed / rejected: what was wrong.
+    std::string message_id;   ///< delivered: the server's `_id` (empty only if the server applied the post but
+                              ///< its answer carried no id and reading back did not show it either).
+    bool reconciled = false;  ///< delivered: found by reading the conversation back, not from the post's answer.
+    unsigned status = 0;      ///< failed: the HTTP status (0 when the dispatcher gave up, see max_sends).
+    std::string api_code;     ///< failed: the API's `error.code`.
+    std::string description;  ///< failed / rejected: what was wrong.
 };
 
 /// `PRAGMA synchronous` of the journal (WAL mode). See docs/dispatch.md "Durability".
@@ -182,21 +182,21 @@ struct dispatch_params {
 
 /// Counters of a run, readable from any thread (dispatcher::counters()).
 struct dispatch_counters {
-    std::uint64_t total = 0;             ///< Lines in the campaign (0 while unknown).
-    std::uint64_t read = 0;              ///< Lines read from the source so far in this run.
-    std::uint64_t delivered = 0;         ///< Lines delivered, earlier runs included.
-    std::uint64_t failed = 0;            ///< Lines failed, earlier runs included (less those retried).
-    std::uint64_t rejected = 0;          ///< Lines rejected, earlier runs included.
-    std::uint64_t unknown = 0;           ///< Lines whose outcome is unknown now, awaiting reconciliation.
-    std::uint64_t in_flight = 0;         ///< Posts in flight now.
-    std::uint64_t posts = 0;             ///< Posts started in this run.
-    std::uint64_t resends = 0;           ///< Posts of lines reading back had proved not stored.
-    std::uint64_t retries = 0;           ///< Posts again after a definite "not applied" (429 past deadline...).
-    std::uint64_t reconcile_reads = 0;   ///< get_messages calls made to reconcile.
-    std::uint64_t reconciled_found = 0;  ///< Lines found delivered by reading back.
-    std::uint64_t reconciled_absent = 0; ///< Lines proved not stored by reading back.
-    std::uint64_t commits = 0;           ///< Journal transactions committed.
-    std::uint64_t done_before = 0;       ///< Lines that had ended in earlier runs (skipped).
+    std::uint64_t total = 0;              ///< Lines in the campaign (0 while unknown).
+    std::uint64_t read = 0;               ///< Lines read from the source so far in this run.
+    std::uint64_t delivered = 0;          ///< Lines delivered, earlier runs included.
+    std::uint64_t failed = 0;             ///< Lines failed, earlier runs included (less those retried).
+    std::uint64_t rejected = 0;           ///< Lines rejected, earlier runs included.
+    std::uint64_t unknown = 0;            ///< Lines whose outcome is unknown now, awaiting reconciliation.
+    std::uint64_t in_flight = 0;          ///< Posts in flight now.
+    std::uint64_t posts = 0;              ///< Posts started in this run.
+    std::uint64_t resends = 0;            ///< Posts of lines reading back had proved not stored.
+    std::uint64_t retries = 0;            ///< Posts again after a definite "not applied" (429 past deadline...).
+    std::uint64_t reconcile_reads = 0;    ///< get_messages calls made to reconcile.
+    std::uint64_t reconciled_found = 0;   ///< Lines found delivered by reading back.
+    std::uint64_t reconciled_absent = 0;  ///< Lines proved not stored by reading back.
+    std::uint64_t commits = 0;            ///< Journal transactions committed.
+    std::uint64_t done_before = 0;        ///< Lines that had ended in earlier runs (skipped).
     /// Lines ended (delivered + failed + rejected).
     std::uint64_t done() const noexcept { return delivered + failed + rejected; }
 };
@@ -210,12 +210,12 @@ const char* to_string(run_end e) noexcept;
 
 struct run_summary {
     run_end end = run_end::completed;
-    std::string reason;                    ///< Why (aborted/stopped), a sentence for an operator.
+    std::string reason;  ///< Why (aborted/stopped), a sentence for an operator.
     dispatch_counters counters;
-    std::chrono::milliseconds elapsed{0};  ///< The whole run.
-    std::uint64_t recovered = 0;           ///< Lines a crashed run had left possibly sent.
-    std::chrono::milliseconds recovery{0}; ///< Time taken to settle them (settle delay + reads).
-    std::uint64_t recovery_reads = 0;      ///< get_messages calls that settling them took.
+    std::chrono::milliseconds elapsed{0};   ///< The whole run.
+    std::uint64_t recovered = 0;            ///< Lines a crashed run had left possibly sent.
+    std::chrono::milliseconds recovery{0};  ///< Time taken to settle them (settle delay + reads).
+    std::uint64_t recovery_reads = 0;       ///< get_messages calls that settling them took.
 };
 
 /// Runs a campaign over a client. One dispatcher per run; the journal is locked while it exists (a second
@@ -248,12 +248,12 @@ private:
 struct journal_status {
     std::string campaign_id;
     std::string campaign_name;
-    std::uint64_t total = 0;      ///< Lines of the campaign (as counted when the journal was created).
+    std::uint64_t total = 0;  ///< Lines of the campaign (as counted when the journal was created).
     std::uint64_t pending = 0, sending = 0, unknown = 0, delivered = 0, failed = 0, rejected = 0;
-    std::uint64_t not_started = 0; ///< total less the lines the journal holds.
-    bool running = false;          ///< A run holds the journal now.
-    long running_pid = 0;          ///< Its process id, when running.
-    std::int64_t created_ms = 0, updated_ms = 0; ///< Unix milliseconds.
+    std::uint64_t not_started = 0;                ///< total less the lines the journal holds.
+    bool running = false;                         ///< A run holds the journal now.
+    long running_pid = 0;                         ///< Its process id, when running.
+    std::int64_t created_ms = 0, updated_ms = 0;  ///< Unix milliseconds.
 };
 /// Throws dispatch_error if `path` is not a readable journal.
 journal_status read_journal_status(const std::string& path);
@@ -263,4 +263,4 @@ journal_status read_journal_status(const std::string& path);
 /// object. A campaign reader ignores "error", so the file can be fixed and fed back. Returns the lines written.
 std::uint64_t write_failures(const std::string& journal, source& src, std::ostream& out);
 
-} // namespace smooch::dispatch
+}  // namespace smooch::dispatch

@@ -127,7 +127,7 @@ private:
     std::optional<std::uint64_t> size_;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<source> open_campaign_file(const std::string& path) { return std::make_unique<file_source>(path); }
 
@@ -209,5 +209,5 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
     return p;
 }
 
-} // namespace detail
-} // namespace smooch::dispatch
+}  // namespace detail
+}  // namespace smooch::dispatch

@@ -36,4 +36,4 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
 /// Longest accepted dispatch key, bytes (it travels in metadata, which the API limits).
 inline constexpr std::size_t max_key_size = 256;
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

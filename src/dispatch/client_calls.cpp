@@ -19,8 +19,8 @@ boost::asio::awaitable<post_result> post_message(conversation_api& api, std::str
     co_return r;
 }
 
-boost::asio::awaitable<page_result> read_page_after(conversation_api& api, std::string_view app,
-                                                    std::string_view user, std::string cursor)
+boost::asio::awaitable<page_result> read_page_after(conversation_api& api, std::string_view app, std::string_view user,
+                                                    std::string cursor)
 {
     get_messages_query q;
     q.after = std::move(cursor);
@@ -48,4 +48,4 @@ boost::asio::awaitable<page_result> read_page_after(conversation_api& api, std::
     co_return r;
 }
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -10,8 +10,7 @@ group_committer::group_committer(journal& j, boost::asio::any_io_executor ex, st
                                  std::chrono::microseconds latency, completion done)
     : journal_(j), ex_(std::move(ex)), batch_max_(batch_max ? batch_max : 1), latency_(latency), done_(std::move(done)),
       thread_([this] { loop(); })
-{
-}
+{}
 
 group_committer::~group_committer() { close(); }
 
@@ -100,4 +99,4 @@ void group_committer::loop()
     }
 }
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

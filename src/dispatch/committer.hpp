@@ -65,4 +65,4 @@ private:
     std::thread thread_;
 };
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -107,4 +107,4 @@ on_read resume_action(std::uint8_t state, bool retry_failed)
     return on_read::skip;
 }
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

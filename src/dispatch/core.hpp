@@ -69,4 +69,4 @@ private:
 enum class on_read { skip, send_new, send_again };
 on_read resume_action(std::uint8_t journal_state, bool retry_failed);
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -18,14 +18,7 @@ namespace smooch::dispatch {
 
 using detail::journal_op;
 using detail::next_step;
-
-namespace {
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-} // namespace
+using detail::unix_now_ms;
 
 const char* to_string(line_state s) noexcept
 {
@@ -126,8 +119,7 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
         summary.recovered = unsettled.size();
         const std::uint64_t reads0 = counters.reconcile_reads;
         co_await recover(std::move(unsettled));
-        summary.recovery =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - r0);
+        summary.recovery = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - r0);
         summary.recovery_reads = counters.reconcile_reads - reads0;
         if (params.on_recovered && !stopping)
             params.on_recovered(summary.recovered, summary.recovery, summary.recovery_reads);
@@ -232,7 +224,7 @@ void dispatcher::impl::reject(std::uint64_t line, std::string app, std::string u
     op.kind = journal_op::result;
     op.line = line;
     op.state = line_state::rejected;
-    op.time_ms = now_ms();
+    op.time_ms = unix_now_ms();
     op.app = std::move(app);
     op.user = std::move(user);
     op.description = why;
@@ -252,7 +244,7 @@ void dispatcher::impl::record_intent(job& j)
     journal_op op;
     op.kind = j.in_journal ? journal_op::intent_again : journal_op::intent_new;
     op.line = j.p.line;
-    op.time_ms = now_ms();
+    op.time_ms = unix_now_ms();
     if (!j.in_journal) {
         op.app = j.p.app;
         op.user = j.p.user;
@@ -270,7 +262,7 @@ void dispatcher::impl::record_result(job& j, line_state st, const detail::post_r
     op.kind = journal_op::result;
     op.line = j.p.line;
     op.state = st;
-    op.time_ms = now_ms();
+    op.time_ms = unix_now_ms();
     op.reconciled = reconciled;
     if (st == line_state::delivered) op.message_id = j.message_id;
     if (st == line_state::unknown && j.applied) {
@@ -399,8 +391,8 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
             break;
         case next_step::send_again: spawn(retry_later(j)); break;
         case next_step::give_up:
-            j.last_error = "gave up after " + std::to_string(j.sends) + " posts without a definitive answer; last: " +
-                           j.last_error;
+            j.last_error = "gave up after " + std::to_string(j.sends) +
+                           " posts without a definitive answer; last: " + j.last_error;
             record_result(j, line_state::failed);
             finish(j);
             break;
@@ -422,4 +414,4 @@ boost::asio::awaitable<void> dispatcher::impl::retry_later(job& j)
     record_intent(j);
 }
 
-} // namespace smooch::dispatch
+}  // namespace smooch::dispatch

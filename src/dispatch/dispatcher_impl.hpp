@@ -15,11 +15,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <atomic>
 #include <optional>
 #include <unordered_map>
 
@@ -33,10 +33,7 @@ class wakeup {
 public:
     explicit wakeup(boost::asio::any_io_executor ex) : t_(ex, std::chrono::steady_clock::time_point::max()) {}
     void notify() { t_.cancel(); }
-    boost::asio::awaitable<void> wait()
-    {
-        co_await t_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-    }
+    boost::asio::awaitable<void> wait() { co_await t_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)); }
 
 private:
     boost::asio::steady_timer t_;
@@ -68,7 +65,7 @@ private:
     std::vector<boost::asio::steady_timer*> idle_;
 };
 
-} // namespace detail
+}  // namespace detail
 
 /// A line between parsing and its final result.
 struct job {
@@ -76,7 +73,7 @@ struct job {
     bool in_journal = false;  ///< The journal holds a row for it (an intent again is an update).
     unsigned sends = 0;       ///< Intents recorded in this run (each is followed by at most one post).
     std::int64_t intent_ms = 0;
-    bool applied = false;     ///< The server said 2xx: never post again.
+    bool applied = false;  ///< The server said 2xx: never post again.
     std::string message_id;
     std::string last_error;
     std::chrono::steady_clock::time_point check_at;  ///< When reading back may start (settle delay).
@@ -91,9 +88,11 @@ struct dispatcher::impl {
 
     /// dispatch_counters as atomics: updated on the run's thread, read from any (dispatcher::counters()).
     struct live_counters {
-#define SMOOCH_DISPATCH_COUNTERS(X)                                                                                   \
-    X(total) X(read) X(delivered) X(failed) X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries)         \
-        X(reconcile_reads) X(reconciled_found) X(reconciled_absent) X(commits) X(done_before)
+#define SMOOCH_DISPATCH_COUNTERS(X)                                                                                    \
+    X(total)                                                                                                           \
+    X(read)                                                                                                            \
+    X(delivered) X(failed) X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads)       \
+        X(reconciled_found) X(reconciled_absent) X(commits) X(done_before)
 #define SMOOCH_X(f) std::atomic<std::uint64_t> f{0};
         SMOOCH_DISPATCH_COUNTERS(SMOOCH_X)
 #undef SMOOCH_X
@@ -120,14 +119,14 @@ struct dispatcher::impl {
     boost::asio::any_io_executor ex;
     std::unique_ptr<detail::journal> journal;
     std::unique_ptr<detail::group_committer> committer;
-    std::vector<std::uint8_t> states;                          // by line, from the journal at start
-    std::unordered_map<std::uint64_t, std::unique_ptr<job>> jobs; // outstanding, by line
-    std::deque<job*> ready;                                    // intent durable, waiting for a sender
-    std::size_t window = 0, room_burst = 1;                    // outstanding lines at most; reader refill step
+    std::vector<std::uint8_t> states;                              // by line, from the journal at start
+    std::unordered_map<std::uint64_t, std::unique_ptr<job>> jobs;  // outstanding, by line
+    std::deque<job*> ready;                                        // intent durable, waiting for a sender
+    std::size_t window = 0, room_burst = 1;                        // outstanding lines at most; reader refill step
     std::optional<detail::wakeup> wake_room, wake_idle;
     detail::idle_senders senders;
-    std::uint64_t submitted = 0, acked = 0;                    // journal ops
-    unsigned live = 0;                                         // coroutines of this run
+    std::uint64_t submitted = 0, acked = 0;  // journal ops
+    unsigned live = 0;                       // coroutines of this run
     bool reader_done = false;
     bool stopping = false;
     run_end end = run_end::completed;
@@ -165,4 +164,4 @@ struct dispatcher::impl {
     boost::asio::awaitable<bool> walk(const std::string& app, const std::string& user, detail::reconcile_walk& w);
 };
 
-} // namespace smooch::dispatch
+}  // namespace smooch::dispatch

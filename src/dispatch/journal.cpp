@@ -53,12 +53,6 @@ CREATE VIEW IF NOT EXISTS line_states AS
   FROM lines;
 )sql";
 
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string lock_path(const std::string& path) { return path + ".lock"; }
 
 std::string explain(const std::string& path, int rc, const char* sqlite_msg)
@@ -69,8 +63,7 @@ std::string explain(const std::string& path, int rc, const char* sqlite_msg)
     case SQLITE_FULL:
         return m + "the disk is full (" + sqlite_msg +
                "). The run stopped; no post was sent without its intent recorded. Free space and run again to resume.";
-    case SQLITE_READONLY:
-        return m + "read-only (" + sqlite_msg + "): a run must write its journal.";
+    case SQLITE_READONLY: return m + "read-only (" + sqlite_msg + "): a run must write its journal.";
     case SQLITE_NOTADB: return m + "not a dispatch journal (" + std::string(sqlite_msg) + ").";
     case SQLITE_CANTOPEN: return m + "cannot open it (" + std::string(sqlite_msg) + ").";
     case SQLITE_IOERR:
@@ -107,7 +100,7 @@ std::string meta_value(sqlite3* db, const char* name)
 
 void check_writable(const std::string& path)
 {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return;  // created below
     // By the mode bits, not access(): root may write anything, but a journal someone made read-only is a decision.
     if ((st.st_mode & 0222) == 0) {
@@ -156,7 +149,7 @@ void read_ended_badly(sqlite3* db, const std::function<void(const ended_badly&)>
     }
 }
 
-} // namespace
+}  // namespace
 
 journal::journal(const journal_open_params& p) : path_(p.path), campaign_id_(p.campaign_id)
 {
@@ -205,7 +198,7 @@ journal::journal(const journal_open_params& p) : path_(p.path), campaign_id_(p.c
             put("campaign_id", p.campaign_id);
             put("campaign_name", p.campaign_name);
             put("total", std::to_string(p.total));
-            put("created_ms", std::to_string(now_ms()));
+            put("created_ms", std::to_string(unix_now_ms()));
         } else if (existing != p.campaign_id) {
             const std::string name = meta_value(db_, "campaign_name");
             exec("ROLLBACK");
@@ -432,4 +425,4 @@ void for_each_ended_badly(const std::string& path, const std::function<void(cons
     sqlite3_close(db);
 }
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -5,6 +5,7 @@
 
 #include <smooch/dispatch.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -64,6 +65,13 @@ struct ended_badly {
     std::string api_code, description;
 };
 
+/// Wall-clock Unix milliseconds: intent times are compared with the server's `received`.
+inline std::int64_t unix_now_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 /// Marker in the state vector for a line the journal does not hold (never reached).
 inline constexpr std::uint8_t absent = 0xff;
 
@@ -113,4 +121,4 @@ private:
 journal_status read_status(const std::string& path);
 void for_each_ended_badly(const std::string& path, const std::function<void(const ended_badly&)>& f);
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

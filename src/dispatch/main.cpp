@@ -193,11 +193,21 @@ int status_command(const options& o)
     }
     const std::uint64_t done = s.delivered + s.failed + s.rejected;
     if (o.json) {
-        boost::json::object j{{"journal", o.journal},     {"campaign", s.campaign_name}, {"sha256", s.campaign_id},
-                              {"total", s.total},         {"done", done},                {"delivered", s.delivered},
-                              {"failed", s.failed},       {"rejected", s.rejected},      {"unknown", s.unknown},
-                              {"sending", s.sending},     {"pending", s.pending},        {"not_started", s.not_started},
-                              {"running", s.running},     {"created_ms", s.created_ms},  {"updated_ms", s.updated_ms}};
+        boost::json::object j{{"journal", o.journal},
+                              {"campaign", s.campaign_name},
+                              {"sha256", s.campaign_id},
+                              {"total", s.total},
+                              {"done", done},
+                              {"delivered", s.delivered},
+                              {"failed", s.failed},
+                              {"rejected", s.rejected},
+                              {"unknown", s.unknown},
+                              {"sending", s.sending},
+                              {"pending", s.pending},
+                              {"not_started", s.not_started},
+                              {"running", s.running},
+                              {"created_ms", s.created_ms},
+                              {"updated_ms", s.updated_ms}};
         if (s.running) j["pid"] = s.running_pid;
         std::cout << boost::json::serialize(j) << "\n";
         return 0;
@@ -248,9 +258,8 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
     }
     std::printf("smooch-dispatch: %s in %.1f s%s%s\n", sd::to_string(s.end), secs, s.reason.empty() ? "" : ": ",
                 s.reason.c_str());
-    std::printf("  lines       %llu ended of %llu (%llu in earlier runs)\n",
-                static_cast<unsigned long long>(c.done()), static_cast<unsigned long long>(c.total),
-                static_cast<unsigned long long>(c.done_before));
+    std::printf("  lines       %llu ended of %llu (%llu in earlier runs)\n", static_cast<unsigned long long>(c.done()),
+                static_cast<unsigned long long>(c.total), static_cast<unsigned long long>(c.done_before));
     std::printf("  delivered   %llu (found by reading back: %llu)\n", static_cast<unsigned long long>(c.delivered),
                 static_cast<unsigned long long>(c.reconciled_found));
     std::printf("  failed      %llu\n  rejected    %llu\n", static_cast<unsigned long long>(c.failed),
@@ -339,9 +348,10 @@ int run_command(const options& o)
                      static_cast<unsigned long long>(e.line), sd::to_string(e.state), why.c_str());
     };
     dp.on_recovered = [tty](std::uint64_t lines, std::chrono::milliseconds took, std::uint64_t reads) {
-        std::fprintf(stderr, "%ssmooch-dispatch: settled %llu lines an earlier run left in flight, in %lld ms with %llu reads\n",
-                     tty ? "\r\x1b[K" : "", static_cast<unsigned long long>(lines), static_cast<long long>(took.count()),
-                     static_cast<unsigned long long>(reads));
+        std::fprintf(
+            stderr, "%ssmooch-dispatch: settled %llu lines an earlier run left in flight, in %lld ms with %llu reads\n",
+            tty ? "\r\x1b[K" : "", static_cast<unsigned long long>(lines), static_cast<long long>(took.count()),
+            static_cast<unsigned long long>(reads));
     };
 
     asio::io_context io(1);
@@ -363,13 +373,17 @@ int run_command(const options& o)
         signals.async_wait([&](boost::system::error_code ec, int) {
             if (ec) return;
             if (++interrupts == 1) {
-                std::fprintf(stderr, "%ssmooch-dispatch: stopping: nothing new starts, posts in flight are settled "
-                                     "(Ctrl-C again to exit at once)\n", bar ? "\r\x1b[K" : "");
+                std::fprintf(stderr,
+                             "%ssmooch-dispatch: stopping: nothing new starts, posts in flight are settled "
+                             "(Ctrl-C again to exit at once)\n",
+                             bar ? "\r\x1b[K" : "");
                 d.stop();
                 arm();
             } else {
-                std::fprintf(stderr, "%ssmooch-dispatch: exiting at once; run again with the same --journal to "
-                                     "resume\n", bar ? "\r\x1b[K" : "");
+                std::fprintf(stderr,
+                             "%ssmooch-dispatch: exiting at once; run again with the same --journal to "
+                             "resume\n",
+                             bar ? "\r\x1b[K" : "");
                 std::fflush(stdout);
                 ::_exit(130);  // like a crash: the journal is consistent at every commit
             }
@@ -442,7 +456,7 @@ int run_command(const options& o)
     return 1;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv)
 {

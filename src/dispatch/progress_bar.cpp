@@ -20,7 +20,7 @@ std::string eta_text(double seconds)
     return b;
 }
 
-} // namespace
+}  // namespace
 
 std::string render_progress(const progress_view& v, unsigned width)
 {
@@ -57,4 +57,4 @@ unsigned terminal_width(int fd)
     return 80;
 }
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -20,4 +20,4 @@ std::string render_progress(const progress_view& v, unsigned width);
 /// Columns of the terminal on `fd`, or 80 if it does not say.
 unsigned terminal_width(int fd);
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -48,4 +48,4 @@ void reconcile_walk::on_page(const std::vector<seen_message>& messages, bool has
     cursor_ = format_cursor(inner);
 }
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

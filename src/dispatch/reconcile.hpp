@@ -44,4 +44,4 @@ private:
     unsigned pages_ = 0;
 };
 
-} // namespace smooch::dispatch::detail
+}  // namespace smooch::dispatch::detail

@@ -11,14 +11,7 @@ namespace smooch::dispatch {
 
 using detail::journal_op;
 using detail::next_step;
-
-namespace {
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-} // namespace
+using detail::unix_now_ms;
 
 boost::asio::awaitable<bool> dispatcher::impl::walk(const std::string& app, const std::string& user,
                                                     detail::reconcile_walk& w)
@@ -154,7 +147,7 @@ boost::asio::awaitable<void> dispatcher::impl::recover(std::vector<detail::unset
                 journal_op op;
                 op.kind = journal_op::result;
                 op.line = l.line;
-                op.time_ms = now_ms();
+                op.time_ms = unix_now_ms();
                 if (f != w.found().end()) {
                     op.state = line_state::delivered;
                     op.message_id = f->second;
@@ -192,4 +185,4 @@ boost::asio::awaitable<void> dispatcher::impl::recover(std::vector<detail::unset
     // Lines still unsettled (the run is stopping) keep their journal state; the others are now delivered/pending.
 }
 
-} // namespace smooch::dispatch
+}  // namespace smooch::dispatch

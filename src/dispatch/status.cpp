@@ -45,4 +45,4 @@ std::uint64_t write_failures(const std::string& journal, source& src, std::ostre
     return written;
 }
 
-} // namespace smooch::dispatch
+}  // namespace smooch::dispatch

@@ -87,4 +87,4 @@ inline std::pair<int, std::string> run_program(const std::vector<std::string>& a
     return {WIFEXITED(*st) ? WEXITSTATUS(*st) : 128 + WTERMSIG(*st), read_file(output)};
 }
 
-} // namespace smooch::test
+}  // namespace smooch::test

@@ -5,6 +5,7 @@
 #include <smooch/dispatch.hpp>
 #include <smooch/mock/server.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <sqlite3.h>
@@ -12,8 +13,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace smooch::test {
@@ -49,6 +53,49 @@ inline std::vector<dispatch::campaign_line> make_campaign(std::size_t lines, std
         out.push_back(std::move(l));
     }
     return out;
+}
+
+/// smooch-mock on a thread of its own (so it keeps its state across the dispatch processes a test runs), over TLS,
+/// with one account key; its CA is written to the test's directory for --ca.
+struct threaded_mock {
+    boost::asio::io_context io{1};
+    std::unique_ptr<mock::server> server;
+    std::thread thread;
+    std::string ca_file;
+
+    threaded_mock(mock::server_params p, const temp_dir& dir)
+    {
+        p.tls = mock::generate_tls();
+        p.keys.push_back({"act_key", "act_secret", std::nullopt});
+        ca_file = dir.file("ca.pem");
+        std::ofstream(ca_file) << p.tls->ca_pem;
+        server = std::make_unique<mock::server>(io.get_executor(), p);
+        server->start();
+        thread = std::thread([this] { io.run(); });
+    }
+    ~threaded_mock()
+    {
+        server->stop();
+        thread.join();
+    }
+
+    /// `exe run CAMPAIGN --journal JOURNAL` against this mock with its key and app_1, then `more`.
+    std::vector<std::string> run_args(const std::string& exe, const std::string& campaign, const std::string& journal,
+                                      const std::vector<std::string>& more) const
+    {
+        std::vector<std::string> a = {
+            exe,        "run",     campaign,   "--journal",  journal, "--url", server->base_url(), "--ca", ca_file,
+            "--key-id", "act_key", "--secret", "act_secret", "--app", "app_1"};
+        a.insert(a.end(), more.begin(), more.end());
+        return a;
+    }
+};
+
+/// The file form of make_campaign(): line i to user "u<i mod users>", text "line <i>".
+inline void write_campaign_file(const std::string& path, std::size_t lines, std::size_t users)
+{
+    std::ofstream f(path);
+    for (const auto& l : make_campaign(lines, users)) f << dispatch::to_json_line(l) << '\n';
 }
 
 struct journal_row {
@@ -113,4 +160,4 @@ inline std::size_t check_exactly_once(const mock::record& rec, const std::string
     return bad;
 }
 
-} // namespace smooch::test
+}  // namespace smooch::test

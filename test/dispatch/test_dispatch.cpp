@@ -61,7 +61,17 @@ std::string run_error(mock_env& env, client& c, sd::dispatch_params p, sd::sourc
     return what;
 }
 
-} // namespace
+/// Runs again on the same journal; it must complete, and the record and the journal must agree line by line.
+sd::run_summary resume_to_the_end(mock_env& env, client& c, const temp_dir& dir, sd::source& src, std::size_t lines,
+                                  std::size_t users)
+{
+    const auto s = run_once(env, c, params_for(dir.file("j.db")), src);
+    BOOST_TEST((s.end == sd::run_end::completed));
+    BOOST_TEST(check_exactly_once(env.server->record(), dir.file("j.db"), lines, users) == 0u);
+    return s;
+}
+
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(every_line_is_delivered_once_and_the_journal_agrees)
 {
@@ -137,9 +147,9 @@ BOOST_AUTO_TEST_CASE(a_crashed_run_is_settled_with_one_read_per_user)
     auto c = env.make_client();
     const auto lines = make_campaign(60, 5);
     auto src = sd::range_source("campaign-c", lines);
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     {
         sd::detail::journal j({dir.file("j.db"), "campaign-c", src->name(), 60});
         std::vector<sd::detail::journal_op> ops;
@@ -147,8 +157,8 @@ BOOST_AUTO_TEST_CASE(a_crashed_run_is_settled_with_one_read_per_user)
         for (std::uint64_t i = 1; i <= 20; ++i) {
             const auto p = std::get<sd::detail::prepared_line>(
                 sd::detail::parse_line(sd::to_json_line(lines[i - 1]), i, "app_1", "campaign-c"));
-            ops.push_back({sd::detail::journal_op::intent_new, i, sd::line_state::sending, now_ms, p.app, p.user,
-                           p.key});
+            ops.push_back(
+                {sd::detail::journal_op::intent_new, i, sd::line_state::sending, now_ms, p.app, p.user, p.key});
         }
         j.apply(ops, out);
     }
@@ -163,7 +173,7 @@ BOOST_AUTO_TEST_CASE(a_crashed_run_is_settled_with_one_read_per_user)
     const auto s = run_once(env, *c, params_for(dir.file("j.db")), *src);
     BOOST_TEST((s.end == sd::run_end::completed));
     BOOST_TEST(s.recovered == 20u);
-    BOOST_TEST(s.recovery_reads == 5u);  // one per user: each conversation fits one page
+    BOOST_TEST(s.recovery_reads == 5u);    // one per user: each conversation fits one page
     BOOST_TEST(s.recovery.count() >= 50);  // the settle delay came first
     BOOST_TEST(s.counters.reconciled_found == 10u);
     BOOST_TEST(s.counters.reconciled_absent == 10u);
@@ -229,10 +239,7 @@ BOOST_AUTO_TEST_CASE(stop_settles_what_is_in_flight_and_a_later_run_resumes)
     BOOST_TEST(st.unknown == 0u);
     BOOST_TEST(st.delivered == s.counters.delivered);
 
-    const auto s2 = run_once(env, *c, params_for(dir.file("j.db")), *src);
-    BOOST_TEST((s2.end == sd::run_end::completed));
-    BOOST_TEST(s2.recovered == 0u);
-    BOOST_TEST(check_exactly_once(env.server->record(), dir.file("j.db"), 1000, 20) == 0u);
+    BOOST_TEST(resume_to_the_end(env, *c, dir, *src, 1000, 20).recovered == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_full_disk_stops_the_run_and_nothing_is_lost)
@@ -252,9 +259,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_stops_the_run_and_nothing_is_lost)
     BOOST_TEST(stored > 0u);
     BOOST_TEST(stored < 3000u);
 
-    const auto s2 = run_once(env, *c, params_for(dir.file("j.db")), *src);
-    BOOST_TEST((s2.end == sd::run_end::completed));
-    BOOST_TEST(check_exactly_once(env.server->record(), dir.file("j.db"), 3000, 30) == 0u);
+    resume_to_the_end(env, *c, dir, *src, 3000, 30);
 }
 
 BOOST_AUTO_TEST_CASE(bad_journals_are_refused_with_a_clear_error)

@@ -23,46 +23,14 @@ namespace {
 
 const std::string exe = SMOOCH_DISPATCH_EXE;
 
-struct threaded_mock {
-    boost::asio::io_context io{1};
-    std::unique_ptr<mock::server> server;
-    std::thread thread;
-    std::string ca_file;
-    threaded_mock(mock::server_params p, const temp_dir& dir)
-    {
-        p.tls = mock::generate_tls();
-        p.keys.push_back({"act_key", "act_secret", std::nullopt});
-        ca_file = dir.file("ca.pem");
-        std::ofstream(ca_file) << p.tls->ca_pem;
-        server = std::make_unique<mock::server>(io.get_executor(), p);
-        server->start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~threaded_mock()
-    {
-        server->stop();
-        thread.join();
-    }
-    std::vector<std::string> run(const temp_dir& dir, const std::string& campaign, std::vector<std::string> more = {})
-    {
-        std::vector<std::string> a = {exe,       "run",     dir.file(campaign), "--journal", dir.file("j.db"),
-                                      "--url",   server->base_url(), "--ca", ca_file,  "--key-id",
-                                      "act_key", "--secret", "act_secret", "--app", "app_1",
-                                      "--settle", "50"};
-        a.insert(a.end(), more.begin(), more.end());
-        return a;
-    }
-};
-
-void write_lines(const std::string& path, std::size_t n, std::size_t users = 10)
+std::vector<std::string> run_args(const threaded_mock& m, const temp_dir& dir, const std::string& campaign,
+                                  std::vector<std::string> more = {})
 {
-    std::ofstream f(path);
-    for (std::size_t i = 1; i <= n; ++i)
-        f << R"({"user":"u)" << i % users << R"(","message":{"role":"appMaker","type":"text","text":"line )" << i
-          << R"("}})" << '\n';
+    more.insert(more.begin(), {"--settle", "50"});
+    return m.run_args(exe, dir.file(campaign), dir.file("j.db"), more);
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(help_version_and_usage_errors)
 {
@@ -73,19 +41,19 @@ BOOST_AUTO_TEST_CASE(help_version_and_usage_errors)
     std::tie(rc, out) = run_program({exe, "--version"}, dir.file("o"));
     BOOST_TEST(rc == 0);
     BOOST_TEST(out.starts_with("smooch-dispatch "));
-    std::tie(rc, out) = run_program({exe, "run", "c.jsonl", "--journal", "j", "--url", "https://x", "--bogus"},
-                                    dir.file("o"));
+    std::tie(rc, out) =
+        run_program({exe, "run", "c.jsonl", "--journal", "j", "--url", "https://x", "--bogus"}, dir.file("o"));
     BOOST_TEST(rc == 2);
     BOOST_TEST(out.find("unknown option --bogus") != std::string::npos, out);
-    std::tie(rc, out) = run_program({exe, "run", "c.jsonl", "--journal", "j", "--key-id", "k", "--secret", "s"},
-                                    dir.file("o"));
+    std::tie(rc, out) =
+        run_program({exe, "run", "c.jsonl", "--journal", "j", "--key-id", "k", "--secret", "s"}, dir.file("o"));
     BOOST_TEST(rc == 2);
     BOOST_TEST(out.find("--url is required (or --dry-run") != std::string::npos, out);
     std::tie(rc, out) = run_program({exe, "run", "c.jsonl", "--journal", "j", "--url", "https://x"}, dir.file("o"));
     BOOST_TEST(rc == 2);
     BOOST_TEST(out.find("credentials are required") != std::string::npos, out);
-    std::tie(rc, out) = run_program({exe, "run", "c.jsonl", "--journal", "j", "--dry-run", "--concurrency", "0"},
-                                    dir.file("o"));
+    std::tie(rc, out) =
+        run_program({exe, "run", "c.jsonl", "--journal", "j", "--dry-run", "--concurrency", "0"}, dir.file("o"));
     BOOST_TEST(rc == 2);
     BOOST_TEST(out.find("--concurrency: expected a number from 1") != std::string::npos, out);
     std::tie(rc, out) = run_program({exe, "status"}, dir.file("o"));
@@ -96,8 +64,8 @@ BOOST_AUTO_TEST_CASE(help_version_and_usage_errors)
 BOOST_AUTO_TEST_CASE(missing_campaign_and_missing_journal_are_clear_errors)
 {
     temp_dir dir;
-    auto [rc, out] = run_program({exe, "run", dir.file("nope.jsonl"), "--journal", dir.file("j.db"), "--dry-run"},
-                                 dir.file("o"));
+    auto [rc, out] =
+        run_program({exe, "run", dir.file("nope.jsonl"), "--journal", dir.file("j.db"), "--dry-run"}, dir.file("o"));
     BOOST_TEST(rc == 1);
     BOOST_TEST(out.find("cannot open campaign file " + dir.file("nope.jsonl") + ": No such file or directory") !=
                    std::string::npos,
@@ -117,8 +85,8 @@ BOOST_AUTO_TEST_CASE(a_malformed_line_is_reported_with_its_number_and_the_rest_c
           << R"({"user":"u1","message":{"role":"appMaker","type":"text","text":)" << '\n'  // cut short
           << R"({"user":"u2","message":{"role":"appMaker","type":"text","text":"line 3"}})" << '\n';
     }
-    auto [rc, out] = run_program(m.run(dir, "c.jsonl", {"--failures", dir.file("failed.jsonl"), "--json"}),
-                                 dir.file("o"));
+    auto [rc, out] =
+        run_program(run_args(m, dir, "c.jsonl", {"--failures", dir.file("failed.jsonl"), "--json"}), dir.file("o"));
     BOOST_TEST(rc == 0, out);
     BOOST_TEST(out.find(R"("delivered":2)") != std::string::npos, out);
     BOOST_TEST(out.find(R"("rejected":1)") != std::string::npos, out);
@@ -128,8 +96,8 @@ BOOST_AUTO_TEST_CASE(a_malformed_line_is_reported_with_its_number_and_the_rest_c
     BOOST_TEST(m.server->record().operation_count("post_message") == 2u);
 
     // The journal belongs to this campaign: another file is refused before anything is sent.
-    write_lines(dir.file("other.jsonl"), 3);
-    std::tie(rc, out) = run_program(m.run(dir, "other.jsonl"), dir.file("o"));
+    write_campaign_file(dir.file("other.jsonl"), 3, 10);
+    std::tie(rc, out) = run_program(run_args(m, dir, "other.jsonl"), dir.file("o"));
     BOOST_TEST(rc == 1);
     BOOST_TEST(out.find("belongs to another campaign") != std::string::npos, out);
     BOOST_TEST(m.server->record().operation_count("post_message") == 2u);
@@ -141,12 +109,12 @@ BOOST_AUTO_TEST_CASE(a_second_run_on_a_journal_in_use_refuses_and_status_reads_i
     mock::server_params p;
     p.faults.push_back(mock::parse_fault("delay=400,route=post_message"));  // keeps the first run busy
     threaded_mock m(p, dir);
-    write_lines(dir.file("c.jsonl"), 40);
-    const child first = spawn_program(m.run(dir, "c.jsonl", {"--concurrency", "4"}), dir.file("first.out"));
+    write_campaign_file(dir.file("c.jsonl"), 40, 10);
+    const child first = spawn_program(run_args(m, dir, "c.jsonl", {"--concurrency", "4"}), dir.file("first.out"));
     // Until the first run holds the journal (its lock file carries its pid).
     for (int i = 0; i < 500 && read_file(dir.file("j.db.lock")) != std::to_string(first.pid); ++i)
         std::this_thread::sleep_for(10ms);
-    auto [rc, out] = run_program(m.run(dir, "c.jsonl"), dir.file("second.out"));
+    auto [rc, out] = run_program(run_args(m, dir, "c.jsonl"), dir.file("second.out"));
     BOOST_TEST(rc == 1);
     BOOST_TEST(out.find("is in use by another run (pid " + std::to_string(first.pid) + ")") != std::string::npos, out);
     std::tie(rc, out) = run_program({exe, "status", "--journal", dir.file("j.db")}, dir.file("status.out"));
@@ -167,8 +135,9 @@ BOOST_AUTO_TEST_CASE(ctrl_c_settles_what_is_in_flight_and_a_second_run_finishes)
     mock::server_params p;
     p.faults.push_back(mock::parse_fault("reset,apply,probability=0.05,route=post_message"));
     threaded_mock m(p, dir);
-    write_lines(dir.file("c.jsonl"), 3000, 20);
-    const child c = spawn_program(m.run(dir, "c.jsonl", {"--rate", "1000", "--concurrency", "16"}), dir.file("o1"));
+    write_campaign_file(dir.file("c.jsonl"), 3000, 20);
+    const child c =
+        spawn_program(run_args(m, dir, "c.jsonl", {"--rate", "1000", "--concurrency", "16"}), dir.file("o1"));
     for (int i = 0; i < 1000 && m.server->record().operation_count("post_message") < 200; ++i)
         std::this_thread::sleep_for(5ms);
     ::kill(c.pid, SIGINT);
@@ -180,7 +149,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_settles_what_is_in_flight_and_a_second_run_finishes)
     BOOST_TEST(out.find("smooch-dispatch: stopped") != std::string::npos, out);
     const auto [rc, status] = run_program({exe, "status", "--journal", dir.file("j.db"), "--json"}, dir.file("s"));
     BOOST_TEST(status.find(R"("unknown":0,"sending":0)") != std::string::npos, status);  // settled, nothing open
-    const auto [rc2, out2] = run_program(m.run(dir, "c.jsonl"), dir.file("o2"));
+    const auto [rc2, out2] = run_program(run_args(m, dir, "c.jsonl"), dir.file("o2"));
     BOOST_TEST(rc2 == 0, out2);
     BOOST_TEST(check_exactly_once(m.server->record(), dir.file("j.db"), 3000, 20) == 0u);
 }
@@ -201,13 +170,13 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_answers_ends_the_run_within_its_deadlin
     };
     accept();
     std::thread t([&] { io.run(); });
-    write_lines(dir.file("c.jsonl"), 50);
+    write_campaign_file(dir.file("c.jsonl"), 50, 10);
     const auto url = "https://127.0.0.1:" + std::to_string(acc.local_endpoint().port());
     const auto t0 = std::chrono::steady_clock::now();
-    auto [rc, out] = run_program({exe, "run", dir.file("c.jsonl"), "--journal", dir.file("j.db"), "--url", url,
-                                  "--key-id", "k", "--secret", "s3cr3t-value", "--app", "app_1", "--timeout", "500",
-                                  "--concurrency", "4"},
-                                 dir.file("o"), 60s);
+    auto [rc, out] =
+        run_program({exe, "run", dir.file("c.jsonl"), "--journal", dir.file("j.db"), "--url", url, "--key-id", "k",
+                     "--secret", "s3cr3t-value", "--app", "app_1", "--timeout", "500", "--concurrency", "4"},
+                    dir.file("o"), 60s);
     const auto took = std::chrono::steady_clock::now() - t0;
     boost::asio::post(io, [&] {
         acc.close();

@@ -55,49 +55,11 @@ crash_options options_from_args()
     return o;
 }
 
-/// smooch-mock on a thread of its own, over TLS, with one account key.
-struct threaded_mock {
-    boost::asio::io_context io{1};
-    std::unique_ptr<mock::server> server;
-    std::thread thread;
-    std::string ca_file;
-
-    threaded_mock(mock::server_params p, const temp_dir& dir)
-    {
-        p.tls = mock::generate_tls();
-        p.keys.push_back({"act_key", "act_secret", std::nullopt});
-        ca_file = dir.file("ca.pem");
-        std::ofstream(ca_file) << p.tls->ca_pem;
-        server = std::make_unique<mock::server>(io.get_executor(), p);
-        server->start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~threaded_mock()
-    {
-        server->stop();
-        thread.join();
-    }
-};
-
-void write_campaign(const std::string& path, std::size_t lines, std::size_t users)
-{
-    std::ofstream f(path);
-    for (std::size_t i = 1; i <= lines; ++i)
-        f << R"({"user":"u)" << i % users << R"(","message":{"role":"appMaker","type":"text","text":"line )" << i
-          << R"("}})" << '\n';
-}
-
 std::vector<std::string> run_args(const threaded_mock& m, const temp_dir& dir, int rate)
 {
-    return {"--rate", std::to_string(rate), SMOOCH_DISPATCH_EXE, "run",        dir.file("campaign.jsonl"),
-            "--journal",         dir.file("j.db"), "--url",
-            m.server->base_url(), "--ca",       m.ca_file,
-            "--key-id",          "act_key",    "--secret",
-            "act_secret",        "--app",      "app_1",
-            "--settle",          "100",        "--clock-skew",
-            "1000",              "--concurrency", "32",
-            "--connections",     "8",          "--json",
-            "--timeout",         "20000"};
+    return m.run_args(SMOOCH_DISPATCH_EXE, dir.file("campaign.jsonl"), dir.file("j.db"),
+                      {"--settle", "100", "--clock-skew", "1000", "--concurrency", "32", "--connections", "8", "--json",
+                       "--timeout", "20000", "--rate", std::to_string(rate)});
 }
 
 /// Lines the journal holds as possibly sent, and how many users they belong to.
@@ -127,14 +89,14 @@ std::uint64_t json_number(const std::string& out, const std::string& name)
     return std::strtoull(out.c_str() + p + name.size() + 3, nullptr, 10);
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(killed_at_random_moments_every_line_is_stored_exactly_once)
 {
     const crash_options o = options_from_args();
     std::cout << "crash injection: " << o.lines << " lines to " << o.users << " users at " << o.rate << "/s, "
-              << o.kills << " kills, seed " << o.seed << " (replay: test_dispatch_crash -- --lines " << o.lines << " --users "
-              << o.users << " --kills " << o.kills << " --seed " << o.seed << ")" << std::endl;
+              << o.kills << " kills, seed " << o.seed << " (replay: test_dispatch_crash -- --lines " << o.lines
+              << " --users " << o.users << " --kills " << o.kills << " --seed " << o.seed << ")" << std::endl;
     temp_dir dir;
     mock::server_params mp;
     mp.seed = o.seed;
@@ -143,9 +105,8 @@ BOOST_AUTO_TEST_CASE(killed_at_random_moments_every_line_is_stored_exactly_once)
         mp.faults.push_back(mock::parse_fault(std::string(f) + ",probability=" + p + ",route=post_message"));
     mp.faults.push_back(mock::parse_fault("status=503,probability=" + p + ",route=get_messages"));
     threaded_mock m(mp, dir);
-    write_campaign(dir.file("campaign.jsonl"), o.lines, o.users);
-    auto args = run_args(m, dir, o.rate);
-    std::rotate(args.begin(), args.begin() + 2, args.end());  // the program first, then "run", then the options
+    write_campaign_file(dir.file("campaign.jsonl"), o.lines, o.users);
+    const auto args = run_args(m, dir, o.rate);
 
     std::mt19937_64 rng(o.seed);
     std::uniform_int_distribution<int> moment(o.kill_min_ms, o.kill_max_ms);
@@ -159,8 +120,8 @@ BOOST_AUTO_TEST_CASE(killed_at_random_moments_every_line_is_stored_exactly_once)
         if (kills < o.kills) {
             const auto at = std::chrono::milliseconds(moment(rng));
             if (status_checked == 0 && kills == o.kills / 2) {  // `status` reads the journal during a run
-                const auto [rc, out] = run_program({SMOOCH_DISPATCH_EXE, "status", "--journal", dir.file("j.db")},
-                                                   dir.file("status.out"));
+                const auto [rc, out] =
+                    run_program({SMOOCH_DISPATCH_EXE, "status", "--journal", dir.file("j.db")}, dir.file("status.out"));
                 BOOST_TEST(rc == 0, out);
                 status_checked += out.find("lines ") != std::string::npos;
             }
@@ -174,7 +135,8 @@ BOOST_AUTO_TEST_CASE(killed_at_random_moments_every_line_is_stored_exactly_once)
                     const auto w = out.find(" with ", at_);
                     const auto reads = w == std::string::npos ? 0 : std::strtoull(out.c_str() + w + 6, nullptr, 10);
                     BOOST_TEST(reads <= users * 2, "recovery took " << reads << " reads for " << users << " users");
-                    std::cout << "recovery (run later killed, " << left << " lines of " << users << " users): " << out.substr(at_, out.find('\n', at_) - at_) << std::endl;
+                    std::cout << "recovery (run later killed, " << left << " lines of " << users
+                              << " users): " << out.substr(at_, out.find('\n', at_) - at_) << std::endl;
                 }
                 continue;
             }
@@ -193,8 +155,8 @@ BOOST_AUTO_TEST_CASE(killed_at_random_moments_every_line_is_stored_exactly_once)
         BOOST_TEST(recovered == left);
         if (left) {
             // At most one read per affected user and page (a user's window holds at most a few pages here).
-            BOOST_TEST(reads <= users * 2, "recovery of " << left << " lines of " << users << " users took " << reads
-                                                          << " reads");
+            BOOST_TEST(reads <= users * 2,
+                       "recovery of " << left << " lines of " << users << " users took " << reads << " reads");
             max_recovered = std::max<std::size_t>(max_recovered, left);
             worst_reads_over_users = std::max<std::size_t>(worst_reads_over_users, reads - std::min(reads, users));
             ++recoveries;
@@ -208,8 +170,9 @@ BOOST_AUTO_TEST_CASE(killed_at_random_moments_every_line_is_stored_exactly_once)
     const auto rec = m.server->record();
     std::cout << "crash injection: " << kills << " kills, " << runs << " runs (" << finished_early
               << " ended before their kill), faults " << rec.fault_count(mock::fault_action::reset) << " resets, "
-              << rec.fault_count(mock::fault_action::status) << " statuses; most lines left in flight by a kill: "
-              << max_recovered << "; recoveries seen " << recoveries << std::endl;
+              << rec.fault_count(mock::fault_action::status)
+              << " statuses; most lines left in flight by a kill: " << max_recovered << "; recoveries seen "
+              << recoveries << std::endl;
     BOOST_TEST(rec.fault_count(mock::fault_action::reset) > 0u);
     BOOST_TEST(check_exactly_once(rec, dir.file("j.db"), o.lines, o.users) == 0u);
 }

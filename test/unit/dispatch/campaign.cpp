@@ -21,7 +21,7 @@ std::string rejected(std::string_view text, std::string_view app = "app_1")
     return "(accepted)";
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_line_is_parsed_and_its_default_key_merged_into_metadata)
 {
@@ -41,8 +41,9 @@ BOOST_AUTO_TEST_CASE(a_line_is_parsed_and_its_default_key_merged_into_metadata)
 
 BOOST_AUTO_TEST_CASE(the_line_s_app_and_key_win)
 {
-    auto r = parse_line(R"({"user":"u","app":"app_2","key":"camp-42","message":{"role":"appMaker","type":"text","text":"x"}})",
-                        1, "app_1", id);
+    auto r = parse_line(
+        R"({"user":"u","app":"app_2","key":"camp-42","message":{"role":"appMaker","type":"text","text":"x"}})", 1,
+        "app_1", id);
     auto* p = std::get_if<prepared_line>(&r);
     BOOST_REQUIRE(p);
     BOOST_TEST(p->app == "app_2");
@@ -60,7 +61,7 @@ BOOST_AUTO_TEST_CASE(the_error_member_of_a_failures_file_is_ignored)
 BOOST_AUTO_TEST_CASE(each_bad_line_has_a_reason_naming_what_is_wrong)
 {
     BOOST_TEST(rejected("") == "blank line");
-    BOOST_TEST(rejected("{\"user\":") .starts_with("not valid JSON"));
+    BOOST_TEST(rejected("{\"user\":").starts_with("not valid JSON"));
     BOOST_TEST(rejected("[1,2]") == "a campaign line must be a JSON object");
     BOOST_TEST(rejected(R"({"message":{"role":"appMaker","type":"text","text":"x"}})") ==
                "user: required (a non-empty string)");
@@ -76,18 +77,21 @@ BOOST_AUTO_TEST_CASE(each_bad_line_has_a_reason_naming_what_is_wrong)
                         R"(","message":{"role":"appMaker","type":"text","text":"x"}})") ==
                "key: longer than 256 bytes");
     // A key in the form of a derived key could be another line's key.
-    BOOST_TEST(rejected(R"({"user":"u","key":"0123456789abcdef-3","message":{"role":"appMaker","type":"text","text":"x"}})")
-                   .starts_with("key: must not start with \"0123456789abcdef-\""));
+    BOOST_TEST(
+        rejected(R"({"user":"u","key":"0123456789abcdef-3","message":{"role":"appMaker","type":"text","text":"x"}})")
+            .starts_with("key: must not start with \"0123456789abcdef-\""));
     // Validation of the message itself, by the client's validate().
     BOOST_TEST(rejected(R"({"user":"u","message":{"role":"appMaker","type":"text"}})").starts_with("message.text"));
-    BOOST_TEST(rejected(R"({"user":"u","message":{"role":"appMaker","type":"text","text":7}})")
-                   .starts_with("message.text"));
+    BOOST_TEST(
+        rejected(R"({"user":"u","message":{"role":"appMaker","type":"text","text":7}})").starts_with("message.text"));
 }
 
 BOOST_AUTO_TEST_CASE(metadata_that_uses_the_reserved_name_is_rejected)
 {
-    BOOST_TEST(rejected(R"({"user":"u","message":{"role":"appMaker","type":"text","text":"x","metadata":{"dispatchKey":"mine"}}})") ==
-               "message.metadata.dispatchKey: reserved for the dispatch key");
+    BOOST_TEST(
+        rejected(
+            R"({"user":"u","message":{"role":"appMaker","type":"text","text":"x","metadata":{"dispatchKey":"mine"}}})") ==
+        "message.metadata.dispatchKey: reserved for the dispatch key");
 }
 
 BOOST_AUTO_TEST_CASE(to_json_line_round_trips)

@@ -38,7 +38,7 @@ post_result client_err(client_errc e, bool unknown = false, unsigned status = 0)
     return r;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(assess_post)
 

@@ -15,7 +15,7 @@ seen_message msg(std::string id, double received, std::optional<std::string> key
     return seen_message{std::move(id), received, std::move(key)};
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(starts_clock_skew_before_the_oldest_intent)
 {
