@@ -35,6 +35,17 @@ file_ptr open_or_throw(const std::string& path)
     return f;
 }
 
+std::string to_hex(const unsigned char* md, unsigned len)
+{
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
+}
+
 class file_source final : public source {
 public:
     explicit file_source(std::string path) : path_(std::move(path))
@@ -58,11 +69,7 @@ public:
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned len = 0;
         EVP_DigestFinal_ex(ctx.get(), md, &len);
-        static const char* hex = "0123456789abcdef";
-        for (unsigned i = 0; i < len; ++i) {
-            id_ += hex[md[i] >> 4];
-            id_ += hex[md[i] & 15];
-        }
+        id_ = to_hex(md, len);
         size_ = lines;
         rewind();
     }
@@ -81,8 +88,10 @@ public:
         if (n < 0) {
             if (std::ferror(f_.get()))
                 throw dispatch_error("cannot read campaign file " + path_ + ": " + errno_text(errno));
+            check_unchanged();
             return false;
         }
+        EVP_DigestUpdate(again_.get(), buf_, static_cast<std::size_t>(n));
         std::size_t len = static_cast<std::size_t>(n);
         if (len && buf_[len - 1] == '\n') --len;
         if (len && buf_[len - 1] == '\r') --len;
@@ -90,14 +99,34 @@ public:
         return true;
     }
 
-    void rewind() override { f_ = open_or_throw(path_); }
+    void rewind() override
+    {
+        f_ = open_or_throw(path_);
+        again_.reset(EVP_MD_CTX_new());
+        if (!again_ || EVP_DigestInit_ex(again_.get(), EVP_sha256(), nullptr) != 1)
+            throw dispatch_error("cannot hash campaign file " + path_ + ": OpenSSL failed");
+    }
 
     ~file_source() override { std::free(buf_); }
 
 private:
+    // The lines are numbered by position: a file edited while it is dispatched would pair journal rows with other
+    // lines. What was streamed is hashed again, and must be what the journal was opened for.
+    void check_unchanged()
+    {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        EVP_DigestFinal_ex(again_.get(), md, &len);
+        if (to_hex(md, len) != id_)
+            throw dispatch_error("campaign file " + path_ +
+                                 " changed while it was being dispatched (its SHA-256 is "
+                                 "not the one the run started with): restore the original file and run again");
+    }
+
     std::string path_, id_;
     std::uint64_t size_ = 0;
     file_ptr f_;
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> again_{nullptr, EVP_MD_CTX_free};
     char* buf_ = nullptr;
     std::size_t cap_ = 0;
 };

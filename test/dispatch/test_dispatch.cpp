@@ -328,3 +328,17 @@ BOOST_AUTO_TEST_CASE(a_duplicate_key_and_bad_lines_are_rejected_and_the_rest_con
     BOOST_TEST(f.find(R"("text":"not json")") != std::string::npos);
     BOOST_TEST(f.find(R"("text":"b")") != std::string::npos);  // the original line, to fix and feed back
 }
+
+BOOST_AUTO_TEST_CASE(a_campaign_file_edited_during_the_run_is_caught)
+{
+    mock_env env;
+    temp_dir dir;
+    auto c = env.make_client();
+    write_campaign_file(dir.file("c.jsonl"), 20, 4);
+    auto src = sd::open_campaign_file(dir.file("c.jsonl"));
+    BOOST_TEST(src->size().value() == 20u);
+    write_campaign_file(dir.file("c.jsonl"), 21, 4);  // edited after it was hashed
+    const auto s = run_once(env, *c, params_for(dir.file("j.db")), *src);
+    BOOST_TEST((s.end == sd::run_end::aborted));
+    BOOST_TEST(s.reason.find("changed while it was being dispatched") != std::string::npos, s.reason);
+}
