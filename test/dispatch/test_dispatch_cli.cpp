@@ -70,6 +70,12 @@ BOOST_AUTO_TEST_CASE(missing_campaign_and_missing_journal_are_clear_errors)
     BOOST_TEST(out.find("cannot open campaign file " + dir.file("nope.jsonl") + ": No such file or directory") !=
                    std::string::npos,
                out);
+    // Unreadable: a directory opens, but reading it fails.
+    std::tie(rc, out) = run_program({exe, "run", dir.path.string(), "--journal", dir.file("j.db"), "--dry-run"},
+                                    dir.file("o"));
+    BOOST_TEST(rc == 1);
+    BOOST_TEST(out.find("cannot read campaign file " + dir.path.string() + ": Is a directory") != std::string::npos,
+               out);
     std::tie(rc, out) = run_program({exe, "status", "--journal", dir.file("nope.db")}, dir.file("o"));
     BOOST_TEST(rc == 1);
     BOOST_TEST(out.find("no journal at") != std::string::npos, out);
