@@ -1,11 +1,11 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/smooch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS smooch smooch_mock EXPORT smoochTargets
+install(TARGETS smooch smooch_mock smooch_dispatch EXPORT smoochTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS smooch-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS smooch-mock smooch-dispatch RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT smoochTargets NAMESPACE smooch:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/smooch)
 
 configure_package_config_file(cmake/smoochConfig.cmake.in ${PROJECT_BINARY_DIR}/smoochConfig.cmake
