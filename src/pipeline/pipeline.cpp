@@ -150,13 +150,16 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         for (;;) {
             // Per-app admission: rate gate closed by a 429 (and its ramp), or the client-side limit.
             std::optional<clock::time_point> admit;
+            bool after_429 = false;
             const auto now = time_.now();
             {
                 std::lock_guard lk(gate_mu_);
-                admit = gate_of(app_id, now).admit(now, deadline, rng_);
+                auto& gate = gate_of(app_id, now);
+                admit = gate.admit(now, deadline, rng_);
+                after_429 = !admit && gate.throttled(now);
             }
             if (!admit) {
-                d = state.on_gate_after_deadline();
+                d = state.on_gate_after_deadline(after_429);
                 break;
             }
             holding_admission = true;

@@ -125,6 +125,8 @@ public:
         used_ = 0;
     }
     clock::time_point closed_until() const noexcept { return closed_until_; }
+    /// Closed or reopening after 429s at `now` (as opposed to holding requests for the client-side limit only).
+    bool throttled(clock::time_point now) const { return closed_until_ > now || ramping(now); }
     unsigned streak() const noexcept { return streak_; }
 
     /// Nothing worth keeping: open, not ramping, no 429 streak, bucket full. Such a gate behaves exactly like

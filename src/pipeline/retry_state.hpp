@@ -104,9 +104,15 @@ public:
         if (throttled ? throttled_ > rp_.max_throttled_retries : attempts_ - throttled_ >= rp_.max_attempts)
             return stop(d, stop_reason::attempts_exhausted, last);
         if (now + d.delay > deadline_) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now).count();
+            const auto wait = std::to_string(d.delay.count()) + " ms, " + std::to_string(left) + " ms left";
             if (server_said)
                 return stop(d, stop_reason::deadline, client_errc::rate_limited,
-                            "Retry-After exceeds the remaining deadline");
+                            "the server's Retry-After ends after the deadline (" + wait + ")");
+            if (throttled)
+                return stop(d, stop_reason::deadline, client_errc::rate_limited,
+                            "throttled (HTTP " + std::to_string(o.status) +
+                                " without Retry-After): the app's gate stays closed past the deadline (" + wait + ")");
             return stop(d, stop_reason::deadline, client_errc::deadline_exceeded,
                         "the wait before retry " + std::to_string(attempts_) + " (" + std::to_string(d.delay.count()) +
                             " ms) would end after the deadline; last failure: " + last_failure());
@@ -118,12 +124,15 @@ public:
         return d;
     }
 
-    /// The app's gate (or client-side limit) would admit the request only after the deadline.
-    decision on_gate_after_deadline()
+    /// The app's gate would admit the request only after the deadline: still paused or ramping after 429s
+    /// (`after_429`), or held by the client-side rate limit.
+    decision on_gate_after_deadline(bool after_429)
     {
         decision d;
         return stop(d, stop_reason::deadline, client_errc::rate_limited,
-                    "the app's rate gate opens after the deadline");
+                    after_429 ? "the app's gate, closed by HTTP 429s, admits this request only after the deadline"
+                              : "the client-side rate limit (rate_limit_params) admits this request only after the "
+                                "deadline");
     }
 
     /// The caller cancelled while the call waited (at the gate, in a backoff) or an exception ended it.

@@ -413,13 +413,23 @@ BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_is_rate_limited_and_the_wait_
     BOOST_TEST((d.next == next_step::retry));
     BOOST_TEST(d.at_gate);
     BOOST_TEST((d.delay == 50ms));
-    o.gate_wait = 1s;  // no Retry-After: the gate's own backoff does not fit
+    // One truthful code and text per case (each of these once claimed a Retry-After, or a plain deadline):
+    o.gate_wait = 1s;  // no Retry-After: the gate's own pause does not fit
     d = decide(g, o, t0, budget, rng);
-    BOOST_TEST((d.ec == client_errc::deadline_exceeded));
+    BOOST_TEST((d.ec == client_errc::rate_limited));
+    BOOST_TEST(d.message.find("without Retry-After") != std::string::npos, d.message);
+    BOOST_TEST(d.message.find("1000 ms, 300 ms left") != std::string::npos, d.message);
     o = response(429, 1s);
     o.gate_wait = 1s;  // the server's Retry-After does not fit
     d = decide(g, o, t0, budget, rng);
     BOOST_TEST((d.ec == client_errc::rate_limited));
+    BOOST_TEST(d.message.find("the server's Retry-After") != std::string::npos, d.message);
+    BOOST_TEST(retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline(true).message.find("429") !=
+               std::string::npos);
+    BOOST_TEST(retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline(false).message.find(
+                   "client-side rate limit") != std::string::npos);
+    const auto category_text = make_error_code(client_errc::rate_limited).message();
+    BOOST_TEST(category_text.find("Retry-After") == std::string::npos, category_text);
 }
 
 BOOST_AUTO_TEST_CASE(throttling_uses_neither_attempts_nor_budget)
@@ -536,7 +546,7 @@ BOOST_AUTO_TEST_CASE(stop_reasons)
         d = retry_state(fast(), call_semantics{get}, never).on_cancelled({});
         BOOST_TEST((d.reason == stop_reason::cancelled));
         BOOST_TEST((d.ec == boost::asio::error::operation_aborted));
-        d = retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline();
+        d = retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline(true);
         BOOST_TEST((d.reason == stop_reason::deadline));
         BOOST_TEST((d.ec == client_errc::rate_limited));
     }
