@@ -16,7 +16,8 @@
 //   given (else they are dropped). It never throws for API, transport or validation failures.
 //
 // What holds for every async_X (and X):
-// - Handler: void(error_code ec, T value); `value` is default-constructed when ec is set.
+// - Handler: void(error_code ec, T value); `value` is default-constructed when ec is set (for walk_history:
+//   the number of messages visited before the error).
 // - Executor: the handler runs on its associated executor; without one, on the client's executor. The call's
 //   own work (waits, I/O) runs on that same executor. Connections belong to the execution context they were
 //   opened on, and are reused only by calls on it (docs/client.md, "Executors").

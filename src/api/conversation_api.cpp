@@ -34,7 +34,7 @@ asio::awaitable<std::tuple<error_code, T>> perform_for_handler(std::shared_ptr<d
     T out{};
     diagnostics own;
     const error_code ec = co_await detail::perform(*c, out, diag ? *diag : own);
-    co_return std::tuple<error_code, T>{ec, ec ? T{} : std::move(out)};
+    co_return std::tuple<error_code, T>{ec, std::move(out)};  // perform() leaves it default on errors (a walk: the count so far)
 }
 
 /// co_spawn's completion, handed to the caller's handler with the handler's own executor, cancellation slot and

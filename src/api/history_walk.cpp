@@ -10,6 +10,8 @@ namespace smooch::detail {
 
 namespace asio = boost::asio;
 
+constexpr std::size_t max_page = 100;  // get_messages returns at most this many messages
+
 asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& diag)
 {
     const bool forward = c.direction == walk_direction::oldest_first;
@@ -30,6 +32,17 @@ asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& dia
             return a.received.value_or(0) < b.received.value_or(0);
         });
         if (!forward) std::reverse(msgs.begin(), msgs.end());
+        const bool more = forward ? page.has_next() : page.has_previous();
+        // A full page of one timestamp with more to come: the group may be larger than a page, and the API's
+        // exclusive before/after bounds cannot step into it, so messages would be skipped. Say so instead.
+        if (more && msgs.size() >= max_page && msgs.front().received.value_or(0) == msgs.back().received.value_or(0)) {
+            diag.message = std::to_string(msgs.size()) +
+                           " or more messages share received=" + format_cursor(msgs.front().received.value_or(0)) +
+                           ": the API pages by exclusive before/after bounds and cannot list them all; the walk "
+                           "stopped after " +
+                           std::to_string(visited) + " messages, and those at that timestamp may be incomplete";
+            co_return client_errc::unpageable_history;
+        }
         std::size_t fresh = 0;
         for (const auto& m : msgs) {
             const double r = m.received.value_or(0);
@@ -39,7 +52,6 @@ asio::awaitable<error_code> walk(call& c, std::size_t& visited, diagnostics& dia
             ++visited;
             c.on_message(m);
         }
-        const bool more = forward ? page.has_next() : page.has_previous();
         if (!more || msgs.empty()) co_return error_code{};
 
         // Next cursor: the value just before the last group, so the boundary group is read again in full.

@@ -20,8 +20,8 @@ const std::string posted_201 = R"({"message":{"_id":"m1","role":"appMaker","type
 
 std::string http(unsigned status, const std::string& reason, const std::string& body)
 {
-    return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+    return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 struct fixture {
@@ -53,7 +53,7 @@ struct fixture {
     }
 };
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(interim_responses_before_the_final_one_are_skipped)
 {
@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_CASE(an_unreadable_2xx_says_the_request_was_applied)
         for (int i = 0; i < 2; ++i) {
             auto r = co_await try_post_message(api, "app", "u", text_message("hi"));
             BOOST_TEST((r.ec == client_errc::unreadable_response), r.ec.message());
-            BOOST_TEST(r.diag.applied);            // a program can test it: do not send again
-            BOOST_TEST(!r.diag.outcome_unknown);   // not unknown: the server said it was done
+            BOOST_TEST(r.diag.applied);           // a program can test it: do not send again
+            BOOST_TEST(!r.diag.outcome_unknown);  // not unknown: the server said it was done
             BOOST_TEST(r.diag.status == 201u);
             BOOST_TEST(r.diag.message.find("201") != std::string::npos, r.diag.message);
             BOOST_TEST(r.diag.message.find("applied") != std::string::npos, r.diag.message);
@@ -122,5 +122,44 @@ BOOST_AUTO_TEST_CASE(a_delete_whose_retry_finds_the_message_gone_succeeded)
         // A 404 on a first attempt is still an error: nothing of ours deleted it.
         auto again = co_await try_delete_message(api, "app", "u", "m1");
         BOOST_TEST((again.ec == make_http_error(404)));
+    });
+}
+
+BOOST_AUTO_TEST_CASE(a_timestamp_shared_by_more_messages_than_a_page_stops_the_walk_with_a_clear_error)
+{
+    // 30 older messages, then a page holding nothing but one timestamp (of 180 messages, says the server).
+    auto page = [](int from, int to, const std::string& received, bool next) {
+        std::string b = R"({"messages":[)";
+        for (int i = from; i < to; ++i) {
+            if (i > from) b += ',';
+            b += R"({"_id":"m)" + std::to_string(i) + R"(","role":"appUser","type":"text","text":"x","received":)" +
+                 (received.empty() ? std::to_string(i) + ".5" : received) + "}";
+        }
+        b += "]";
+        if (next) b += R"(,"next":"https://api.smooch.io/v1.1/apps/app/appusers/u/messages?after=1")";
+        return b + "}";
+    };
+    fixture f;
+    std::string first = page(0, 30, "", false);
+    first.pop_back();  // the first page: 30 messages, then 70 of the shared timestamp, and more to come
+    first.pop_back();
+    for (int i = 30; i < 100; ++i)
+        first +=
+            R"(,{"_id":"g)" + std::to_string(i) + R"(","role":"appUser","type":"text","text":"x","received":500.25})";
+    first += R"(],"next":"https://api.smooch.io/v1.1/apps/app/appusers/u/messages?after=1"})";
+    f.srv.script.push_back({http(200, "OK", first)});
+    f.srv.script.push_back({http(200, "OK", page(0, 100, "500.25", true))});  // re-read from before the group
+    f.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*f.c};
+        diagnostics d;
+        std::size_t seen = 0;
+        auto [ec, n] = co_await api.async_walk_history(
+            "app", "u", walk_direction::oldest_first, [&](const message&) { ++seen; }, d,
+            asio::as_tuple(asio::use_awaitable));
+        BOOST_TEST((ec == client_errc::unpageable_history), ec.message());  // before: 130 visited, no error
+        BOOST_TEST(d.message.find("received=500.25") != std::string::npos, d.message);
+        BOOST_TEST(seen == 100u);  // the 30 before it and the 70 of it the first page showed, each once
+        BOOST_TEST(n == 100u);
+        BOOST_TEST(d.message.find("may be incomplete") != std::string::npos, d.message);
     });
 }
