@@ -70,7 +70,7 @@ conversation_state& create_conversation(context& ctx)
 
 /// Appends `value`, the text of an array of objects, with a generated `_id` first in each object (a posted `_id`
 /// is dropped), and the same for the `actions` of each item when `items`: the API gives every message item and
-/// action an id (docs/api-facts.md#message-items-and-actions). Everything else as posted.
+/// action an id (docs/api-facts.md#ids-of-items-and-actions). Everything else as posted.
 void append_with_ids(engine_state& s, std::string& j, std::string_view value, bool items)
 {
     std::vector<std::string_view> elements;

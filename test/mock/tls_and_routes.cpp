@@ -403,7 +403,7 @@ BOOST_AUTO_TEST_CASE(posted_numbers_keep_their_text, *boost::unit_test::timeout(
                                                                            // source text
 }
 
-// reference.md §2: nested models are checked too, with a description naming the field.
+// docs/api-facts.md#models: nested models are checked too, with a description naming the field.
 BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeout(guard))
 {
     server_fixture f;

@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(members_split_as_written)
 
 // conversation_activity: its body is checked (after auth and the rate limit) before the conversation is looked
 // up, so a bad body for a user without a conversation is a 400, not a 404.
-// What the API adds to a posted message (docs/api-facts.md#message-items-and-actions, #post-message): an `_id` on
+// What the API adds to a posted message (docs/api-facts.md#ids-of-items-and-actions, #post-message): an `_id` on
 // every message item and action (nested ones too; a posted `_id` there is replaced), and `source` {"type":"api"};
 // everything else as posted, byte for byte.
 BOOST_AUTO_TEST_CASE(items_and_actions_get_ids_and_messages_a_source)
