@@ -32,10 +32,12 @@ latency_figures figures_of(const hdr_histogram& h)
 
 namespace {
 
+/// Two lines that fit 80 columns: the percentiles, then the mean and what the figures are of.
 void print_latency(const char* label, const latency_figures& f, const char* note)
 {
-    std::printf("  %-14s p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (mean %.3f; %s)\n", label, f.p50, f.p90,
-                f.p99, f.p999, f.max, f.mean, note);
+    std::printf("  %-14s p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", label, f.p50, f.p90, f.p99, f.p999,
+                f.max);
+    std::printf("                 mean %.3f; %s\n", f.mean, note);
 }
 
 }  // namespace
@@ -46,11 +48,15 @@ void print_summary(const summary& s, const options& o, bool in_process)
                 s.interrupted ? " (interrupted)" : "");
     std::printf("  delivered      %" PRIu64 "\n", s.delivered);
     std::printf("  failed         %" PRIu64, s.failed);
-    if (s.cancelled_at_end) std::printf(" (%" PRIu64 " cancelled at the end of the run)", s.cancelled_at_end);
-    if (s.outcome_unknown) std::printf(" (%" PRIu64 " with an unknown outcome)", s.outcome_unknown);
+    const char* sep = ": ";
+    if (s.cancelled_at_end) {
+        std::printf("%s%" PRIu64 " cancelled at the end", sep, s.cancelled_at_end);
+        sep = ", ";
+    }
+    if (s.outcome_unknown) std::printf("%s%" PRIu64 " with an unknown outcome", sep, s.outcome_unknown);
     std::printf("\n");
     if (s.delivered) {
-        std::printf("  throughput     %.0f messages/s (delivered)\n", s.messages_per_s);
+        std::printf("  throughput     %.0f messages/s (delivered calls only, as is the latency)\n", s.messages_per_s);
         print_latency("latency ms", s.latency, "delivered calls only");
     } else {
         std::printf("  throughput     0 messages/s: no call succeeded\n");
@@ -59,14 +65,14 @@ void print_summary(const summary& s, const options& o, bool in_process)
     if (o.rate > 0)
         std::printf("  open loop      asked %.0f/s, started %.0f/s; %" PRIu64 " late starts (max %.3f ms late)\n",
                     o.rate, s.achieved_rate, s.late_starts, s.max_lateness_ms);
-    std::printf("  client CPU     %.2f us/message (user %.2f + system %.2f; per call sent; client thread, getrusage "
-                "RUSAGE_THREAD)\n",
-                s.cpu_us_per_msg, s.cpu_us_per_msg - s.system_cpu_us_per_msg, s.system_cpu_us_per_msg);
+    std::printf("  client CPU     %.2f us/message (user %.2f + system %.2f), per call sent\n", s.cpu_us_per_msg,
+                s.cpu_us_per_msg - s.system_cpu_us_per_msg, s.system_cpu_us_per_msg);
+    std::printf("                 client thread, getrusage RUSAGE_THREAD\n");
     if (in_process)
-        std::printf("                 process %.2f us/message = client thread + mock thread %.2f + other\n",
+        std::printf("                 process %.2f us/message = client + mock thread %.2f + other\n",
                     s.process_cpu_us_per_msg, s.mock_cpu_us_per_msg);
     std::printf("  peak RSS       %.1f MiB (whole process%s)\n", static_cast<double>(s.peak_rss_kb) / 1024.0,
-                in_process ? ", in-process mock and its stored messages included" : "");
+                in_process ? ", the in-process mock's messages too" : "");
     std::printf("  connections    %" PRIu64 " opened, %" PRIu64 " reuses\n", s.connections_opened,
                 s.connections_reused);
     std::printf("  retries        %" PRIu64 " (stale-connection replays %" PRIu64 ")\n", s.retries, s.stale_replays);
@@ -87,13 +93,13 @@ void print_verification(const summary& s)
 
 void print_compare(const summary& s)
 {
-    std::printf("compare (same server, same number of calls, users, concurrency, connections and loop):\n");
+    std::printf("compare (same server, calls, users, concurrency, connections and loop):\n");
     if (s.peer_ok) {
-        std::printf("  libcurl peer   %s loop, %.0f messages/s, %.2f us/message CPU (process), peak RSS %.1f MiB, "
-                    "errors %" PRIu64 "%s\n",
-                    s.peer_mode.c_str(), s.peer_messages_per_s, s.peer_cpu_us_per_msg,
+        std::printf("  libcurl peer   %s loop, %.0f messages/s, %.2f us/message CPU (process)\n", s.peer_mode.c_str(),
+                    s.peer_messages_per_s, s.peer_cpu_us_per_msg);
+        std::printf("                 peak RSS %.1f MiB, errors %" PRIu64 "%s\n",
                     static_cast<double>(s.peer_peak_rss_kb) / 1024.0, s.peer_errors,
-                    s.peer_verified ? ", verified" : "");
+                    s.peer_verified ? ", every message verified" : "");
         if (s.peer_latency.count()) {
             const auto f = figures_of(s.peer_latency);
             print_latency("peer latency", f, "delivered calls only");
@@ -104,11 +110,10 @@ void print_compare(const summary& s)
         std::printf("  libcurl peer   %s\n", s.peer_note.c_str());
     }
     if (s.wrk_ran) {
-        std::printf("  wrk            %.0f requests/s (closed loop, fixed request, responses not parsed%s); ours "
-                    "%.2fx wrk's\n",
-                    s.wrk_requests_per_s,
+        std::printf("  wrk            %.0f requests/s%s; ours %.2fx wrk's\n", s.wrk_requests_per_s,
                     s.wrk_non2xx ? (", " + std::to_string(s.wrk_non2xx) + " non-2xx").c_str() : "",
                     s.messages_per_s / s.wrk_requests_per_s);
+        std::printf("                 (one fixed request, responses not parsed)\n");
     } else {
         std::printf("  wrk            not run: %s\n", s.wrk_note.c_str());
     }

@@ -159,7 +159,7 @@ struct run_state {
     std::uint64_t started = 0, delivered = 0, failed = 0, cancelled_at_end = 0, outcome_unknown = 0;
     std::uint64_t late_starts = 0;
     clk::duration max_lateness{};
-    clk::time_point last_start;
+    clk::time_point last_start;                // open loop: when the latest call started (for the achieved rate)
     std::map<std::string, error_kind> errors;  // bounded: at most 32 kinds
     std::vector<bool> delivered_seq;           // one bit per message, for the verification
     hdr_histogram hist, failed_hist;
@@ -214,9 +214,13 @@ asio::awaitable<void> worker(run_state& st)
                 timer.expires_at(intended);
                 auto [tec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
                 if (tec || st.stopping) break;  // cancelled: this message is not sent
-            } else if (start - intended > std::chrono::milliseconds(1)) {
-                ++st.late_starts;  // every worker was busy when it was due
-                st.max_lateness = std::max(st.max_lateness, start - intended);
+                st.last_start = intended;
+            } else {
+                if (start - intended > std::chrono::milliseconds(1)) {
+                    ++st.late_starts;  // every worker was busy when it was due
+                    st.max_lateness = std::max(st.max_lateness, start - intended);
+                }
+                st.last_start = start;
             }
             start = intended;
         } else {
@@ -227,7 +231,6 @@ asio::awaitable<void> worker(run_state& st)
         const std::string& user = st.users[(seq - 1) % st.users.size()];
         smooch::diagnostics diag;
         ++st.started;
-        st.last_start = clk::now();
         auto [ec, r] =
             co_await st.api->async_post_message(o.app, user, m, diag, opts, asio::as_tuple(asio::use_awaitable));
         const auto ns = static_cast<std::uint64_t>(
@@ -257,11 +260,12 @@ asio::awaitable<void> worker(run_state& st)
             if (st.errors.size() < 32 || st.errors.count(id)) {
                 auto& k = st.errors[id];
                 if (k.count++ == 0)
-                    k.example = id == "cancelled_at_end"
-                                    ? "in flight when the run ended (duration + grace, or a signal); the message "
-                                      "may or may not exist"
-                                    : smooch::describe(ec, diag) +
-                                          (last ? " (last attempt: " + last.message() + ")" : std::string());
+                    k.example =
+                        id == "cancelled_at_end"
+                            ? std::string("in flight when the run ended (duration + grace, or a signal); ") +
+                                  (diag.outcome_unknown ? "its message may or may not exist" : "nothing had been sent")
+                            : smooch::describe(ec, diag) +
+                                  (last ? " (last attempt: " + last.message() + ")" : std::string());
             }
         }
         if (st.outcomes) record_outcome(st, seq, ec, diag, id, ns);
@@ -562,21 +566,18 @@ int main(int argc, char** argv)
 
         const bool tty = isatty(1) && !o.json;
         if (!o.json) {
-            const std::string amount =
-                o.duration_s > 0 && !o.messages_given
-                    ? fmt("%g s of", o.duration_s)
-                    : std::to_string(o.messages) +
-                          (o.duration_s > 0 ? " (at most " + fmt("%g s)", o.duration_s) : std::string());
-            std::printf("smooch-bench: %s messages to %zu users, %zu in flight over %zu connections, %s\n",
-                        amount.c_str(), o.users, o.concurrency, o.connections,
-                        o.rate > 0 ? ("open loop at " + fmt("%.0f", o.rate) + " messages/s").c_str() : "closed loop");
-            std::printf("server: %s (%s)\n", cp.base_url.c_str(),
-                        in_process ? "in-process smooch-mock over TLS, own thread" : "--url");
-            std::printf(
-                "calls: timeout %gs each%s\n", o.timeout_s,
-                o.duration_s > 0
-                    ? (", cancelled if still in flight " + fmt("%g s", o.grace_s) + " after the duration").c_str()
-                    : "");
+            // Lines that fit 80 columns.
+            std::string what = o.duration_s > 0 && !o.messages_given ? fmt("%g s", o.duration_s)
+                                                                     : std::to_string(o.messages) + " messages";
+            if (o.duration_s > 0 && o.messages_given) what += fmt(" (at most %g s)", o.duration_s);
+            std::printf("smooch-bench: %s, %zu users, %s, %zu in flight, %zu connections\n", what.c_str(), o.users,
+                        o.rate > 0 ? ("open loop at " + fmt("%.0f", o.rate) + "/s").c_str() : "closed loop",
+                        o.concurrency, o.connections);
+            std::printf("server: %s (%s)\n", cp.base_url.c_str(), in_process ? "in-process smooch-mock, TLS" : "--url");
+            std::printf("calls: timeout %gs each%s\n", o.timeout_s,
+                        o.duration_s > 0
+                            ? (", cancelled if in flight " + fmt("%g s", o.grace_s) + " after the duration").c_str()
+                            : "");
             std::fflush(stdout);
         }
 
