@@ -34,9 +34,10 @@ Server:
   --user-prefix P        user ids are P0..P(M-1) (default bench-, or bench-<time>-<pid>- with --url)
 Load:
   --messages N           messages to send (default: as many as fit in --duration)
-  --duration D           hard bound: no call starts after D, and calls still in flight at D + grace are
-                         cancelled (default 10s when --messages is not given; with both, whichever ends first)
-  --grace D              how long calls in flight at the end of --duration may still finish (default 1s)
+  --duration D           hard bound: no call starts after D, and every call's deadline is D + grace at the
+                         latest (default 10s when --messages is not given; with both, whichever ends first)
+  --grace D              how long calls in flight at the end of --duration (or at Ctrl-C) may still finish
+                         (default 1s)
   --users M              spread over M users (default 100)
   --concurrency C        calls in flight (default 64)
   --connections K        connection pool size (default 16)
@@ -62,8 +63,8 @@ Output:
   --help                 this text
   --version              print "smooch-bench VERSION"
 
-Ctrl-C stops the run: calls in flight are cancelled and the summary of what completed is printed (a second
-Ctrl-C ends the program at once).
+Ctrl-C stops the run: nothing more starts, calls still in flight after the grace are left behind, and the
+summary of what completed is printed (a second Ctrl-C ends the program at once).
 Exit status: 0 every call succeeded and every delivered message arrived once; 1 failed calls or a failed
 verification; 2 bad usage; 130 interrupted.
 )";

@@ -356,6 +356,34 @@ BOOST_AUTO_TEST_CASE(ctrl_c_prints_the_summary_of_what_completed)
     BOOST_TEST(r.out.find("NOT verified") == std::string::npos, r.out);
 }
 
+BOOST_AUTO_TEST_CASE(ctrl_c_against_a_silent_server_ends_after_the_grace)
+{
+    // Nothing ever completes: after SIGINT the calls in flight are left behind once the grace (1 s) is over, counted
+    // as cancelled at the end, each with its outcome line, and the program ends (it does not wait for deadlines).
+    silent_server srv;
+    const auto path = temp_path("interrupted.jsonl");
+    auto r = run_bench({"--url", "https://127.0.0.1:" + std::to_string(srv.port), "--insecure", "--duration", "60s",
+                        "--timeout", "50s", "--concurrency", "6", "--connections", "3", "--json", "--outcomes", path},
+                       1000ms, 30s);
+    BOOST_TEST(r.seconds < 8.0, "SIGINT at 1 s, ended at " << r.seconds << " s");
+    BOOST_TEST(r.status == 130, r.err);
+    auto j = json_of(r);
+    BOOST_TEST(j.at("interrupted").as_bool());
+    BOOST_TEST(u64(j, "sent") == 6u);
+    BOOST_TEST(u64(j, "failed") == 6u);
+    BOOST_TEST(u64(j, "cancelled_at_end") == 6u);
+    BOOST_TEST(u64(j.at("errors").as_object(), "cancelled_at_end") == 6u);
+    std::ifstream f(path);
+    std::string line;
+    std::size_t lines = 0;
+    while (std::getline(f, line)) {
+        ++lines;
+        BOOST_TEST(line.find("\"error\":\"cancelled_at_end\"") != std::string::npos, line);
+    }
+    BOOST_TEST(lines == 6u);
+    std::filesystem::remove(path);
+}
+
 BOOST_AUTO_TEST_CASE(outcomes_file_has_one_json_line_per_call)
 {
     const auto path = temp_path("outcomes.jsonl");
