@@ -113,7 +113,8 @@ std::string find_on_path(const std::string& name)
 
 }  // namespace
 
-bool run_peer(const char* argv0, const peer_target& t, const options& o, std::uint64_t n, summary& s)
+bool run_peer(const char* argv0, const peer_target& t, const options& o, std::uint64_t n, double our_seconds,
+              summary& s)
 {
     const std::string peer = exe_dir(argv0) + "/smooch-bench-curl-peer";
     std::optional<temp_file> ca;
@@ -132,12 +133,13 @@ bool run_peer(const char* argv0, const peer_target& t, const options& o, std::ui
                                      std::to_string(o.concurrency),
                                      "--connections",
                                      std::to_string(o.connections)};
-    // The same loop (open at the same rate, or closed) and the same bounds: per-call timeout, and the duration
-    // plus grace as a hard end.
+    // The same calls in the same loop (open at the same rate, or closed) and the same per-call timeout. Its hard
+    // end leaves it room to send all n however much slower it is: three times our run, at least our duration.
     auto ms = [](double secs) { return std::to_string(static_cast<long long>(std::ceil(secs * 1000))); };
     args.insert(args.end(), {"--timeout-ms", ms(o.timeout_s)});
     if (o.rate > 0) args.insert(args.end(), {"--rate", std::to_string(o.rate)});
-    if (o.duration_s > 0) args.insert(args.end(), {"--duration-ms", ms(o.duration_s), "--grace-ms", ms(o.grace_s)});
+    args.insert(args.end(), {"--duration-ms", ms(std::max(3 * our_seconds, o.duration_s) + o.grace_s), "--grace-ms",
+                             ms(o.grace_s)});
     if (!t.auth_header.empty()) args.insert(args.end(), {"--auth", t.auth_header});
     if (t.insecure) args.emplace_back("--insecure");
     else if (!t.ca_pem.empty()) {

@@ -99,7 +99,9 @@ void print_compare(const summary& s)
                     s.peer_messages_per_s, s.peer_cpu_us_per_msg);
         std::printf("                 peak RSS %.1f MiB, errors %" PRIu64 "%s\n",
                     static_cast<double>(s.peer_peak_rss_kb) / 1024.0, s.peer_errors,
-                    s.peer_verified ? ", every message verified" : "");
+                    !s.peer_verify_ran ? ""
+                    : s.peer_verified  ? ", every message verified"
+                                       : ", NOT every message verified");
         if (s.peer_latency.count()) {
             const auto f = figures_of(s.peer_latency);
             print_latency("peer latency", f, "delivered calls only");

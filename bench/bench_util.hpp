@@ -95,7 +95,7 @@ struct summary {
     // --compare
     bool compare_ran = false;
     std::string compare_note;  // why the peer or wrk did not run
-    bool peer_ran = false, peer_ok = false, peer_verified = false;
+    bool peer_ran = false, peer_ok = false, peer_verify_ran = false, peer_verified = false;
     std::string peer_mode;  // "closed" or "open"
     double peer_messages_per_s = 0, peer_cpu_us_per_msg = 0;
     long peer_peak_rss_kb = 0;
@@ -127,8 +127,10 @@ struct peer_target {
     std::string ca_file;
     bool insecure = false;
 };
-/// Runs bench/peers/curl_peer (found next to argv0) with the same N, M, C, K, rate and bounds; fills s.peer_*.
-bool run_peer(const char* argv0, const peer_target& t, const options& o, std::uint64_t n, summary& s);
+/// Runs bench/peers/curl_peer (found next to argv0) with the same N, M, C, K, rate and per-call timeout, bounded
+/// by three times our run's wall time; fills s.peer_*.
+bool run_peer(const char* argv0, const peer_target& t, const options& o, std::uint64_t n, double our_seconds,
+              summary& s);
 /// Runs wrk, if on PATH, for about the duration of our run; fills s.wrk_*. Closed loop only.
 void run_wrk(const peer_target& t, const options& o, summary& s, double our_seconds);
 

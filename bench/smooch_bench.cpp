@@ -752,8 +752,8 @@ int main(int argc, char** argv)
         // ---- the peer (libcurl) and wrk, against the same server, in the same loop
         if (o.compare && st.interrupted) {
             s.compare_note = "not run: the run was interrupted";
-        } else if (o.compare && st.started == 0) {
-            s.compare_note = "not run: no call was started";
+        } else if (o.compare && st.delivered == 0) {
+            s.compare_note = "not run: no call succeeded, there is nothing to compare";
         } else if (o.compare) {
             s.compare_ran = true;
             if (srv) srv->reset();  // same starting state for the peer: empty conversations
@@ -764,12 +764,13 @@ int main(int argc, char** argv)
             tgt.ca_pem = ca_pem;
             tgt.ca_file = o.ca_file;
             tgt.insecure = o.insecure;
-            run_peer(argv[0], tgt, o, st.started, s);
+            run_peer(argv[0], tgt, o, st.started, secs, s);
             if (srv && s.peer_ok) {
                 // The peer's messages went through the same mock: check them too (exactly once, every one).
                 std::vector<bool> all(st.started + 1, true);
                 delivery_check pchk(st.started, all);
                 check_record(pchk, srv->record(), o.app, "peer-");
+                s.peer_verify_ran = true;
                 s.peer_verified = pchk.ok();
             }
             if (srv) srv->reset();
@@ -777,6 +778,7 @@ int main(int argc, char** argv)
             else run_wrk(tgt, o, s, secs);
             if (!o.json) print_compare(s);
         }
+        if (o.compare && !s.compare_ran && !o.json) std::printf("compare: %s\n", s.compare_note.c_str());
 
         // ---- files
         int rc = st.failed || (s.verify_ran && !s.verified) ? 1 : 0;

@@ -319,6 +319,23 @@ BOOST_AUTO_TEST_CASE(compare_with_rate_runs_the_peer_open_loop_and_not_wrk)
     BOOST_TEST(t.out.find("libcurl peer   closed loop") != std::string::npos, t.out);
 }
 
+BOOST_AUTO_TEST_CASE(compare_after_a_duration_run_sends_the_same_calls)
+{
+    // The peer sends as many calls as we did, however much slower it is (it is not held to our duration), and
+    // every one of its messages is verified.
+    auto r = run_bench({"--duration", "1s", "--users", "5", "--concurrency", "8", "--connections", "2", "--compare",
+                        "--json"});
+    BOOST_TEST(r.status == 0, r.out << r.err);
+    auto j = json_of(r);
+    const auto& peer = j.at("compare").as_object().at("peer").as_object();
+    BOOST_TEST(u64(peer, "delivered") == u64(j, "sent"));
+    BOOST_TEST(peer.at("verified").as_bool());
+    // With nothing delivered there is nothing to compare: the peer is not run, and the summary says why.
+    auto bad = run_bench({"--url", "https://127.0.0.1:" + std::to_string(closed_port()), "--insecure", "--messages",
+                          "3", "--compare"});
+    BOOST_TEST(bad.out.find("compare: not run: no call succeeded") != std::string::npos, bad.out);
+}
+
 BOOST_AUTO_TEST_CASE(json_has_every_key_and_plain_decimals)
 {
     auto ok = run_bench({"--messages", "300", "--users", "3", "--json"});
