@@ -236,7 +236,8 @@ asio::awaitable<void> worker(run_state& st, std::size_t index)
         // The run's hard end bounds the call: its deadline is the earlier of --timeout and duration + grace.
         bool cut_by_end = false;
         if (st.t_end_bound != clk::time_point::max()) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(st.t_end_bound - clk::now());
+            const auto now = o.rate > 0 ? st.last_start : start;  // when it really starts (no extra clock read)
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(st.t_end_bound - now);
             cut_by_end = left < call_timeout;
             opts.total_timeout = std::clamp(left, std::chrono::milliseconds(1), call_timeout);
         }
