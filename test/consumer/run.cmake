@@ -32,8 +32,8 @@ foreach(prog smooch-mock smooch-bench smooch-bench-curl-peer)
   message(STATUS "installed ${out}")
 endforeach()
 
-# Without CMake: a tiny program built with nothing but `pkg-config --cflags --libs smooch`, and the consumer above
-# with `pkg-config --cflags --libs smooch-mock` (which requires smooch).
+# Without CMake: tiny programs built with nothing but `pkg-config --cflags --libs smooch` and
+# `pkg-config --cflags --libs smooch-mock` (which requires smooch).
 find_program(PKG_CONFIG pkg-config REQUIRED)
 file(GLOB_RECURSE pc_files ${prefix}/*/smooch.pc)
 list(LENGTH pc_files n)
@@ -44,7 +44,7 @@ get_filename_component(pc_dir ${pc_files} DIRECTORY)
 set(ENV{PKG_CONFIG_PATH} ${pc_dir})
 separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
 separate_arguments(link_flags UNIX_COMMAND "${LINK_FLAGS}")
-foreach(pair "smooch;pkgconfig_main.cpp;pc_consumer" "smooch-mock;main.cpp;pc_mock_consumer")
+foreach(pair "smooch;pkgconfig_main.cpp;pc_consumer" "smooch-mock;pkgconfig_mock_main.cpp;pc_mock_consumer")
   list(GET pair 0 pkg)
   list(GET pair 1 src)
   list(GET pair 2 exe)
