@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -29,14 +30,34 @@ public:
         ++total_;
         min_ = std::min(min_, v);
         max_ = std::max(max_, v);
-        sum_ += static_cast<double>(v);
+        const auto d = static_cast<double>(v);
+        sum_ += d;
+        sum_sq_ += d * d;
     }
+
+    /// Adds `n` samples to bucket `i` (a histogram sent as its non-empty buckets, e.g. by the libcurl peer); they
+    /// count as the bucket's highest value for min, max, mean and deviation.
+    void add_bucket(std::size_t i, std::uint64_t n) noexcept
+    {
+        if (i >= bucket_count || n == 0) return;
+        counts_[i] += n;
+        total_ += n;
+        const std::uint64_t v = highest_of(i);
+        min_ = std::min(min_, v);
+        max_ = std::max(max_, v);
+        const auto d = static_cast<double>(v);
+        sum_ += d * static_cast<double>(n);
+        sum_sq_ += d * d * static_cast<double>(n);
+    }
+    /// Samples in bucket `i`.
+    std::uint64_t bucket(std::size_t i) const noexcept { return i < bucket_count ? counts_[i] : 0; }
 
     void merge(const hdr_histogram& o) noexcept
     {
         for (std::size_t i = 0; i < bucket_count; ++i) counts_[i] += o.counts_[i];
         total_ += o.total_;
         sum_ += o.sum_;
+        sum_sq_ += o.sum_sq_;
         min_ = std::min(min_, o.min_);
         max_ = std::max(max_, o.max_);
     }
@@ -45,6 +66,20 @@ public:
     std::uint64_t min() const noexcept { return total_ ? min_ : 0; }
     std::uint64_t max() const noexcept { return max_; }
     double mean() const noexcept { return total_ ? sum_ / static_cast<double>(total_) : 0.0; }
+    double stddev() const noexcept
+    {
+        if (total_ == 0) return 0.0;
+        const double m = mean();
+        return std::sqrt(std::max(0.0, sum_sq_ / static_cast<double>(total_) - m * m));
+    }
+    /// Samples in the buckets up to and including the one holding `v`.
+    std::uint64_t count_at_or_below(std::uint64_t v) const noexcept
+    {
+        const std::size_t last = index_of(std::min(v, max_trackable));
+        std::uint64_t n = 0;
+        for (std::size_t i = 0; i <= last; ++i) n += counts_[i];
+        return n;
+    }
 
     /// The value at percentile p (0..100]: the highest value equivalent to the bucket holding the
     /// ceil(p% * count)-th smallest sample, clamped to the exact max (so p=100 is the max).
@@ -62,7 +97,7 @@ public:
         return max_;
     }
 
-    // Bucket arithmetic, public for the unit checks in smooch-bench --self-test.
+    // Bucket arithmetic, public for test/bench and for histograms sent as buckets.
     static std::size_t index_of(std::uint64_t v) noexcept
     {
         if (v < 2 * sub_count) return static_cast<std::size_t>(v);
@@ -91,6 +126,7 @@ private:
     std::uint64_t min_ = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t max_ = 0;
     double sum_ = 0;
+    double sum_sq_ = 0;
 };
 
 }  // namespace smooch::bench

@@ -1,12 +1,20 @@
 // smooch-bench-curl-peer: the reference client for `smooch-bench --compare`. It sends the same requests as
-// smooch-bench (same path, JSON body, headers), with the same number of calls in flight and the same
-// connection cap, through libcurl's multi interface on one thread, and prints one JSON line:
-//   {"messages":N,"ok":…,"errors":…,"seconds":…,"messages_per_s":…,"cpu_us_per_message":…,"peak_rss_kb":…}
-// CPU is getrusage(RUSAGE_SELF) over the send phase (the process does nothing else).
+// smooch-bench (same path, JSON body, headers), with the same number of calls in flight, the same connection
+// cap, the same loop (closed, or open at --rate with latency from each intended start) and the same bounds
+// (per-call timeout, duration + grace), through libcurl's multi interface on one thread, and prints one line:
+//   {"messages":N,"ok":…,"errors":…,"seconds":…,"messages_per_s":…,"cpu_us_per_message":…,"peak_rss_kb":…,
+//    "latency_buckets":[[bucket,count]…]}
+// messages_per_s counts successful calls; latency_buckets is the histogram of their latencies (hdr_histogram.hpp
+// buckets, nanoseconds). CPU is getrusage(RUSAGE_SELF) over the send phase (the process does nothing else).
+
+#include "../hdr_histogram.hpp"
+
+#include <smooch/version.hpp>
 
 #include <curl/curl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -22,6 +30,9 @@ struct opts {
     bool insecure = false;
     std::uint64_t messages = 1000;
     std::size_t users = 100, concurrency = 64, connections = 16;
+    double rate = 0;  // 0: closed loop
+    long timeout_ms = 10000;
+    std::uint64_t duration_ms = 0, grace_ms = 1000;  // duration 0: no bound but the per-call timeout
 };
 
 [[noreturn]] void usage(const std::string& why)
@@ -29,7 +40,8 @@ struct opts {
     std::fprintf(stderr,
                  "smooch-bench-curl-peer: %s\nusage: smooch-bench-curl-peer --url URL [--app ID] [--user-prefix P] "
                  "[--auth HEADER_VALUE] [--cainfo FILE | --insecure] [--messages N] [--users M] "
-                 "[--concurrency C] [--connections K]\n",
+                 "[--concurrency C] [--connections K] [--rate R] [--timeout-ms T] [--duration-ms D [--grace-ms G]] "
+                 "[--version]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -64,6 +76,8 @@ struct slot {
     CURL* easy = nullptr;
     std::string body;
     long status = 0;
+    std::chrono::steady_clock::time_point start;  // intended start in open loop
+    bool busy = false;
 };
 
 size_t discard(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }  // response body unused
@@ -100,7 +114,10 @@ int main(int argc, char** argv)
             if (v.empty() || *end || n == 0) usage(a + ": bad number '" + v + "'");
             return n;
         };
-        if (a == "--url") o.url = value();
+        if (a == "--version") {
+            std::printf("smooch-bench-curl-peer %s\n", SMOOCH_VERSION_STRING);
+            return 0;
+        } else if (a == "--url") o.url = value();
         else if (a == "--app") o.app = value();
         else if (a == "--user-prefix") o.prefix = value();
         else if (a == "--auth") o.auth = value();
@@ -110,7 +127,15 @@ int main(int argc, char** argv)
         else if (a == "--users") o.users = static_cast<std::size_t>(number());
         else if (a == "--concurrency") o.concurrency = static_cast<std::size_t>(number());
         else if (a == "--connections") o.connections = static_cast<std::size_t>(number());
-        else usage("unknown option '" + a + "'");
+        else if (a == "--timeout-ms") o.timeout_ms = static_cast<long>(number());
+        else if (a == "--duration-ms") o.duration_ms = number();
+        else if (a == "--grace-ms") o.grace_ms = number();
+        else if (a == "--rate") {
+            const std::string v = value();
+            char* end = nullptr;
+            o.rate = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end || !(o.rate > 0)) usage("--rate: bad number '" + v + "'");
+        } else usage("unknown option '" + a + "'");
     }
     if (o.url.empty()) usage("--url is required");
 
@@ -135,10 +160,17 @@ int main(int argc, char** argv)
 
     const std::size_t nslots = static_cast<std::size_t>(std::min<std::uint64_t>(o.concurrency, o.messages));
     std::vector<slot> slots(nslots);
-    std::uint64_t next = 1, ok = 0, errors = 0, done = 0;
+    std::uint64_t next = 1, ok = 0, errors = 0, started = 0;
     std::string first_error;
+    smooch::bench::hdr_histogram latency;
+    using clk = std::chrono::steady_clock;
+    clk::time_point t0;
+    const double interval_ns = o.rate > 0 ? 1e9 / o.rate : 0;
+    auto intended = [&](std::uint64_t seq) {
+        return t0 + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(seq - 1) * interval_ns));
+    };
 
-    auto start_one = [&](slot& s) {
+    auto start_one = [&](slot& s, clk::time_point start) {
         const std::uint64_t seq = next++;
         // Byte for byte the body smooch::serialize(message_post) produces for the bench's message.
         char buf[128];
@@ -147,14 +179,15 @@ int main(int argc, char** argv)
                       "},\"text\":\"seq %" PRIu64 "\"}",
                       seq, seq);
         s.body = buf;
+        s.start = start;
+        s.busy = true;
+        ++started;
         curl_easy_setopt(s.easy, CURLOPT_URL, urls[(seq - 1) % urls.size()].c_str());
         curl_easy_setopt(s.easy, CURLOPT_POSTFIELDS, s.body.c_str());
         curl_easy_setopt(s.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(s.body.size()));
         curl_multi_add_handle(multi, s.easy);
     };
 
-    const double cpu0 = cpu_us();
-    const auto t0 = std::chrono::steady_clock::now();
     for (auto& s : slots) {
         s.easy = curl_easy_init();
         curl_easy_setopt(s.easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -164,17 +197,44 @@ int main(int argc, char** argv)
         curl_easy_setopt(s.easy, CURLOPT_PRIVATE, &s);
         curl_easy_setopt(s.easy, CURLOPT_USERAGENT, "smooch-bench-curl-peer");
         curl_easy_setopt(s.easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(s.easy, CURLOPT_TIMEOUT_MS, o.timeout_ms);
         if (o.insecure) {
             curl_easy_setopt(s.easy, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(s.easy, CURLOPT_SSL_VERIFYHOST, 0L);
         } else if (!o.cainfo.empty()) {
             curl_easy_setopt(s.easy, CURLOPT_CAINFO, o.cainfo.c_str());
         }
-        start_one(s);
     }
 
+    const double cpu0 = cpu_us();
+    t0 = clk::now();
+    const auto t_stop = o.duration_ms ? t0 + std::chrono::milliseconds(o.duration_ms) : clk::time_point::max();
+    const auto t_cancel = o.duration_ms ? t_stop + std::chrono::milliseconds(o.grace_ms) : clk::time_point::max();
+    std::size_t busy = 0;
     int running = 0;
-    while (done < o.messages) {
+    for (;;) {
+        // Start what is due: closed loop, every idle slot; open loop, each idle slot takes the next message whose
+        // intended time has come (a late one keeps its intended time as the start of its latency).
+        const auto now = clk::now();
+        for (auto& s : slots) {
+            if (s.busy || next > o.messages) continue;
+            const auto due = o.rate > 0 ? intended(next) : now;
+            if (due > now || due >= t_stop || now >= t_stop) break;
+            start_one(s, o.rate > 0 ? due : now);
+            ++busy;
+        }
+        const bool more = next <= o.messages && (o.rate > 0 ? intended(next) < t_stop : now < t_stop);
+        if (busy == 0 && !more) break;
+        if (clk::now() >= t_cancel) {  // the hard end: what is still in flight fails
+            for (auto& s : slots)
+                if (s.busy) {
+                    curl_multi_remove_handle(multi, s.easy);
+                    s.busy = false;
+                    ++errors;
+                    if (first_error.empty()) first_error = "cancelled at the end of the run";
+                }
+            break;
+        }
         curl_multi_perform(multi, &running);
         int left = 0;
         while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
@@ -184,17 +244,29 @@ int main(int argc, char** argv)
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &s->status);
             const CURLcode rc = m->data.result;
             curl_multi_remove_handle(multi, m->easy_handle);
-            ++done;
+            s->busy = false;
+            --busy;
             if (rc == CURLE_OK && s->status == 201) {
                 ++ok;
+                latency.record(static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now() - s->start).count()));
             } else {
                 ++errors;
                 if (first_error.empty())
                     first_error = rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP " + std::to_string(s->status);
             }
-            if (next <= o.messages) start_one(*s);
+            // Closed loop: the freed slot starts the next message at once (as smooch-bench's worker does).
+            if (o.rate <= 0 && next <= o.messages && clk::now() < t_stop) {
+                start_one(*s, clk::now());
+                ++busy;
+            }
         }
-        if (done < o.messages) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+        int wait_ms = 100;
+        if (o.rate > 0 && next <= o.messages && busy < slots.size()) {
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(intended(next) - clk::now());
+            wait_ms = static_cast<int>(std::clamp<long long>(until.count(), 0, 100));
+        }
+        if (busy > 0 || wait_ms > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double cpu = cpu_us() - cpu0;
@@ -205,10 +277,15 @@ int main(int argc, char** argv)
     curl_slist_free_all(headers);
     curl_global_cleanup();
 
-    const double n = static_cast<double>(o.messages);
+    const double n = static_cast<double>(std::max<std::uint64_t>(started, 1));
+    std::string buckets;
+    for (std::size_t i = 0; i < smooch::bench::hdr_histogram::bucket_count; ++i)
+        if (const auto c = latency.bucket(i))
+            buckets += (buckets.empty() ? "[" : ",[") + std::to_string(i) + "," + std::to_string(c) + "]";
     std::printf("{\"messages\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"errors\":%" PRIu64
-                ",\"seconds\":%.4f,\"messages_per_s\":%.1f,\"cpu_us_per_message\":%.3f,\"peak_rss_kb\":%ld%s%s%s}\n",
-                o.messages, ok, errors, secs, n / secs, cpu / n, peak_kb,
+                ",\"seconds\":%.4f,\"messages_per_s\":%.1f,\"cpu_us_per_message\":%.3f,\"peak_rss_kb\":%ld,"
+                "\"latency_buckets\":[%s]%s%s%s}\n",
+                started, ok, errors, secs, static_cast<double>(ok) / secs, cpu / n, peak_kb, buckets.c_str(),
                 first_error.empty() ? "" : ",\"first_error\":\"", first_error.c_str(), first_error.empty() ? "" : "\"");
     return errors ? 1 : 0;
 }

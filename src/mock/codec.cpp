@@ -142,4 +142,22 @@ bool split_members(std::string_view s, raw_members& out)
     return false;
 }
 
+bool split_elements(std::string_view s, std::vector<std::string_view>& out)
+{
+    std::size_t i = skip_space(s, 0);
+    if (i >= s.size() || s[i] != '[') return false;
+    i = skip_space(s, i + 1);
+    if (i < s.size() && s[i] == ']') return true;
+    while (i < s.size()) {
+        std::size_t end = value_end(s, i);
+        if (end == std::string_view::npos || end == i) return false;
+        out.push_back(s.substr(i, end - i));
+        i = skip_space(s, end);
+        if (i < s.size() && s[i] == ']') return true;
+        if (i >= s.size() || s[i] != ',') return false;
+        i = skip_space(s, i + 1);
+    }
+    return false;
+}
+
 }  // namespace smooch::mock::detail

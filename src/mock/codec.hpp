@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smooch::mock::detail {
 
@@ -52,5 +53,9 @@ using raw_members = boost::container::small_vector<raw_member, 12>;
 /// stored messages repeat posted values byte for byte: numbers keep their exact digits (0.1 stays 0.1, not
 /// 1E-1, and nothing is re-rounded), strings their escapes. False if the text is not as expected.
 bool split_members(std::string_view s, raw_members& out);
+
+/// Splits the text of a JSON array (already accepted by the parser) into its elements, as written. False if the
+/// text is not as expected.
+bool split_elements(std::string_view s, std::vector<std::string_view>& out);
 
 }  // namespace smooch::mock::detail

@@ -171,6 +171,11 @@ bool process(context& ctx)
         ++ctx.s->rec.unauthorized;
         return false;
     }
+    if (ctx.rt.short_path && ctx.rt.app.empty()) {  // an account-scoped credential on /v1.1/appusers/...
+        error(ctx.out, 400, "bad_request",
+              "An account-scoped credential must name the app: use /v1.1/apps/{appId}/appusers/{userId}/...");
+        return false;
+    }
     // The body is parsed before the rate limit because an appUser token may only post role appUser: that 403
     // is an authorization decision and takes no token. Problems with the body are reported after the rate
     // limit, as validation. The tree lives in a stack arena (heap only beyond it): no allocation storm.
@@ -261,6 +266,7 @@ void engine::handle(const http_request& req, http_response& out)
         } else {
             applied = process(ctx);
             if (applied) ++rec.operations[route_name];
+            if (entry && ctx.rt.short_path) entry->app_id = ctx.rt.app;  // known once authenticated
         }
     }
     if (f) {

@@ -48,6 +48,7 @@ struct route {
     op operation = op::unknown;
     std::string app, user, message;
     bool method_mismatch = false;  // the path is an API route, the method is not
+    bool short_path = false;       // /v1.1/appusers/{user}/...: `app` is empty until authenticate() sets it
     const char* allow = "";
 };
 

@@ -2,13 +2,17 @@
 // server on one thread and stops on SIGINT/SIGTERM.
 
 #include <smooch/mock/server.hpp>
+#include <smooch/version.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +21,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -28,7 +34,8 @@ When ready it prints one line, "listening on https://HOST:PORT" (or http://), an
 SIGINT/SIGTERM stop it cleanly. See docs/mock.md for every rule.
 
 Network and TLS:
-  --host ADDR              address to bind (default 127.0.0.1; IPv6 literals without brackets)
+  --host HOST              address or host name to bind (default 127.0.0.1; IPv6 literals without
+                           brackets; a name is resolved once, its first IPv4 address preferred)
   --port N                 port (default 0: the OS chooses; read it from the "listening on" line)
   --tls-cert FILE          PEM certificate chain to serve (with --tls-key)
   --tls-key FILE           PEM private key
@@ -44,6 +51,7 @@ Credentials (repeatable; with none, authentication is off and every request is a
 Rate limit, per app (token bucket):
   --rate-limit RPS         refill rate in requests per second (default: no limit)
   --burst N                bucket size (default: RPS, at least 1)
+  --rate-limit-retry-after send Retry-After with the limiter's 429s (default: none, as Smooch does)
 
 Faults (see docs/mock.md for the grammar):
   --fault SPEC             add a fault rule, repeatable, e.g. status=503,retry_after=1,count=5,route=post_message
@@ -56,7 +64,8 @@ Limits against hostile clients:
   --header-timeout MS      time to receive request headers (default 10000)
   --body-timeout MS        time to receive a request body (default 30000)
   --header-limit BYTES     largest request head (default 16384; larger gets 431)
-  --max-connections N      concurrent connections (default 1024)
+  --max-connections N      concurrent connections served (default 1024); up to N more get 503 with
+                           Retry-After: 1 and are closed, beyond that they are reset
   --max-recorded N         requests kept in the record (default 100000; later ones are only counted)
 
 Admin:
@@ -64,6 +73,7 @@ Admin:
                            /_admin/reset (POST), /_admin/rate-limit (POST "RPS,BURST" or "off"),
                            /_admin/connections (POST "close_after_requests=N,idle_timeout=MS")
   --help                   print this help
+  --version                print "smooch-mock VERSION"
 )";
 
 struct usage_error : std::runtime_error {
@@ -80,10 +90,64 @@ T number(const std::string& opt, const std::string& v)
     return out;
 }
 
-/// A timeout in milliseconds; its range is server_params' to check (a bad one is a usage error below).
+/// A timeout in milliseconds, 1..86400000 (server_params' range, checked here to name the flag).
 std::chrono::milliseconds timeout_ms(const std::string& opt, const std::string& v)
 {
-    return std::chrono::milliseconds(number<long long>(opt, v));
+    auto ms = number<long long>(opt, v);
+    if (ms < 1 || ms > 86'400'000) throw usage_error(opt + ": must be 1..86400000 ms, got " + v);
+    return std::chrono::milliseconds(ms);
+}
+
+/// A count that must be at least `min`.
+std::size_t count_at_least(const std::string& opt, const std::string& v, std::size_t min)
+{
+    auto n = number<std::size_t>(opt, v);
+    if (n < min) throw usage_error(opt + ": must be at least " + std::to_string(min) + ", got " + v);
+    return n;
+}
+
+/// A finite number > 0 (requests per second) or >= 1 (a bucket size, `at_least_one`).
+double positive(const std::string& opt, const std::string& v, bool at_least_one)
+{
+    auto d = number<double>(opt, v);
+    if (!std::isfinite(d) || d <= 0 || (at_least_one && d < 1))
+        throw usage_error(opt + ": must be a finite number " + (at_least_one ? ">= 1" : "> 0") + ", got " + v);
+    return d;
+}
+
+/// --host: an IP literal as it is, or a host name resolved to one address (IPv4 first, as most clients try).
+std::string resolve_host(const std::string& host)
+{
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    if (!ec) return host;
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::resolver r(io);
+    auto results = r.resolve(host, "", boost::asio::ip::tcp::resolver::passive, ec);
+    if (ec || results.empty())
+        throw usage_error("--host: cannot resolve '" + host + "'" + (ec ? ": " + ec.message() : std::string()));
+    for (const auto& e : results)
+        if (e.endpoint().address().is_v4()) return e.endpoint().address().to_string();
+    return results.begin()->endpoint().address().to_string();
+}
+
+/// server_params' own message, with the flag that sets a field instead of the field's name.
+std::string name_flags(std::string m)
+{
+    static const std::pair<std::string_view, std::string_view> fields[] = {
+        {"server_params.rate", "--rate-limit/--burst"},
+        {"server_params.header_limit", "--header-limit"},
+        {"server_params.max_connections", "--max-connections"},
+        {"server_params.keys", "--key-id/--secret"},
+        {"server_params.faults", "--fault"},
+        {"server_params.idle_timeout", "--idle-timeout"},
+        {"server_params.header_timeout", "--header-timeout"},
+        {"server_params.body_timeout", "--body-timeout"},
+        {"server_params.", ""},
+    };
+    for (auto [field, flag] : fields)
+        if (auto at = m.find(field); at != std::string::npos) m.replace(at, field.size(), flag);
+    return m;
 }
 
 std::string read_file(const std::string& path)
@@ -104,6 +168,7 @@ int main(int argc, char** argv)
     std::string cert_file, key_file, ca_out;
     bool self_signed = false, plain = false;
     std::optional<double> rps, burst;
+    std::string host = p.host;  // as given; p.host gets the address it resolves to
     try {
         std::vector<std::string> args(argv + 1, argv + argc);
         bool pending_key = false;  // --key-id seen, --secret not yet
@@ -116,7 +181,10 @@ int main(int argc, char** argv)
             if (a == "--help" || a == "-h") {
                 std::cout << usage;
                 return 0;
-            } else if (a == "--host") p.host = value();
+            } else if (a == "--version") {
+                std::cout << "smooch-mock " << SMOOCH_VERSION_STRING << "\n";
+                return 0;
+            } else if (a == "--host") host = value();
             else if (a == "--port") p.port = number<unsigned short>(a, value());
             else if (a == "--tls-cert") cert_file = value();
             else if (a == "--tls-key") key_file = value();
@@ -126,21 +194,24 @@ int main(int argc, char** argv)
             else if (a == "--key-id") {
                 if (pending_key) throw usage_error("--key-id " + p.keys.back().key_id + " has no --secret");
                 p.keys.push_back({value(), {}, std::nullopt});
+                if (p.keys.back().key_id.empty()) throw usage_error("--key-id: must not be empty");
                 pending_key = true;
             } else if (a == "--secret") {
                 if (!pending_key) throw usage_error("--secret must follow --key-id");
                 p.keys.back().secret = value();
+                if (p.keys.back().secret.empty()) throw usage_error("--secret: must not be empty");
                 pending_key = false;
             } else if (a == "--key-app") {
                 if (p.keys.empty() || pending_key) throw usage_error("--key-app must follow --key-id ID --secret S");
                 p.keys.back().app_id = value();
-            } else if (a == "--rate-limit") rps = number<double>(a, value());
-            else if (a == "--burst") burst = number<double>(a, value());
+            } else if (a == "--rate-limit") rps = positive(a, value(), false);
+            else if (a == "--burst") burst = positive(a, value(), true);
+            else if (a == "--rate-limit-retry-after") p.rate_limit_retry_after = true;
             else if (a == "--fault") {
                 try {
                     p.faults.push_back(mock::parse_fault(value()));
                 } catch (const std::invalid_argument& e) {
-                    throw usage_error(e.what());
+                    throw usage_error("--" + std::string(e.what()));  // "fault: ..." becomes "--fault: ..."
                 }
             } else if (a == "--seed") p.seed = number<std::uint64_t>(a, value());
             else if (a == "--admin") p.admin = true;
@@ -148,8 +219,8 @@ int main(int argc, char** argv)
             else if (a == "--idle-timeout") p.idle_timeout = timeout_ms(a, value());
             else if (a == "--header-timeout") p.header_timeout = timeout_ms(a, value());
             else if (a == "--body-timeout") p.body_timeout = timeout_ms(a, value());
-            else if (a == "--header-limit") p.header_limit = number<std::size_t>(a, value());
-            else if (a == "--max-connections") p.max_connections = number<std::size_t>(a, value());
+            else if (a == "--header-limit") p.header_limit = count_at_least(a, value(), 256);
+            else if (a == "--max-connections") p.max_connections = count_at_least(a, value(), 1);
             else if (a == "--max-recorded") p.max_recorded_requests = number<std::size_t>(a, value());
             else throw usage_error("unknown option " + a + " (see --help)");
         }
@@ -161,6 +232,8 @@ int main(int argc, char** argv)
         if (cert_file.empty() != key_file.empty()) throw usage_error("--tls-cert and --tls-key go together");
         if (!ca_out.empty() && (plain || !cert_file.empty())) throw usage_error("--write-ca needs --self-signed");
         if (burst && !rps) throw usage_error("--burst needs --rate-limit");
+        if (p.rate_limit_retry_after && !rps) throw usage_error("--rate-limit-retry-after needs --rate-limit");
+        p.host = resolve_host(host);
         if (rps) p.rate = mock::rate_limit{*rps, burst.value_or(std::max(1.0, *rps))};
     } catch (const usage_error& e) {
         std::cerr << "smooch-mock: " << e.what() << "\n";
@@ -173,9 +246,9 @@ int main(int argc, char** argv)
                 p.tls = mock::tls_material{{}, read_file(cert_file), read_file(key_file)};
             } else {
                 std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
-                if (std::find(names.begin(), names.end(), p.host) == names.end() && p.host != "0.0.0.0" &&
-                    p.host != "::")
-                    names.push_back(p.host);
+                for (const std::string& h : {host, p.host})  // the name given and the address it resolved to
+                    if (std::find(names.begin(), names.end(), h) == names.end() && h != "0.0.0.0" && h != "::")
+                        names.push_back(h);
                 p.tls = mock::generate_tls(names);
                 if (!ca_out.empty()) {
                     std::ofstream f(ca_out, std::ios::binary | std::ios::trunc);
@@ -189,11 +262,17 @@ int main(int argc, char** argv)
         try {
             srv_holder.emplace(io.get_executor(), p);
         } catch (const std::invalid_argument& e) {  // a bad parameter (server_params' own checks): usage
-            std::cerr << "smooch-mock: " << e.what() << "\n";
+            std::cerr << "smooch-mock: " << name_flags(e.what()) << "\n";
             return 2;
         }
         auto& srv = *srv_holder;
-        srv.start();
+        try {
+            srv.start();
+        } catch (const boost::system::system_error& e) {
+            std::cerr << "smooch-mock: cannot listen on " << host << " port " << p.port
+                      << " (--host, --port): " << e.code().message() << "\n";
+            return 1;
+        }
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int) {
             if (!ec) srv.stop();

@@ -68,11 +68,46 @@ conversation_state& create_conversation(context& ctx)
     return s.conversations.emplace(conv_key(ctx.rt.app, ctx.rt.user), std::move(c)).first->second;
 }
 
-/// Appends every posted member but role, type and the generated keys, as posted (see split_members).
-void append_posted_members(std::string& j, std::string_view text, const json::object& body)
+/// Appends `value`, the text of an array of objects, with a generated `_id` first in each object (a posted `_id`
+/// is dropped), and the same for the `actions` of each item when `items`: the API gives every message item and
+/// action an id (docs/api-facts.md#ids-of-items-and-actions). Everything else as posted.
+void append_with_ids(engine_state& s, std::string& j, std::string_view value, bool items)
+{
+    std::vector<std::string_view> elements;
+    if (!split_elements(value, elements)) {
+        j += value;
+        return;
+    }
+    j += '[';
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+        if (i) j += ',';
+        raw_members members;
+        if (!split_members(elements[i], members)) {  // not an object (validation rejects that): as posted
+            j += elements[i];
+            continue;
+        }
+        j += "{\"_id\":\"";
+        j += s.new_id();
+        j += '"';
+        for (auto& m : members) {
+            if (m.key == "_id") continue;
+            j += ',';
+            j += m.key_token;
+            j += ':';
+            if (items && m.key == "actions") append_with_ids(s, j, m.value, false);
+            else j += m.value;
+        }
+        j += '}';
+    }
+    j += ']';
+}
+
+/// Appends every posted member but role, type and the generated keys, as posted (see split_members); items and
+/// actions get their ids.
+void append_posted_members(engine_state& s, std::string& j, std::string_view text, const json::object& body)
 {
     auto generated = [](std::string_view k) {
-        return k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received";
+        return k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received" || k == "source";
     };
     raw_members members;
     if (!split_members(text, members)) {
@@ -104,7 +139,8 @@ void append_posted_members(std::string& j, std::string_view text, const json::ob
         j += ',';
         j += m.key_token;
         j += ':';
-        j += m.value;
+        if (m.key == "items" || m.key == "actions") append_with_ids(s, j, m.value, m.key == "items");
+        else j += m.value;
     }
 }
 
@@ -152,7 +188,8 @@ bool post_message(context& ctx, const json::object& body)
     append_json_string(j, body.at("type").get_string());
     j += ",\"received\":";
     append_timestamp(j, m.received_ms);
-    append_posted_members(j, ctx.req.body, body);
+    j += ",\"source\":{\"type\":\"api\"}";  // posted through the API (docs/api-facts.md#post-message)
+    append_posted_members(s, j, ctx.req.body, body);
     j += '}';
 
     if (role == "appMaker") ++c.rec.unread_count;

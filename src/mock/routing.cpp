@@ -31,41 +31,49 @@ bool parse_route(std::string_view method, std::string_view path, route& rt)
         if (slash == std::string_view::npos) break;
         path.remove_prefix(slash + 1);
     }
-    // v1.1 apps {app} appusers {user} messages [{id}] | conversation (activity|read)
-    if (n < 6 || n > 7 || seg[0] != "v1.1" || seg[1] != "apps" || seg[3] != "appusers") return true;
-    std::string_view last = seg[5];
+    // v1.1 apps {app} appusers {user} REST, or the short form v1.1 appusers {user} REST (the app is the
+    // credential's: docs/api-facts.md#short-paths), where REST is messages [{id}] | conversation (activity|read).
+    std::size_t user_at = 0;
+    if (n >= 4 && seg[0] == "v1.1" && seg[1] == "apps" && seg[3] == "appusers") user_at = 4;
+    else if (n >= 2 && seg[0] == "v1.1" && seg[1] == "appusers") user_at = 2;
+    const std::size_t rest = n - std::min(n, user_at + 1);  // segments after the user id: 1 or 2
+    if (user_at == 0 || rest < 1 || rest > 2) return true;
+    std::string_view last = seg[user_at + 1];
     op o = op::unknown;
     const char* allow = "";
-    if (n == 6 && last == "messages") {
+    if (rest == 1 && last == "messages") {
         o = method == "GET"      ? op::get_messages
             : method == "POST"   ? op::post_message
             : method == "DELETE" ? op::delete_messages
                                  : op::unknown;
         allow = "GET, POST, DELETE";
-    } else if (n == 7 && last == "messages") {
+    } else if (rest == 2 && last == "messages") {
         o = method == "DELETE" ? op::delete_message : op::unknown;
         allow = "DELETE";
-    } else if (n == 7 && last == "conversation" && seg[6] == "activity") {
+    } else if (rest == 2 && last == "conversation" && seg[user_at + 2] == "activity") {
         o = method == "POST" ? op::activity : op::unknown;
         allow = "POST";
-    } else if (n == 7 && last == "conversation" && seg[6] == "read") {
+    } else if (rest == 2 && last == "conversation" && seg[user_at + 2] == "read") {
         o = method == "POST" ? op::reset_unread_count : op::unknown;
         allow = "POST";
     } else {
         return true;
     }
-    auto app = percent_decode(seg[2]);
-    auto user = percent_decode(seg[4]);
+    const bool short_path = user_at == 2;
+    auto app = short_path ? std::optional<std::string>(std::string()) : percent_decode(seg[2]);
+    auto user = percent_decode(seg[user_at]);
     std::optional<std::string> msg;
-    if (n == 7 && last == "messages") msg = percent_decode(seg[6]);
-    if (!app || !user || (n == 7 && last == "messages" && !msg)) return false;
-    if (app->empty() || user->empty() || (msg && msg->empty())) return true;  // empty segment: not a route
+    if (rest == 2 && last == "messages") msg = percent_decode(seg[user_at + 2]);
+    if (!app || !user || (rest == 2 && last == "messages" && !msg)) return false;
+    if ((!short_path && app->empty()) || user->empty() || (msg && msg->empty()))
+        return true;  // empty segment: not a route
     rt.app = std::move(*app);
     rt.user = std::move(*user);
     if (msg) rt.message = std::move(*msg);
     rt.operation = o;
     rt.method_mismatch = o == op::unknown;
     rt.allow = allow;
+    rt.short_path = short_path;
     return true;
 }
 
@@ -189,6 +197,9 @@ std::optional<principal> authenticate(context& ctx)
         error(ctx.out, 401, "invalid_auth", "Unsupported authorization scheme (use Basic or Bearer)");
         return std::nullopt;
     }
+    // The short form names no app: it is the app of the credential's key. An account key names none, and
+    // process() answers 400 (docs/api-facts.md#short-paths).
+    if (ctx.rt.short_path && key->app_id) ctx.rt.app = *key->app_id;
     if (key->app_id && *key->app_id != ctx.rt.app) {
         error(ctx.out, 403, "forbidden", "The key does not belong to this app");
         return std::nullopt;
@@ -216,11 +227,14 @@ bool take_token(context& ctx)
         it = s.buckets.try_emplace(ctx.rt.app, s.limit->requests_per_second, s.limit->burst).first;
     auto& bucket = it->second;
     if (bucket.try_take(ctx.req.arrival)) return true;
-    // Whole seconds until a token is there, rounded up, at least 1.
-    auto wait = std::ceil(bucket.time_until_token(ctx.req.arrival).count());
-    auto secs = std::max<std::int64_t>(1, static_cast<std::int64_t>(wait));
-    ctx.out.retry_after.clear();
-    append_int(ctx.out.retry_after, secs);
+    // Smooch sends its 429s without Retry-After (docs/api-facts.md#rate-limits); on request, whole seconds until
+    // a token is there, rounded up, at least 1.
+    if (s.params.rate_limit_retry_after) {
+        auto wait = std::ceil(bucket.time_until_token(ctx.req.arrival).count());
+        auto secs = std::max<std::int64_t>(1, static_cast<std::int64_t>(wait));
+        ctx.out.retry_after.clear();
+        append_int(ctx.out.retry_after, secs);
+    }
     error(ctx.out, 429, "too_many_requests", "Rate limit exceeded for this app");
     ++s.rec.rate_limited;
     return false;

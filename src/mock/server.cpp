@@ -23,6 +23,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <list>
 #include <stdexcept>
 
@@ -46,6 +48,7 @@ struct conn_base {
     clock_type::time_point deadline = clock_type::time_point::max();
     clock_type::time_point armed = clock_type::time_point::max();  // what the timer waits for now
     bool done = false;
+    bool refused = false;  // beyond max_connections: its request gets the 503 (server_params::max_connections)
 
     /// Moves the deadline. Later deadlines cost nothing (the watchdog re-arms when it wakes up); earlier ones
     /// wake it up so it re-arms sooner.
@@ -106,6 +109,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     unsigned short bound_port = 0;
     bool stopped = false;
     std::list<conn_base*> conns;  // live connections, to close them on stop()
+    std::size_t admitted = 0;     // live connections that are served (not refused)
+    std::time_t date_second = -1;
+    std::string date;  // the Date header's value for date_second
+
+    /// The `Date` header's value (RFC 9110 §5.6.7 IMF-fixdate), formatted once per second.
+    std::string_view http_date();
 
     void start();
     void stop();
@@ -126,14 +135,17 @@ void append_header_value(std::string& out, std::string_view v)
 
 /// Serializes status line + headers (+ body unless `head`) into `wire`. Returns the header size.
 /// A response to HEAD (RFC 9110 §9.3.2) has the same headers, Content-Length included, and no body.
-std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std::string& wire, bool head = false)
+std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std::string_view date, std::string& wire,
+                      bool head = false)
 {
     wire.clear();
     wire += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
     detail::append_int(wire, r.status);
     wire += ' ';
     wire += reason_phrase(r.status);
-    wire += "\r\nServer: smooch-mock\r\nContent-Type: application/json\r\nContent-Length: ";
+    wire += "\r\nServer: smooch-mock\r\nDate: ";
+    wire += date;
+    wire += "\r\nContent-Type: application/json\r\nContent-Length: ";
     detail::append_int(wire, r.body.size());
     wire += "\r\n";
     if (!r.retry_after.empty()) {
@@ -155,6 +167,23 @@ std::size_t serialize(const http_response& r, bool keep_alive, bool http10, std:
 }
 
 }  // namespace
+
+std::string_view server::impl::http_date()
+{
+    const std::time_t now = std::time(nullptr);
+    if (now == date_second) return date;
+    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm t{};
+    gmtime_r(&now, &t);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[t.tm_wday % 7], t.tm_mday,
+                  months[t.tm_mon % 12], t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec);
+    date_second = now;
+    date = buf;
+    return date;
+}
 
 std::string server::impl::base_url() const
 {
@@ -205,19 +234,24 @@ asio::awaitable<void> server::impl::accept_loop()
             co_await backoff.async_wait(tuple_awaitable);
             continue;
         }
-        if (conns.size() >= params.max_connections) {
-            boost::system::error_code ignored;
+        boost::system::error_code ignored;
+        const std::size_t cap = params.max_connections;
+        if (conns.size() - admitted >= cap) {  // already as many refused as served: reset, spend nothing more
+            sock.set_option(asio::socket_base::linger(true, 0), ignored);
             sock.close(ignored);
             continue;
         }
-        boost::system::error_code ignored;
+        const bool refused = admitted >= cap;
+        if (!refused) ++admitted;
         sock.set_option(tcp::no_delay(true), ignored);
         if (tls) {
             auto c = std::make_shared<conn<ssl::stream<tcp::socket>>>(std::move(sock), *tls);
+            c->refused = refused;
             asio::co_spawn(ex, session(c), asio::detached);
             asio::co_spawn(ex, watchdog(c), asio::detached);
         } else {
             auto c = std::make_shared<conn<tcp::socket>>(std::move(sock));
+            c->refused = refused;
             asio::co_spawn(ex, session(c), asio::detached);
             asio::co_spawn(ex, watchdog(c), asio::detached);
         }
@@ -316,7 +350,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                 out.retry_after.clear();
                 out.allow.clear();
                 bool head = parser->is_header_done() && parser->get().method() == http::verb::head;
-                serialize(out, false, false, wire, head);
+                serialize(out, false, false, http_date(), wire, head);
                 c->set_deadline(params.write_timeout);
                 co_await asio::async_write(stream, asio::buffer(wire), tuple_awaitable);
             };
@@ -379,7 +413,20 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             if (auto it = req.find(http::field::authorization); it != req.end()) in.authorization = it->value();
             in.body = req.body();
             in.arrival = arrival;
-            eng.handle(in, out);
+            if (c->refused) {
+                // Beyond max_connections: say so as HTTP does, and close (server_params::max_connections).
+                engine::error_response(503, "service_unavailable",
+                                       "Too many connections: smooch-mock serves at most " +
+                                           std::to_string(params.max_connections) + " at once",
+                                       out);
+                out.retry_after = "1";
+                out.allow.clear();
+                out.fault = fault_action::none;
+                out.delay = std::chrono::milliseconds(0);
+                keep_alive = false;
+            } else {
+                eng.handle(in, out);
+            }
             ++served;
             auto limit = eng.close_after_requests();
             bool silent_close = limit != 0 && served >= limit;
@@ -391,7 +438,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                 if (stopped || !c->sock->is_open()) break;
             }
             c->set_deadline(params.write_timeout);
-            std::size_t header_size = serialize(out, keep_alive, http10, wire, head);
+            std::size_t header_size = serialize(out, keep_alive, http10, http_date(), wire, head);
             bool close_now = !keep_alive || silent_close;
             switch (out.fault) {
             case fault_action::reset:
@@ -432,6 +479,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
     c->close();
     c->timer.cancel();
     conns.erase(pos);
+    if (!c->refused) --admitted;
 }
 
 server::server(asio::any_io_executor ex, server_params p) : impl_(std::make_shared<impl>(std::move(ex), std::move(p)))

@@ -48,7 +48,7 @@ const char* kind_name(json::kind k)
     }
 }
 
-// --- Validation of post_message (reference.md §2). Each check returns the 400's description naming the
+// --- Validation of post_message (docs/api-facts.md#models). Each check returns the 400's description naming the
 // field, or an empty string.
 
 enum class want { string, object, array, boolean, number, integer };
@@ -143,7 +143,7 @@ std::string check_flat(const json::object& md, std::string_view path)
     return {};
 }
 
-// §2.6 Action: type and text required (a share action has no text); payload for postback/reply, uri for
+// Action (docs/api-facts.md#actions): type and text required (a share action has no text); payload for postback/reply, uri for
 // link/webview, fallback for webview, amount (integer cents) for buy. Unknown types are accepted.
 std::string check_action(const json::value& v, std::string_view path)
 {
@@ -192,7 +192,7 @@ std::string check_actions(const json::array& actions, std::string_view path)
     return {};
 }
 
-// §2.7 MessageItem: title required; actions required, 1 to 3.
+// MessageItem (docs/api-facts.md#message-items): title required; actions required, 1 to 3.
 std::string check_items(const json::array& items)
 {
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -218,7 +218,7 @@ std::string check_items(const json::array& items)
     return {};
 }
 
-// §2.12 FieldPost: type, name and label required, names unique per form; options (at most 20 for a select
+// FieldPost (docs/api-facts.md#form-fields): type, name and label required, names unique per form; options (at most 20 for a select
 // field) each with a name (unique per field) and a label.
 std::string check_fields(const json::array& fields)
 {
@@ -312,7 +312,7 @@ std::string validate_message(const json::object& o)
 
     auto* coords = o.if_contains("coordinates");
     if (t == "location" && !coords) return "coordinates is required for location messages";
-    if (coords) {  // §2.11: lat and long required numbers
+    if (coords) {  // lat and long required numbers (docs/api-facts.md#display-settings-destination-coordinates-location)
         auto& co = coords->get_object();
         for (auto f : {"lat", "long"}) {
             auto* v = co.if_contains(f);
@@ -330,11 +330,11 @@ std::string validate_message(const json::object& o)
     if (fields)
         if (auto e = check_fields(fields->get_array()); !e.empty()) return e;
 
-    if (auto* ds = o.if_contains("displaySettings"))  // §2.8; any ratio string (open enum)
+    if (auto* ds = o.if_contains("displaySettings"))  // any ratio string (open enum)
         if (auto e = check_types(ds->get_object(), "displaySettings", {{"imageAspectRatio", want::string}}); !e.empty())
             return e;
     if (auto* dest = o.if_contains("destination")) {
-        // §2.9: SPEC requires both, DOCS17 "one of": at least one.
+        // destination: SPEC requires both, DOCS17 "one of": at least one.
         auto& d = dest->get_object();
         if (auto e =
                 check_types(d, "destination", {{"integrationId", want::string}, {"integrationType", want::string}});

@@ -1,5 +1,5 @@
 #pragma once
-// The API's semantic checks of request bodies (reference.md §2, docs/mock.md "Validation"). Written apart from
+// The API's semantic checks of request bodies (docs/api-facts.md#models, docs/mock.md "Validation"). Written apart from
 // the client's validate() on purpose: the mock is an independent oracle for it. Each check returns the
 // description of the 400 to send, naming the field, or an empty string.
 
@@ -15,7 +15,7 @@ namespace smooch::mock::detail {
 /// appUser tokens still needs it).
 std::string parse_body(std::string_view text, boost::json::value& out);
 
-/// A post_message body (reference.md §2.5 and the models it nests).
+/// A post_message body (docs/api-facts.md#message-post-body and the models it nests).
 std::string validate_message(const boost::json::object& o);
 
 /// A conversation_activity body.

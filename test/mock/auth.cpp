@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 using namespace mock_test;
 
@@ -114,6 +115,29 @@ BOOST_AUTO_TEST_CASE(app_user_role_403_before_rate_limit, *boost::unit_test::tim
     BOOST_TEST(rec.rate_limited == 1u);
     BOOST_REQUIRE(rec.find("app1", "alice"));
     BOOST_TEST(rec.find("app1", "alice")->messages.size() == 1u);
+}
+
+// The short paths over the wire, as the Node SDK sends them (docs/api-facts.md#short-paths): an app JWT and an
+// appUser JWT reach their app without naming it; an account credential gets the 400. Pages link the long form.
+BOOST_AUTO_TEST_CASE(short_paths_over_the_wire, *boost::unit_test::timeout(guard))
+{
+    server_fixture f;
+    client c(f.srv->port());
+    const auto app_jwt = bearer("app1key", R"({"scope":"app"})", "app1-secret");
+    const auto alice = bearer("app1key", R"({"scope":"appUser","userId":"alice"})", "app1-secret");
+    BOOST_TEST(c.request(http::verb::post, "/v1.1/appusers/bob/messages", text_msg("hi"), app_jwt).result_int() ==
+               201u);
+    BOOST_TEST(
+        c.request(http::verb::post, "/v1.1/appusers/alice/messages", text_msg("yo", "appUser"), alice).result_int() ==
+        201u);
+    auto page = c.request(http::verb::get, "/v1.1/appusers/bob/messages", {}, app_jwt);
+    BOOST_TEST(page.result_int() == 200u);
+    BOOST_TEST(body_of(page).at("messages").as_array().size() == 1u);
+    check_error(c.request(http::verb::get, "/v1.1/appusers/bob/messages", {}, basic_std("acct", "acct-secret")), 400,
+                "bad_request", "An account-scoped credential must name the app");
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.find("app1", "bob")->texts() == std::vector<std::string>{"hi"});
+    BOOST_TEST(rec.find("app1", "alice")->texts() == std::vector<std::string>{"yo"});
 }
 
 BOOST_AUTO_TEST_CASE(no_keys_means_open, *boost::unit_test::timeout(guard))

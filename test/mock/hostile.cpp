@@ -140,6 +140,9 @@ BOOST_AUTO_TEST_CASE(slowloris_closed, *boost::unit_test::timeout(guard))
     }
 }
 
+// Beyond max_connections a connection is refused the way an HTTP server says so (server_params::max_connections):
+// TLS handshake, the request read, 503 service_unavailable with Retry-After: 1 and Connection: close. Beyond twice
+// as many, a new connection is reset at once (before any TLS byte). Refused requests are not recorded.
 BOOST_AUTO_TEST_CASE(max_connections, *boost::unit_test::timeout(guard))
 {
     auto p = server_fixture::default_params();
@@ -148,22 +151,43 @@ BOOST_AUTO_TEST_CASE(max_connections, *boost::unit_test::timeout(guard))
     client a(f.srv->port()), b(f.srv->port());
     BOOST_TEST(a.request(http::verb::get, "/x").result_int() == 404u);
     BOOST_TEST(b.request(http::verb::get, "/x").result_int() == 404u);
+    client c(f.srv->port());  // the handshake succeeds
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("refused"));
+    check_error(r, 503, "service_unavailable", "Too many connections: smooch-mock serves at most 2 at once");
+    BOOST_TEST(r[http::field::retry_after] == "1");
+    BOOST_TEST(!r.keep_alive());
+    auto ec = c.wait_closed();
+    BOOST_TEST((ec && ec != asio::error::timed_out), ec.message());
+
+    // Two more held in their handshake (refused, not served), then the fifth is reset.
     asio::io_context cio;
-    tcp::socket s(cio);
-    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.srv->port()));
-    // The third is accepted and closed at once: the read sees EOF (bounded by the server, not by us).
+    auto raw = [&] {
+        auto s = std::make_unique<tcp::socket>(cio);
+        s->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.srv->port()));
+        return s;
+    };
+    auto h1 = raw(), h2 = raw();
+    // The server accepts in order: h1 and h2 fill the refused half, so the fifth is reset.
+    auto s5 = raw();
     std::array<char, 16> buf;
-    error_code ec;
-    std::size_t n = 0;
+    error_code rec_ec;
     bool done = false;
-    s.async_read_some(asio::buffer(buf), [&](error_code e, std::size_t k) {
-        ec = e;
-        n = k;
+    s5->async_read_some(asio::buffer(buf), [&](error_code e, std::size_t) {
+        rec_ec = e;
         done = true;
     });
     cio.run_for(io_timeout);
     BOOST_TEST(done);
-    BOOST_TEST(!!ec);
+    BOOST_TEST((rec_ec == asio::error::connection_reset || rec_ec == asio::error::eof), rec_ec.message());
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.requests_total == 2u);  // a's and b's; the refused request never reached the engine
+    BOOST_TEST(!rec.find("app1", "u"));
+    // The refused ones and a served one closed: the next connection is served again.
+    h1->close();
+    h2->close();
+    a.stream.reset();
+    auto fresh = connect_when_served(f.srv->port());
+    BOOST_TEST_REQUIRE(!!fresh);
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_and_http10, *boost::unit_test::timeout(guard))
@@ -398,7 +422,9 @@ BOOST_AUTO_TEST_CASE(slowloris_byte_by_byte_cut_off, *boost::unit_test::timeout(
             BOOST_TEST((elapsed >= header_timeout));
         }
     }
-    BOOST_TEST(f.srv->record().requests_total == 0u);  // no dripped request ever got through
+    auto rec = f.srv->record();
+    BOOST_TEST(rec.requests_total == 3u);  // connect_when_served's probes; no dripped request ever got through
+    BOOST_TEST(rec.routed["unknown"] == 3u);
     auto c = connect_when_served(f.srv->port());
     BOOST_REQUIRE(c);
     check_error(c->request(http::verb::get, msgs_path("app1", "slow")), 404, "conversation_not_found");

@@ -4,12 +4,15 @@
 #define BOOST_TEST_MODULE smooch_mock_program
 #include "wire.hpp"
 
+#include <smooch/version.hpp>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -276,7 +279,8 @@ BOOST_AUTO_TEST_CASE(program_options_end_to_end, *boost::unit_test::timeout(guar
              client c(port);
              check_error(c.request(http::verb::get, "/x"), 404, "not_found");
          }},
-        {"--rate-limit --burst", with_tls({"--rate-limit", "0.01", "--burst", "3"}), true, false,
+        {"--rate-limit --burst", with_tls({"--rate-limit", "0.01", "--burst", "3", "--rate-limit-retry-after"}), true,
+         false,
          [](unsigned short port) {
              client c(port);
              for (int i = 0; i < 3; ++i)  // 404: through the limiter, to a conversation that does not exist
@@ -289,6 +293,20 @@ BOOST_AUTO_TEST_CASE(program_options_end_to_end, *boost::unit_test::timeout(guar
              BOOST_TEST((res.ec == std::errc{} && res.ptr == v.data() + v.size()), "Retry-After: " << v);
              BOOST_TEST(retry_after >= 1);
              check_error(c.request(http::verb::get, msgs_path("b", "u")), 404, "conversation_not_found");  // per app
+         }},
+        {"--rate-limit (429 without Retry-After, as Smooch)", with_tls({"--rate-limit", "0.01", "--burst", "1"}), true,
+         false,
+         [](unsigned short port) {
+             client c(port);
+             check_error(c.request(http::verb::get, msgs_path("a", "u")), 404, "conversation_not_found");
+             auto r = c.request(http::verb::get, msgs_path("a", "u"));
+             check_error(r, 429, "too_many_requests");
+             BOOST_TEST((r.find(http::field::retry_after) == r.end()));
+         }},
+        {"--host localhost", with_tls({"--host", "localhost"}), true, false,
+         [](unsigned short port) {
+             client c(port);  // 127.0.0.1 (the listening line says so), verifying the name "localhost"
+             check_error(c.request(http::verb::get, "/x"), 404, "not_found");
          }},
         {"--admin", with_tls({"--admin"}), true, false,
          [](unsigned short port) {
@@ -403,6 +421,52 @@ BOOST_AUTO_TEST_CASE(program_usage_errors, *boost::unit_test::timeout(guard))
     }
     BOOST_TEST(run("--header-limit 10 --plain") == 2);  // rejected by server_params: a usage error too
     BOOST_TEST(run("--tls-cert /nonexistent --tls-key /nonexistent") == 1);
+}
+
+// Every error names the flag the user typed (never a server_params field), and --version says what runs.
+BOOST_AUTO_TEST_CASE(program_errors_name_the_flag, *boost::unit_test::timeout(guard))
+{
+    auto run = [](const std::string& args) {
+        std::string cmd = "timeout 10 " + std::string(SMOOCH_MOCK_EXE) + " " + args + " 2>&1";
+        std::string out;
+        std::FILE* f = popen(cmd.c_str(), "r");
+        BOOST_REQUIRE(f);
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, f)) out += buf;
+        int st = pclose(f);
+        return std::pair<int, std::string>(WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+    };
+    auto [vst, vout] = run("--version");
+    BOOST_TEST(vst == 0);
+    BOOST_TEST(vout == std::string("smooch-mock ") + SMOOCH_VERSION_STRING + "\n");
+    struct bad {
+        const char* args;
+        const char* flag;
+    };
+    for (auto [args, flag] : std::vector<bad>{{"--rate-limit 0", "--rate-limit"},
+                                              {"--rate-limit -5", "--rate-limit"},
+                                              {"--rate-limit 1 --burst 0.5", "--burst"},
+                                              {"--rate-limit-retry-after", "--rate-limit-retry-after"},
+                                              {"--header-limit 10", "--header-limit"},
+                                              {"--max-connections 0", "--max-connections"},
+                                              {"--idle-timeout 0", "--idle-timeout"},
+                                              {"--fault nope", "--fault"},
+                                              {"--key-id '' --secret s", "--key-id"},
+                                              {"--host no-such-host.invalid", "--host"},
+                                              {"--host 999.1.1.1", "--host"}}) {
+        BOOST_TEST_CONTEXT(args)
+        {
+            auto [st, out] = run(std::string(args) + " --plain");
+            BOOST_TEST(st == 2);
+            BOOST_TEST(out.rfind(std::string("smooch-mock: ") + flag, 0) == 0u, out);
+            BOOST_TEST(out.find("server_params") == std::string::npos, out);
+            BOOST_TEST(out.find("Invalid argument") == std::string::npos, out);
+        }
+    }
+    // An address this machine does not have: a runtime error naming the flags, exit 1.
+    auto [st, out] = run("--host 192.0.2.1 --plain");
+    BOOST_TEST(st == 1);
+    BOOST_TEST(out.find("--host") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,8 @@
 
 #include "wire.hpp"
 
+#include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_429_with_retry_after, *boost::unit_test::timeout
 {
     auto p = server_fixture::default_params();
     p.rate = mock::rate_limit{0.01, 3};  // refill negligible during the test: deterministic
+    p.rate_limit_retry_after = true;
     server_fixture f(p);
     client c(f.srv->port());
     for (int i = 0; i < 3; ++i)
@@ -34,12 +37,41 @@ BOOST_AUTO_TEST_CASE(rate_limit_429_with_retry_after, *boost::unit_test::timeout
     BOOST_TEST(c.request(http::verb::get, msgs_path("app1", "u")).result_int() == 429u);
 }
 
+// By default the limiter answers as Smooch does (docs/api-facts.md#rate-limits): 429 `too_many_requests` with no
+// Retry-After. Every response carries a Date header (RFC 9110 §6.6.1: an origin server with a clock sends one).
+BOOST_AUTO_TEST_CASE(rate_limit_429_without_retry_after_by_default, *boost::unit_test::timeout(guard))
+{
+    auto p = server_fixture::default_params();
+    p.rate = mock::rate_limit{0.01, 1};
+    server_fixture f(p);
+    client c(f.srv->port());
+    auto ok = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
+    BOOST_TEST(ok.result_int() == 201u);
+    auto r = c.request(http::verb::post, msgs_path("app1", "u"), text_msg("a"));
+    check_error(r, 429, "too_many_requests");
+    BOOST_TEST((r.find(http::field::retry_after) == r.end()), r[http::field::retry_after]);
+    for (auto* m : {&ok, &r}) {
+        auto date = std::string((*m)[http::field::date]);
+        // IMF-fixdate: "Wed, 02 Dec 2026 05:00:00 GMT", today's
+        BOOST_TEST(date.size() == 29u, date);
+        BOOST_TEST(date.substr(25) == " GMT", date);
+        std::time_t now = std::time(nullptr);
+        std::tm t{};
+        gmtime_r(&now, &t);
+        char year[16];
+        std::snprintf(year, sizeof year, " %04d ", t.tm_year + 1900);
+        BOOST_TEST(date.find(year) != std::string::npos, date);
+    }
+    BOOST_TEST(f.srv->record().rate_limited == 1u);
+}
+
 // The bucket refills over time: 429 after the burst, success again once Retry-After has passed. Requests are
 // pipelined in one write so the three of a round reach the server within far less than a refill interval.
 BOOST_AUTO_TEST_CASE(rate_limit_refills_after_retry_after, *boost::unit_test::timeout(guard))
 {
     auto p = server_fixture::default_params();
     p.rate = mock::rate_limit{5, 2};  // a token every 200 ms, burst 2
+    p.rate_limit_retry_after = true;
     server_fixture f(p);
     client c(f.srv->port());
     auto path = msgs_path("app1", "refill");

@@ -399,10 +399,11 @@ BOOST_AUTO_TEST_CASE(posted_numbers_keep_their_text, *boost::unit_test::timeout(
     BOOST_TEST(r3.body().find("\"k3\":3") == std::string::npos, r3.body());
     BOOST_TEST(r3.body().find("\"k3\":\"again\"") != std::string::npos, r3.body());
     BOOST_TEST(r3.body().find("\"k19\":-1}") != std::string::npos, r3.body());
-    BOOST_TEST(body_of(r3).at("message").as_object().size() == 6u + 20u);  // _id authorId role type received text
+    BOOST_TEST(body_of(r3).at("message").as_object().size() == 7u + 20u);  // + _id authorId role type received
+                                                                           // source text
 }
 
-// reference.md §2: nested models are checked too, with a description naming the field.
+// docs/api-facts.md#models: nested models are checked too, with a description naming the field.
 BOOST_AUTO_TEST_CASE(nested_validation_names_the_field, *boost::unit_test::timeout(guard))
 {
     server_fixture f;

@@ -201,7 +201,12 @@ std::unique_ptr<client> connect_when_served(unsigned short port, std::chrono::st
     asio::io_context tio;
     for (int i = 0; i < 10'000 && std::chrono::steady_clock::now() < until; ++i) {
         auto c = std::make_unique<client>(client::deferred, port);
-        if (!c->try_connect()) return c;
+        // Connected is not served: beyond max_connections the server completes the handshake and answers 503.
+        // A probe (an unknown path: 404 when served, recorded as route "unknown") tells them apart.
+        if (!c->try_connect() && !c->send(http::verb::get, "/_probe", {}, "", true)) {
+            response r;
+            if (!c->read(r) && r.result_int() == 404u) return c;
+        }
         asio::steady_timer t(tio, 20ms);
         t.wait();
     }

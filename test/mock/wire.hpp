@@ -124,8 +124,9 @@ std::string read_until_closed(client& c);
 std::string raw_post(const std::string& path, const std::string& body);
 /// The wire text of a GET with Basic auth (for pipelining).
 std::string raw_get(const std::string& target);
-/// A connected client, retrying while the server refuses new connections (max_connections reached) until it
-/// serves one: a bounded wait on a condition (at most `limit`, 20 ms between attempts). nullptr if it never did.
+/// A connected client, retrying while the server refuses new connections (max_connections reached: 503) until it
+/// serves one, proven by a served probe request (GET /_probe, 404, recorded as route "unknown"): a bounded wait
+/// on a condition (at most `limit`, 20 ms between attempts). nullptr if it never did.
 std::unique_ptr<client> connect_when_served(unsigned short port,
                                             std::chrono::steady_clock::duration limit = io_timeout);
 

@@ -135,6 +135,10 @@ struct server_params {
     std::vector<api_key> keys;
     /// Per-app token bucket; nullopt (default) = unlimited. Changeable at run time with set_rate_limit().
     std::optional<rate_limit> rate;
+    /// Send `Retry-After` (whole seconds until the app's bucket has a token) with the rate limiter's 429s.
+    /// Default false: Smooch answers 429 without Retry-After (docs/api-facts.md#rate-limits), and a client
+    /// tested against the mock must cope with that. Fault rules (`status=429,retry_after=N`) are unaffected.
+    bool rate_limit_retry_after = false;
     /// Fault rules active from the start. Default none.
     std::vector<fault_rule> faults;
     /// Seed of the RNG behind fault probabilities and generated ids. Default 1: runs are reproducible.
@@ -166,7 +170,10 @@ struct server_params {
     /// Largest request body, bytes; larger gets 413 (checked on Content-Length before reading the body)
     /// and the connection is closed. Default 100 KiB: the documented API limit is 100 kb.
     std::size_t body_limit = 100 * 1024;
-    /// Connections beyond this are accepted and closed at once, bounding memory. Default 1024.
+    /// Concurrent connections served. Default 1024. Up to as many more are still accepted and refused the way
+    /// an HTTP server says so: TLS handshake (if TLS), the request read, then 503 `service_unavailable` with
+    /// `Retry-After: 1` and `Connection: close` (not recorded, never reaching the engine). Beyond twice this
+    /// many, a connection is reset (TCP RST) as soon as it is accepted. Memory stays bounded either way.
     std::size_t max_connections = 1024;
     /// Requests kept in record::requests (each ~150 bytes); later ones are only counted, so soak runs and
     /// benchmarks do not grow without bound. Default 100000.

@@ -172,6 +172,62 @@ BOOST_AUTO_TEST_CASE(app_user_role_is_checked_before_the_rate_limit)
     BOOST_TEST(rec.rate_limited == 1u);
 }
 
+// The short form /v1.1/appusers/{userId}/... (docs/api-facts.md#short-paths): the app is the one the credential's
+// key belongs to, for app scope (Basic app key, app JWT) and appUser scope (what smooch-core 8.11.4 sends). An
+// account-scoped credential names no app: 400, no state change, no token taken.
+BOOST_AUTO_TEST_CASE(short_paths_take_the_app_of_the_key)
+{
+    auto p = keyed_params();
+    p.rate = mock::rate_limit{100, 100};
+    driver d(p);
+    const auto app_jwt = bearer("app1key", R"({"scope":"app"})", "app1-secret");
+    const auto alice = bearer("app1key", R"({"scope":"appUser","userId":"alice"})", "app1-secret");
+    BOOST_TEST(d.send("POST", "/v1.1/appusers/bob/messages", text_body("one"), app1_basic).status == 201u);
+    BOOST_TEST(d.send("POST", "/v1.1/appusers/bob/messages", text_body("two"), app_jwt).status == 201u);
+    auto page = d.send("GET", "/v1.1/appusers/bob/messages", {}, app_jwt);
+    BOOST_TEST(page.status == 200u);
+    BOOST_TEST(body_of(page).at("messages").as_array().size() == 2u);
+    BOOST_TEST(d.send("POST", "/v1.1/appusers/bob/conversation/activity",
+                      R"({"role":"appMaker","type":"typing:start"})", app1_basic)
+                   .status == 200u);
+    BOOST_TEST(d.send("POST", "/v1.1/appusers/bob/conversation/read", {}, app1_basic).status == 200u);
+    BOOST_TEST(d.send("POST", "/v1.1/appusers/alice/messages", text_body("hey", "appUser"), alice).status == 201u);
+    BOOST_TEST(d.send("GET", "/v1.1/appusers/alice/messages", {}, alice).status == 200u);
+    check_error(d.send("GET", "/v1.1/appusers/bob/messages", {}, alice), 403, "forbidden",
+                "appUser scope only grants access to its own userId");
+    const auto id = body_of(d.send("GET", "/v1.1/apps/app1/appusers/bob/messages", {}, acct_basic))
+                        .at("messages")
+                        .as_array()[0]
+                        .as_object()
+                        .at("_id")
+                        .as_string();
+    BOOST_TEST(d.send("DELETE", "/v1.1/appusers/bob/messages/" + std::string(id), {}, app1_basic).status == 200u);
+    BOOST_TEST(d.send("DELETE", "/v1.1/appusers/bob/messages", {}, app1_basic).status == 200u);
+    // Account scope (Basic account key, account JWT): the short form cannot name an app.
+    const std::string which_app =
+        "An account-scoped credential must name the app: use /v1.1/apps/{appId}/appusers/{userId}/...";
+    check_error(d.send("POST", "/v1.1/appusers/bob/messages", text_body("x"), acct_basic), 400, "bad_request",
+                which_app);
+    check_error(
+        d.send("GET", "/v1.1/appusers/bob/messages", {}, bearer("acct", R"({"scope":"account"})", "acct-secret")), 400,
+        "bad_request", which_app);
+    // Auth still comes first, and wrong methods and unknown tails are what they are on the long form.
+    check_error(d.send("GET", "/v1.1/appusers/bob/messages", {}, ""), 401, "unauthorized", "Authorization is required");
+    check_error(d.send("PUT", "/v1.1/appusers/bob/messages", {}, app1_basic), 405, "method_not_allowed",
+                "PUT is not allowed on this path");
+    check_error(d.send("GET", "/v1.1/appusers/bob", {}, app1_basic), 404, "not_found", "No such route");
+    check_error(d.send("GET", "/v1.1/appusers//messages", {}, app1_basic), 404, "not_found", "No such route");
+    auto rec = d.e.snapshot();
+    BOOST_TEST(rec.find("app1", "bob")->created_ids.size() == 2u);
+    BOOST_TEST(rec.find("app1", "alice")->texts() == std::vector<std::string>{"hey"});
+    BOOST_TEST(rec.conversations.size() == 2u);    // nothing stored under an empty app id
+    BOOST_TEST(rec.requests[0].app_id == "app1");  // the record has the app the key implied
+    BOOST_TEST(rec.requests[0].route == "post_message");
+    // No keys (auth off): every request acts with account scope, so the short form is a 400 there too.
+    driver open(mock::server_params{});
+    check_error(open.send("GET", "/v1.1/appusers/bob/messages", {}, ""), 400, "bad_request", which_app);
+}
+
 BOOST_AUTO_TEST_CASE(no_keys_means_account_scope_for_all)
 {
     driver d(mock::server_params{});

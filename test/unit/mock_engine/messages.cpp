@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,11 +83,13 @@ BOOST_AUTO_TEST_CASE(stored_messages_stay_valid_json)
             auto& m = v.at("message").as_object();
             std::size_t own = 0;
             for (auto& [k, val] : posted) {
-                if (k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received") continue;
+                if (k == "role" || k == "type" || k == "_id" || k == "authorId" || k == "received" || k == "source")
+                    continue;
                 ++own;
+                if (k == "items" || k == "actions") continue;  // as posted, plus an _id in each (messages below)
                 BOOST_TEST((m.contains(k) && m.at(k) == val), "member " << std::string_view(k));
             }
-            BOOST_TEST(m.size() == own + 5u);  // + _id authorId role type received
+            BOOST_TEST(m.size() == own + 6u);  // + _id authorId role type received source
         }
     }
     BOOST_TEST(stored > 300);
@@ -165,6 +168,51 @@ BOOST_AUTO_TEST_CASE(members_split_as_written)
 
 // conversation_activity: its body is checked (after auth and the rate limit) before the conversation is looked
 // up, so a bad body for a user without a conversation is a 400, not a 404.
+// What the API adds to a posted message (docs/api-facts.md#ids-of-items-and-actions, #post-message): an `_id` on
+// every message item and action (nested ones too; a posted `_id` there is replaced), and `source` {"type":"api"};
+// everything else as posted, byte for byte.
+BOOST_AUTO_TEST_CASE(items_and_actions_get_ids_and_messages_a_source)
+{
+    driver d;
+    const std::string carousel =
+        R"({"role":"appMaker","type":"carousel","items":[{"title":"Tacos","_id":"mine","n":0.1,)"
+        R"("actions":[{"text":"Select","type":"postback","payload":"TACOS"},{"text":"More","type":"link",)"
+        R"("uri":"http://example.org"}]},{"title":"B","actions":[{"type":"share"}]}],)"
+        R"("actions":[{"text":"Top","type":"reply","payload":"p"}],"source":{"type":"messenger"}})";
+    auto r = d.send("POST", msgs_path("app1", "u"), carousel);
+    BOOST_TEST_REQUIRE(r.status == 201u, r.body);
+    const auto m = body_of(r).at("message").as_object();
+    BOOST_TEST(m.at("source") == json::parse(R"({"type":"api"})"));  // the posted one is not the message's source
+    std::set<std::string> ids{std::string(m.at("_id").as_string())};
+    auto id_of = [&](const json::value& v) {
+        const auto& o = v.as_object();
+        BOOST_TEST_REQUIRE(o.contains("_id"));
+        const std::string_view id = o.at("_id").as_string();
+        BOOST_TEST((id.size() == 24u && id.find_first_not_of("0123456789abcdef") == std::string_view::npos), id);
+        BOOST_TEST(ids.insert(std::string(o.at("_id").as_string())).second, "ids are unique");
+        return o;
+    };
+    const auto& items = m.at("items").as_array();
+    BOOST_TEST_REQUIRE(items.size() == 2u);
+    auto first = id_of(items[0]);
+    BOOST_TEST(first.at("title") == "Tacos");
+    BOOST_TEST(first.size() == 4u);                              // _id, title, n, actions: the posted _id is gone
+    BOOST_TEST(r.body.find(R"("n":0.1)") != std::string::npos);  // as written
+    for (const auto& a : first.at("actions").as_array()) id_of(a);
+    auto second = id_of(items[1]);
+    for (const auto& a : second.at("actions").as_array()) id_of(a);
+    for (const auto& a : m.at("actions").as_array()) BOOST_TEST(id_of(a).at("payload") == "p");
+    BOOST_TEST(ids.size() == 7u);  // the message, 2 items, 3 item actions, 1 action
+    // The stored message is what get_messages pages return.
+    auto page = body_of(d.send("GET", msgs_path("app1", "u")));
+    BOOST_TEST(page.at("messages").as_array()[0].as_object() == m);
+    // A text message: source, and no items or actions appear from nowhere.
+    auto t = body_of(d.post("app1", "u", "plain")).at("message").as_object();
+    BOOST_TEST(t.at("source") == json::parse(R"({"type":"api"})"));
+    BOOST_TEST(!t.contains("items"));
+    BOOST_TEST(!t.contains("actions"));
+}
+
 BOOST_AUTO_TEST_CASE(activity_bodies)
 {
     driver d;

@@ -22,10 +22,12 @@ std::string get_at(driver& d, std::chrono::milliseconds at, const std::string& a
     return r.retry_after.empty() ? std::to_string(r.status) : std::to_string(r.status) + " with Retry-After";
 }
 
-driver limited(double rps, double burst)
+/// A limit of rps/burst, with Retry-After on its 429s unless `retry_after` is false (Smooch's way, the default).
+driver limited(double rps, double burst, bool retry_after = true)
 {
     auto p = keyed_params();
     p.rate = mock::rate_limit{rps, burst};
+    p.rate_limit_retry_after = retry_after;
     return driver(p);
 }
 
@@ -38,6 +40,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_refill_arithmetic)
 {
     mock::server_params p;  // no keys: auth off
     p.rate = mock::rate_limit{5, 2};
+    p.rate_limit_retry_after = true;
     mock::engine e(p);
     const auto t0 = std::chrono::steady_clock::now();
     auto at = [&](std::chrono::milliseconds offset) {
@@ -134,6 +137,22 @@ BOOST_AUTO_TEST_CASE(changing_the_limit_and_reset_refill_the_buckets)
     BOOST_TEST(get_at(d, 0ms) == "404");
     BOOST_TEST(get_at(d, 0ms) == "429 2");
     BOOST_TEST(d.e.snapshot().rate_limited == 2u);  // reset() cleared the one before it
+}
+
+// By default the limiter's 429 has no Retry-After, as Smooch's (docs/api-facts.md#rate-limits): the same
+// refusals, the same bucket, only the header is left out.
+BOOST_AUTO_TEST_CASE(no_retry_after_by_default_as_smooch)
+{
+    BOOST_TEST(!mock::server_params{}.rate_limit_retry_after);
+    auto d = limited(0.3, 1, false);
+    BOOST_TEST(get_at(d, 0ms) == "404");
+    BOOST_TEST(get_at(d, 0ms) == "429 ");  // no Retry-After
+    BOOST_TEST(get_at(d, 3000ms) == "429 ");
+    BOOST_TEST(get_at(d, 3400ms) == "404");
+    BOOST_TEST(d.e.snapshot().rate_limited == 2u);
+    // A fault rule's Retry-After is the rule's, whatever the limiter does.
+    d.e.add_fault(mock::parse_fault("status=429,retry_after=7,count=1"));
+    BOOST_TEST(d.send("GET", msgs_path("app1", "u"), {}, acct_basic, 9000ms).retry_after == "7");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
