@@ -82,7 +82,7 @@ struct tls_params {
     bool insecure_skip_verify = false;
 };
 
-/// What is retried follows architecture.md §3 (see docs/retries.md). These are the knobs.
+/// What is retried: the table in docs/retries.md. These are the knobs.
 struct retry_params {
     /// Attempts per call, the first included; 1 disables retries (the free stale-connection replay still
     /// happens). Attempts answered by 429 (or 503 with Retry-After) are not counted here: see

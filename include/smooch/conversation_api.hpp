@@ -42,8 +42,8 @@
 #include <smooch/models.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -83,7 +83,7 @@ public:
     boost::asio::any_io_executor get_executor() const noexcept;
 
     // --- conversation_activity: POST /v1.1/apps/{app}/appusers/{user}/conversation/activity
-    /// Typing indicators and conversation:read. Validated (reference.md §2.2) before sending. Retried as idempotent.
+    /// Typing indicators and conversation:read. Validated (docs/api-facts.md, "Conversation activity") before sending. Retried as idempotent.
     boost::asio::awaitable<activity_response> conversation_activity(std::string_view app_id, std::string_view user_id,
                                                                     const smooch::conversation_activity& body,
                                                                     call_options opts = {});
@@ -187,7 +187,7 @@ public:
     }
 
     // --- post_message: POST /v1.1/apps/{app}/appusers/{user}/messages
-    /// Validated (reference.md §2.5-2.12) before sending. Not idempotent: by default never retried once the
+    /// Validated (docs/api-facts.md, "Message post body" and after) before sending. Not idempotent: by default never retried once the
     /// request may have reached the server (then client_errc::outcome_unknown, diag.outcome_unknown).
     boost::asio::awaitable<message_response> post_message(std::string_view app_id, std::string_view user_id,
                                                           const message_post& body, call_options opts = {});

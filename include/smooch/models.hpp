@@ -1,5 +1,5 @@
 #pragma once
-// The data model of the Conversation API v1.1 (reference.md §2).
+// The data model of the Conversation API v1.1 (docs/api-facts.md, "Models").
 //
 // Rules that hold for every type here:
 // - Members are snake_case; the JSON key is the camelCase name given in each comment. `_id` maps to `id`.

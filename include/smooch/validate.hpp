@@ -1,5 +1,5 @@
 #pragma once
-// Request validation before sending: each rule reference.md documents, with an error naming the field.
+// Request validation before sending: each rule docs/api-facts.md lists, with an error naming the field.
 // Where the documentation is unsure, the request is accepted and the server decides.
 
 #include <smooch/error.hpp>

@@ -1,6 +1,6 @@
 // Request validation (see <smooch/validate.hpp> and docs/models.md for the list of rules).
 //
-// Each rule comes from reference.md (SPEC, DOCS17). A required string must be present and non-empty: an empty
+// Each rule comes from docs/api-facts.md ("Models", with its sources). A required string must be present and non-empty: an empty
 // title, URI or payload is as useless to the server as a missing one. Unknown enum values are accepted unless a
 // rule names the allowed set (role, activity type), because the server may know values this library does not.
 

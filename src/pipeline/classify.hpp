@@ -1,5 +1,5 @@
 #pragma once
-// The failure table of architecture.md §3 (docs/retries.md): what one attempt was, and what that means for
+// The failure table of docs/retries.md: what one attempt was, and what that means for
 // retrying. Pure functions of the attempt.
 
 #include "transport/transport.hpp"
@@ -28,7 +28,7 @@ enum class verdict {
     fail,          ///< Stop: permanent.
 };
 
-/// The failure × operation table of architecture.md §3.
+/// The failure × operation table of docs/retries.md.
 constexpr verdict classify(failure_kind f, bool idempotent, bool retry_unknown_outcome) noexcept
 {
     switch (f) {

@@ -32,8 +32,9 @@ public:
     /// Runs a request through gate, retries and transport. On failure returns the error, fills diag and counts
     /// the call failed; on an HTTP error response `out` has the status and body (diag the API error fields).
     /// On success the caller counts the call, succeeded or failed, once it has read the body.
-    boost::asio::awaitable<error_code> execute(std::string_view app_id, const outgoing_request& req, call_semantics what,
-                                               const call_options& opts, attempt_result& out, diagnostics& diag);
+    boost::asio::awaitable<error_code> execute(std::string_view app_id, const outgoing_request& req,
+                                               call_semantics what, const call_options& opts, attempt_result& out,
+                                               diagnostics& diag);
 
     /// Gates held now, and whether `app` has one (tests of the table's sweep).
     std::size_t gate_count() const;

@@ -40,14 +40,13 @@ struct call_semantics {
     bool not_found_after_apply_is_done = false;
 };
 
-/// The decisions of one call's retry loop (architecture.md §3, docs/retries.md), without I/O: the caller
+/// The decisions of one call's retry loop (docs/retries.md), without I/O: the caller
 /// feeds each attempt's result and the current time and gets back what to do. Not thread-safe; `budget` and
 /// `rng` are the caller's (shared, so locked by the caller).
 class retry_state {
 public:
     retry_state(const retry_params& rp, call_semantics what, clock::time_point deadline)
-        : rp_(rp), idempotent_(what.idempotent), gone_is_done_(what.not_found_after_apply_is_done),
-          deadline_(deadline)
+        : rp_(rp), idempotent_(what.idempotent), gone_is_done_(what.not_found_after_apply_is_done), deadline_(deadline)
     {}
 
     /// `gate_wait`: set when a 429 closed the app's gate, the time until it reopens (the gate does the waiting).

@@ -1,4 +1,4 @@
-// The wire examples of reference.md §3 (and the §4 error body): each parses into the right model and
+// The documented wire examples (docs/api-facts.md, "Responses", and the error body of "Errors"): each parses into the right model and
 // re-serializes to equivalent JSON. Also format_cursor().
 
 #include <smooch/json.hpp>
@@ -273,7 +273,7 @@ BOOST_AUTO_TEST_CASE(error_body_example)
 
 BOOST_AUTO_TEST_CASE(docs17_response_shapes)
 {
-    // The other documented 201 bodies (reference.md §3.5): carousel items and actions with _id, postbacks
+    // The other documented 201 bodies (docs/api-facts.md, "Ids of items and actions"): carousel items and actions with _id, postbacks
     // with an empty uri, a location message with a source.
     const auto r = parse_and_reserialize<message_response>(R"({
       "message": {"_id":"5a","role":"appMaker","type":"list","text":"Title\nDescription","received":1480021430.242,
