@@ -140,6 +140,10 @@ int main(int argc, char** argv)
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](boost::system::error_code ec, int) {
             if (ec) return;
+            // A second signal does not wait for the replies. Armed first: when_idle() may cancel it at once.
+            signals.async_wait([&](boost::system::error_code again, int) {
+                if (!again) io.stop();
+            });
             // Stop taking webhooks, let the replies already promised (we answered 200) finish, then let the
             // client close its connections: io.run() returns when nothing is left.
             srv.stop();
@@ -147,9 +151,6 @@ int main(int argc, char** argv)
             replies.when_idle([&] {
                 client.shutdown();
                 signals.cancel();  // the wait for a second signal must not keep io.run() going
-            });
-            signals.async_wait([&](boost::system::error_code again, int) {
-                if (!again) io.stop();  // a second signal: do not wait
             });
         });
 

@@ -102,10 +102,11 @@ asio::awaitable<void> server::serve(std::shared_ptr<session> s)
         parser.body_limit(limits_.max_body);
         s->stream.expires_after(limits_.read_timeout);
         auto [hec, hn] = co_await http::async_read_header(s->stream, buf, parser, tuple_awaitable);
-        if (hec) break;  // closed, idle too long, garbage or oversized head: nothing to answer
-        s->busy = true;
         std::optional<response> res;
-        if (!parser.is_done()) {
+        if (hec == http::error::body_limit) res = plain(400, "request body too large");  // by its Content-Length
+        else if (hec) break;  // closed, idle too long, garbage or oversized head: nothing to answer
+        s->busy = true;
+        if (!res && !parser.is_done()) {
             auto [bec, bn] = co_await http::async_read(s->stream, buf, parser, tuple_awaitable);
             if (bec == http::error::body_limit) res = plain(400, "request body too large");
             else if (bec) break;
