@@ -8,6 +8,9 @@
 #include <smooch/conversation_api.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
@@ -98,17 +101,22 @@ smooch::client_params client_params(const server_fixture& s)
     return p;
 }
 
-/// Posts one appUser message for each of `users` at once through the client; the number that failed.
-int post_all(const server_fixture& s, const std::vector<std::string>& users)
+/// Posts one appUser message for each of `users` through the client, all at once (rate 0) or `rate` per second;
+/// the number that failed.
+int post_all(const server_fixture& s, const std::vector<std::string>& users, double rate = 0)
 {
     asio::io_context io;
     smooch::client c(io.get_executor(), client_params(s));
     smooch::conversation_api api(c);
     int failed = 0;
-    for (auto& u : users) {
+    const auto t0 = clock_type::now();
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        const auto start = t0 + std::chrono::microseconds(rate > 0 ? static_cast<long>(1e6 * double(i) / rate) : 0);
         asio::co_spawn(
             io,
-            [&api, u]() -> asio::awaitable<void> {
+            [&api, u = users[i], start]() -> asio::awaitable<void> {
+                asio::steady_timer pace(co_await asio::this_coro::executor, start);
+                co_await pace.async_wait(asio::use_awaitable);
                 smooch::message_post m;
                 m.role = smooch::role::app_user;
                 m.text = "hello from " + u;
@@ -311,6 +319,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_200_users_with_duplicates_and_failures, *boost::
 {
     const int n = env_int("SMOOCH_E2E_USERS", 200);
     const bool faults = env_int("SMOOCH_E2E_FAULTS", 1) != 0;
+    const int rate = env_int("SMOOCH_E2E_RATE", 0);  // user posts per second; 0: all at once
     temp_dir dir;
     server_fixture s;
     bot_process b(s.srv->base_url(), dir.file("ca.pem", shared_tls().ca_pem), {"--max-connections", "512"});
@@ -328,7 +337,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_200_users_with_duplicates_and_failures, *boost::
     s.srv->set_webhook(w);
 
     const auto users = user_names(n);
-    BOOST_TEST_REQUIRE(post_all(s, users) == 0);
+    BOOST_TEST_REQUIRE(post_all(s, users, rate) == 0);
     mock::record rec;
     const bool done = wait_for(
         [&] {
@@ -389,9 +398,10 @@ BOOST_AUTO_TEST_CASE(end_to_end_200_users_with_duplicates_and_failures, *boost::
         post_to_reply_ms.push_back(std::chrono::duration<double, std::milli>(posts[1] - posts[0]).count());
     }
     BOOST_TEST(reply_ms.size() == users.size());
-    std::cout << "webhook e2e: " << n << " users, faults " << (faults ? "on" : "off") << ", "
-              << rec.webhook_deliveries.size() << " attempts (" << dup_delivered << " duplicates delivered, "
-              << injected << " injected failures), bot: " << stats["webhooks"] << " webhooks, " << stats["duplicates"]
+    std::cout << "webhook e2e: " << n << " users " << (rate ? "at " + std::to_string(rate) + "/s" : "at once")
+              << ", faults " << (faults ? "on" : "off") << ", " << rec.webhook_deliveries.size() << " attempts ("
+              << dup_delivered << " duplicates delivered, " << injected
+              << " injected failures), bot: " << stats["webhooks"] << " webhooks, " << stats["duplicates"]
               << " duplicates skipped\n"
               << "  acknowledgement (request written -> response headers, at the mock): p50 " << percentile(ack_us, 50)
               << " us, p99 " << percentile(ack_us, 99) << " us, max " << percentile(ack_us, 100) << " us\n"
