@@ -150,6 +150,17 @@ bool subscribed(const webhook_params& w, std::string_view trigger)
     return false;
 }
 
+/// What the record says of the delivery an attempt belongs to.
+void describe(webhook_attempt_record& r, const webhook_delivery& d)
+{
+    r.delivery = d.id;
+    r.trigger = d.trigger;
+    r.app_id = d.app_id;
+    r.user_id = d.user_id;
+    r.message_ids = d.message_ids;
+    r.duplicate = d.duplicate;
+}
+
 void record_attempt(engine_state& s, webhook_attempt_record r)
 {
     if (s.rec.webhook_deliveries.size() < s.params.max_recorded_requests)
@@ -167,12 +178,7 @@ void enqueue(engine_state& s, webhook_delivery d)
         d.duplicate = copy == 1;
         if (s.webhooks.outbox.size() >= w.max_queue) {
             webhook_attempt_record r;
-            r.delivery = d.id;
-            r.trigger = d.trigger;
-            r.app_id = d.app_id;
-            r.user_id = d.user_id;
-            r.message_ids = d.message_ids;
-            r.duplicate = d.duplicate;
+            describe(r, d);
             r.start = std::chrono::steady_clock::now();
             r.outcome = webhook_outcome::queue_full;
             ++s.rec.webhooks_failed;
@@ -304,12 +310,7 @@ std::optional<std::chrono::milliseconds> engine::webhook_attempt_done(const webh
                                                                       const webhook_delivery& d,
                                                                       webhook_attempt_record r)
 {
-    r.delivery = d.id;
-    r.trigger = d.trigger;
-    r.app_id = d.app_id;
-    r.user_id = d.user_id;
-    r.message_ids = d.message_ids;
-    r.duplicate = d.duplicate;
+    detail::describe(r, d);
     const bool non_recoverable =
         r.status == 400 || r.status == 401 || r.status == 403 || r.status == 404 || r.status == 406;
     if (r.outcome == webhook_outcome::status && r.status >= 200 && r.status < 300)
