@@ -305,22 +305,24 @@ struct request_record {
 /// A snapshot of what the server processed. Counters cover the whole run (since start or the last reset),
 /// even when `requests` stopped growing at server_params::max_recorded_requests.
 struct record {
-    std::vector<conversation_record> conversations;          ///< Sorted by (app_id, user_id).
-    std::map<std::string, std::uint64_t> routed;             ///< Requests per route (any outcome), incl. "unknown".
-    std::map<std::string, std::uint64_t> operations;         ///< Successful executions per operation (the state
-                                                             ///< change happened), including apply_before_fault.
-    std::map<std::string, std::uint64_t> faults;             ///< Requests answered by a fault, per action name
-                                                             ///< ("none" = delay only).
-    std::uint64_t rate_limited = 0;                          ///< 429s sent by the rate limiter (not by faults).
-    std::uint64_t unauthorized = 0;                          ///< 401s and 403s sent.
-    std::uint64_t requests_total = 0;                        ///< Requests that reached the server.
-    std::vector<request_record> requests;                    ///< The first max_recorded_requests, in arrival order.
-    std::uint64_t webhooks_queued = 0;                       ///< Webhooks put in the outbox (duplicates included).
-    std::uint64_t webhooks_delivered = 0;                    ///< Deliveries that ended with a 2xx.
-    std::uint64_t webhooks_failed = 0;                       ///< Deliveries that ended otherwise (rejected, retries
-                                                             ///< exhausted, queue full).
-    std::vector<webhook_attempt_record> webhook_deliveries;  ///< Every attempt (the first max_recorded_requests),
-                                                             ///< in the order they ended.
+    std::vector<conversation_record> conversations;   ///< Sorted by (app_id, user_id).
+    std::map<std::string, std::uint64_t> routed;      ///< Requests per route (any outcome), incl. "unknown".
+    std::map<std::string, std::uint64_t> operations;  ///< Successful executions per operation (the state
+                                                      ///< change happened), including apply_before_fault.
+    std::map<std::string, std::uint64_t> faults;      ///< Requests answered by a fault, per action name
+                                                      ///< ("none" = delay only).
+    std::uint64_t rate_limited = 0;                   ///< 429s sent by the rate limiter (not by faults).
+    std::uint64_t unauthorized = 0;                   ///< 401s and 403s sent.
+    std::uint64_t requests_total = 0;                 ///< Requests that reached the server.
+    std::vector<request_record> requests;             ///< The first max_recorded_requests, in arrival order.
+
+    // --- webhooks (docs/mock.md "Webhooks")
+    std::uint64_t webhooks_queued = 0;     ///< Webhooks put in the outbox (duplicates included).
+    std::uint64_t webhooks_delivered = 0;  ///< Deliveries that ended with a 2xx.
+    std::uint64_t webhooks_failed = 0;     ///< Deliveries that ended otherwise (rejected, retries exhausted,
+                                           ///< queue full).
+    /// Every delivery attempt (the first max_recorded_requests), in the order they ended.
+    std::vector<webhook_attempt_record> webhook_deliveries;
 
     /// The conversation of (app, user), or nullptr.
     const conversation_record* find(std::string_view app_id, std::string_view user_id) const;
@@ -340,7 +342,7 @@ std::string to_json(const record& r);
 
 /// The in-process server. All its I/O runs on the executor it is given and it starts no thread. Give it a
 /// single-threaded io_context's executor or a strand. record(), add_fault(), clear_faults(),
-/// set_rate_limit(), set_close_after_requests(), set_idle_timeout(), set_webhook() and reset() are thread-safe: they may be
+/// set_rate_limit(), set_close_after_requests(), set_idle_timeout() and reset() are thread-safe: they may be
 /// called from any thread while the server runs. start(), stop(), port() and base_url() belong to the
 /// thread that owns the server (stop() may also be called from elsewhere: it is dispatched to the executor).
 class server {
@@ -369,7 +371,7 @@ public:
                                                            ///< else std::invalid_argument).
     void reset();                                          ///< Forget every conversation and the record.
     /// Sets (validated as check_webhook_params(), else std::invalid_argument) or clears the webhook target.
-    /// Deliveries already under way keep the settings they started with.
+    /// Deliveries already under way keep the settings they started with. Thread-safe, like the setters above.
     void set_webhook(std::optional<webhook_params> w);
 
     struct impl;
