@@ -8,8 +8,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace mock_engine_test;
@@ -383,40 +385,30 @@ BOOST_AUTO_TEST_CASE(bad_settings_name_the_field)
         w.target = url;
         expect(w, "webhook.target: ");
     }
-    w = hook();
-    w.secret = "";
-    expect(w, "webhook.secret: ");
-    w = hook();
-    w.secret = "a\r\nX-Evil: 1";
-    expect(w, "webhook.secret: ");
-    w = hook({});
-    expect(w, "webhook.triggers: ");
-    w = hook({"message", "message:appuser"});
-    expect(w, "webhook.triggers: unknown trigger 'message:appuser'");
-    w = hook();
-    w.attempt_timeout = 0ms;
-    expect(w, "webhook.attempt_timeout: ");
-    w = hook();
-    w.retry_base = std::chrono::hours(25);
-    expect(w, "webhook.retry_base: ");
-    w = hook();
-    w.max_retries = 101;
-    expect(w, "webhook.max_retries: ");
-    w = hook();
-    w.duplicate_probability = 1.5;
-    expect(w, "webhook.duplicate_probability: ");
-    w = hook();
-    w.fail_probability = -0.1;
-    expect(w, "webhook.fail_probability: ");
-    w = hook();
-    w.max_in_flight = 0;
-    expect(w, "webhook.max_in_flight: ");
-    w = hook();
-    w.max_queue = 0;
-    expect(w, "webhook.max_queue: ");
-    w = hook();
-    w.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
-    expect(w, "webhook.ca_pem: ");
+    using change = std::function<void(mock::webhook_params&)>;
+    const std::vector<std::pair<change, const char*>> rows{
+        {[](auto& x) { x.secret = ""; }, "webhook.secret: "},
+        {[](auto& x) { x.secret = "a\r\nX-Evil: 1"; }, "webhook.secret: "},
+        {[](auto& x) { x.triggers.clear(); }, "webhook.triggers: "},
+        {[](auto& x) {
+             x.triggers = {"message", "message:appuser"};
+         },
+         "webhook.triggers: unknown trigger 'message:appuser'"},
+        {[](auto& x) { x.attempt_timeout = 0ms; }, "webhook.attempt_timeout: "},
+        {[](auto& x) { x.retry_base = std::chrono::hours(25); }, "webhook.retry_base: "},
+        {[](auto& x) { x.max_retries = 101; }, "webhook.max_retries: "},
+        {[](auto& x) { x.duplicate_probability = 1.5; }, "webhook.duplicate_probability: "},
+        {[](auto& x) { x.fail_probability = -0.1; }, "webhook.fail_probability: "},
+        {[](auto& x) { x.max_in_flight = 0; }, "webhook.max_in_flight: "},
+        {[](auto& x) { x.max_queue = 0; }, "webhook.max_queue: "},
+        {[](auto& x) { x.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"; },
+         "webhook.ca_pem: "},
+    };
+    for (auto& [apply, start] : rows) {
+        w = hook();
+        apply(w);
+        expect(w, start);
+    }
     // The same checks guard the engine's constructor and set_webhook().
     w = hook();
     w.secret = "";
