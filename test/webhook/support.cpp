@@ -47,7 +47,7 @@ struct receiver::impl {
     std::chrono::milliseconds delay{0};
     mutable std::mutex mu;
     std::vector<received> got;
-    std::size_t open = 0, max_open = 0;
+    std::size_t open = 0, max_open = 0;            // requests read and not yet answered
     std::list<std::shared_ptr<tcp::socket>> held;  // never answered
     std::thread th;
 
@@ -75,6 +75,11 @@ struct receiver::impl {
             got.push_back(r);
         }
         const int status = answer ? answer(index, r) : 200;
+        {
+            // Counted from the request read to the answer sent: the sender's delivery is under way all along.
+            std::lock_guard lock(mu);
+            max_open = std::max(max_open, ++open);
+        }
         if (status < 0) {
             std::lock_guard lock(mu);
             held.push_back(sock);
@@ -83,6 +88,10 @@ struct receiver::impl {
         if (delay.count() > 0) {
             asio::steady_timer t(io, delay);
             co_await t.async_wait(tuple_awaitable);
+        }
+        {
+            std::lock_guard lock(mu);
+            --open;
         }
         http::response<http::string_body> res{static_cast<http::status>(status), 11};
         res.body() = "ok";
@@ -93,10 +102,6 @@ struct receiver::impl {
 
     asio::awaitable<void> connection(std::shared_ptr<tcp::socket> sock)
     {
-        {
-            std::lock_guard lock(mu);
-            max_open = std::max(max_open, ++open);
-        }
         if (tls) {
             ssl::stream<tcp::socket&> s(*sock, *tls);
             auto [ec] = co_await s.async_handshake(ssl::stream_base::server, tuple_awaitable);
@@ -104,8 +109,6 @@ struct receiver::impl {
         } else {
             co_await serve(*sock, sock);
         }
-        std::lock_guard lock(mu);
-        --open;
     }
 
     asio::awaitable<void> accept()

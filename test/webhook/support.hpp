@@ -49,7 +49,7 @@ public:
     std::string url(const std::string& path = "/hook") const;
     std::vector<received> requests() const;
     std::size_t count() const;
-    /// The most connections that were open at once.
+    /// The most requests that were waiting for their answer at once (held ones included).
     std::size_t max_concurrent() const;
 
 private:
