@@ -4,12 +4,112 @@
 
 #include "mock/codec.hpp"
 
+#include "detail/json_string.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
+#include <stdexcept>
+#include <type_traits>
 
 namespace smooch::mock::detail {
+
+namespace {
+
+namespace json = boost::json;
+
+/// POST /_admin/webhook's body: {"target","secret","triggers":[...],"ca_pem","attempt_timeout_ms",...}. Throws
+/// std::invalid_argument naming the key.
+webhook_params webhook_from_json(std::string_view body)
+{
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) throw std::invalid_argument("body must be a JSON object");
+    webhook_params w;
+    auto text = [](const json::value& x, std::string_view key) {
+        if (!x.is_string()) throw std::invalid_argument(std::string(key) + ": expected a string");
+        return std::string(x.get_string());
+    };
+    auto count = [](const json::value& x, std::string_view key) {
+        std::uint64_t n = 0;
+        if (x.is_int64() && x.get_int64() >= 0) n = static_cast<std::uint64_t>(x.get_int64());
+        else if (x.is_uint64()) n = x.get_uint64();
+        else throw std::invalid_argument(std::string(key) + ": expected a non-negative integer");
+        return n;
+    };
+    auto ms = [&](const json::value& x, std::string_view key) {
+        auto n = count(x, key);
+        if (n > static_cast<std::uint64_t>(max_ms))
+            throw std::invalid_argument(std::string(key) + ": at most 86400000");
+        return std::chrono::milliseconds(static_cast<std::int64_t>(n));
+    };
+    auto probability = [](const json::value& x, std::string_view key) {
+        if (!x.is_number()) throw std::invalid_argument(std::string(key) + ": expected a number");
+        return x.to_number<double>();
+    };
+    for (auto& [k, x] : v.get_object()) {
+        std::string_view key(k.data(), k.size());
+        if (key == "target") w.target = text(x, key);
+        else if (key == "secret") w.secret = text(x, key);
+        else if (key == "ca_pem") w.ca_pem = text(x, key);
+        else if (key == "triggers") {
+            if (!x.is_array()) throw std::invalid_argument("triggers: expected an array of strings");
+            w.triggers.clear();
+            for (auto& t : x.get_array()) w.triggers.push_back(text(t, "triggers[]"));
+        } else if (key == "attempt_timeout_ms") w.attempt_timeout = ms(x, key);
+        else if (key == "retry_base_ms") w.retry_base = ms(x, key);
+        else if (key == "max_retries")
+            w.max_retries = static_cast<unsigned>(std::min<std::uint64_t>(count(x, key), 1000));
+        else if (key == "duplicate_probability") w.duplicate_probability = probability(x, key);
+        else if (key == "fail_probability") w.fail_probability = probability(x, key);
+        else if (key == "fail_first") w.fail_first = count(x, key);
+        else if (key == "max_in_flight") w.max_in_flight = static_cast<std::size_t>(count(x, key));
+        else if (key == "max_queue") w.max_queue = static_cast<std::size_t>(count(x, key));
+        else throw std::invalid_argument("unknown key '" + std::string(key) + "'");
+    }
+    check_webhook_params(w);
+    return w;
+}
+
+/// GET /_admin/webhook: the settings without the secret.
+std::string webhook_to_json(const webhook_params* w)
+{
+    if (!w) return "{\"webhook\":null}";
+    std::string o = "{\"webhook\":{\"target\":";
+    smooch::detail::append_json_string(o, w->target);
+    o += ",\"triggers\":[";
+    for (std::size_t i = 0; i < w->triggers.size(); ++i) {
+        if (i) o += ',';
+        smooch::detail::append_json_string(o, w->triggers[i]);
+    }
+    o += "],\"custom_ca\":";
+    o += w->ca_pem.empty() ? "false" : "true";
+    auto num = [&](const char* key, auto n) {
+        o += ",\"";
+        o += key;
+        o += "\":";
+        if constexpr (std::is_floating_point_v<decltype(n)>) {
+            char buf[32];
+            o.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);  // shortest form: 0.25, not 2.5E-1
+        } else append_int(o, n);
+    };
+    num("attempt_timeout_ms", w->attempt_timeout.count());
+    num("retry_base_ms", w->retry_base.count());
+    num("max_retries", w->max_retries);
+    num("duplicate_probability", w->duplicate_probability);
+    num("fail_probability", w->fail_probability);
+    num("fail_first", w->fail_first);
+    num("max_in_flight", w->max_in_flight);
+    num("max_queue", w->max_queue);
+    o += "}}";
+    return o;
+}
+
+}  // namespace
 
 void handle_admin(engine& e, engine_state& s, const http_request& req, std::string_view path, http_response& out)
 {
@@ -112,6 +212,22 @@ void handle_admin(engine& e, engine_state& s, const http_request& req, std::stri
         if (close_after) e.set_close_after_requests(*close_after);
         if (idle) e.set_idle_timeout(std::chrono::milliseconds(*idle));
         return ok("{}");
+    }
+    if (path == "/_admin/webhook") {
+        if (req.method == "GET") return ok(webhook_to_json(e.webhook().get()));
+        if (req.method == "DELETE") {
+            e.set_webhook(std::nullopt);
+            return ok(webhook_to_json(nullptr));
+        }
+        if (req.method != "POST")
+            return error(out, 405, "method_not_allowed", "Use GET, POST or DELETE"),
+                   void(out.allow = "GET, POST, DELETE");
+        try {
+            e.set_webhook(webhook_from_json(req.body));
+        } catch (const std::invalid_argument& ex) {
+            return error(out, 400, "bad_request", ex.what());
+        }
+        return ok(webhook_to_json(e.webhook().get()));
     }
     error(out, 404, "not_found", "Unknown admin endpoint");
 }

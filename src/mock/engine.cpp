@@ -84,6 +84,10 @@ engine::engine(const server_params& p) : s_(std::make_unique<detail::engine_stat
     s_->id_random = static_cast<std::uint32_t>(s_->rng());
     s_->close_after = p.close_after_requests;
     s_->idle_ms = p.idle_timeout.count();
+    if (p.webhook) {
+        check_webhook_params(*p.webhook);
+        s_->webhooks.params = std::make_shared<const webhook_params>(*p.webhook);
+    }
 }
 
 engine::~engine() = default;
@@ -145,6 +149,8 @@ void engine::reset()
     s_->conversations.clear();
     s_->buckets.clear();
     s_->rec = record{};
+    s_->webhooks.outbox.clear();
+    s_->webhooks.queued = 0;
 }
 
 record engine::snapshot() const

@@ -7,6 +7,7 @@
 //   operations.cpp  the six operations and the conversation state
 //   faults.cpp      the fault grammar, rule checks, matching and the answers faults give
 //   admin.cpp       /_admin/*
+//   webhooks.cpp    webhook settings, payloads, the outbox and the record of attempts (sent by webhook_sender.cpp)
 //   record.cpp      the record's helpers and its JSON form
 //   codec.cpp       text codecs only the mock needs (the shared ones are in detail/)
 // No Asio in any of them: they stay cheap to compile. docs/mock.md documents every rule.
@@ -14,6 +15,7 @@
 #include <smooch/mock/engine.hpp>
 
 #include "detail/token_bucket.hpp"
+#include "mock/webhooks.hpp"
 
 #include <array>
 #include <atomic>
@@ -101,6 +103,7 @@ struct engine_state {
     std::uint32_t id_random = 0;
     std::atomic<std::size_t> close_after{0};
     std::atomic<std::int64_t> idle_ms{60'000};
+    webhook_state webhooks;  // webhooks.cpp
 
     /// A new ObjectId-like id (docs/mock.md "State rules").
     std::string new_id();

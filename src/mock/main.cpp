@@ -68,10 +68,26 @@ Limits against hostile clients:
                            Retry-After: 1 and are closed, beyond that they are reset
   --max-recorded N         requests kept in the record (default 100000; later ones are only counted)
 
+Webhooks (docs/mock.md "Webhooks"; off unless --webhook is given):
+  --webhook URL            POST webhooks (v1.1 payloads) to URL, http:// or https://
+  --webhook-secret S       the shared secret, sent as X-API-Key (required with --webhook; never printed)
+  --webhook-triggers LIST  comma-separated triggers (default message: both roles), e.g.
+                           message:appUser,conversation:read; also message:appMaker, *
+  --webhook-ca FILE        PEM CA certificates to trust for an https target (default: the system's)
+  --webhook-timeout MS     time allowed per delivery attempt (default 20000)
+  --webhook-retry-base MS  wait before retry n is MS * 2^(n-1) (default 30000)
+  --webhook-retries N      retries of a failed delivery, 0..100 (default 5; never after 400, 401, 403, 404, 406)
+  --webhook-duplicate P    fault: deliver a webhook twice with probability P, 0..1 (seeded by --seed)
+  --webhook-fail P         fault: fail an attempt after sending it (the answer is not read) with probability P
+  --webhook-fail-first N   fault: fail the first N attempts that way
+  --webhook-max-in-flight N  deliveries under way at once (default 64)
+  --webhook-queue N        webhooks waiting to be sent (default 10000; more are dropped and recorded)
+
 Admin:
   --admin                  serve /_admin/record (GET), /_admin/faults (POST spec lines, DELETE),
                            /_admin/reset (POST), /_admin/rate-limit (POST "RPS,BURST" or "off"),
-                           /_admin/connections (POST "close_after_requests=N,idle_timeout=MS")
+                           /_admin/connections (POST "close_after_requests=N,idle_timeout=MS"),
+                           /_admin/webhook (GET, POST JSON settings, DELETE)
   --help                   print this help
   --version                print "smooch-mock VERSION"
 )";
@@ -150,6 +166,36 @@ std::string name_flags(std::string m)
     return m;
 }
 
+/// A probability flag's value: 0..1.
+double probability(const std::string& opt, const std::string& v)
+{
+    double p = number<double>(opt, v);
+    if (!(p >= 0 && p <= 1)) throw usage_error(opt + ": must be in [0, 1], got '" + v + "'");
+    return p;
+}
+
+/// check_webhook_params() names fields ("webhook.retry_base: ..."); the program names its flags.
+std::string flag_named(std::string message)
+{
+    static const std::pair<const char*, const char*> names[] = {
+        {"webhook.target", "--webhook"},
+        {"webhook.secret", "--webhook-secret"},
+        {"webhook.triggers", "--webhook-triggers"},
+        {"webhook.ca_pem", "--webhook-ca"},
+        {"webhook.attempt_timeout", "--webhook-timeout"},
+        {"webhook.retry_base", "--webhook-retry-base"},
+        {"webhook.max_retries", "--webhook-retries"},
+        {"webhook.duplicate_probability", "--webhook-duplicate"},
+        {"webhook.fail_probability", "--webhook-fail"},
+        {"webhook.max_in_flight", "--webhook-max-in-flight"},
+        {"webhook.max_queue", "--webhook-queue"}};
+    for (auto& [field, flag] : names) {
+        std::string prefix = std::string(field) + ":";
+        if (message.rfind(prefix, 0) == 0) return flag + message.substr(std::string(field).size());
+    }
+    return message;
+}
+
 std::string read_file(const std::string& path)
 {
     std::ifstream f(path, std::ios::binary);
@@ -169,6 +215,10 @@ int main(int argc, char** argv)
     bool self_signed = false, plain = false;
     std::optional<double> rps, burst;
     std::string host = p.host;  // as given; p.host gets the address it resolves to
+    mock::webhook_params hook;
+    bool want_webhook = false;
+    std::string webhook_flag;  // the first webhook flag seen, for "needs --webhook"
+    std::string webhook_ca_file;
     try {
         std::vector<std::string> args(argv + 1, argv + argc);
         bool pending_key = false;  // --key-id seen, --secret not yet
@@ -222,7 +272,31 @@ int main(int argc, char** argv)
             else if (a == "--header-limit") p.header_limit = count_at_least(a, value(), 256);
             else if (a == "--max-connections") p.max_connections = count_at_least(a, value(), 1);
             else if (a == "--max-recorded") p.max_recorded_requests = number<std::size_t>(a, value());
-            else throw usage_error("unknown option " + a + " (see --help)");
+            else if (a.rfind("--webhook", 0) == 0) {
+                if (a != "--webhook" && webhook_flag.empty()) webhook_flag = a;
+                if (a == "--webhook") {
+                    want_webhook = true;
+                    hook.target = value();
+                } else if (a == "--webhook-secret") hook.secret = value();
+                else if (a == "--webhook-triggers") {
+                    hook.triggers.clear();
+                    std::string list = value();
+                    for (std::size_t at = 0; at <= list.size();) {
+                        auto comma = std::min(list.find(',', at), list.size());
+                        hook.triggers.push_back(list.substr(at, comma - at));
+                        at = comma + 1;
+                    }
+                } else if (a == "--webhook-ca") webhook_ca_file = value();
+                else if (a == "--webhook-timeout") hook.attempt_timeout = timeout_ms(a, value());
+                else if (a == "--webhook-retry-base") hook.retry_base = timeout_ms(a, value());
+                else if (a == "--webhook-retries") hook.max_retries = number<unsigned>(a, value());
+                else if (a == "--webhook-duplicate") hook.duplicate_probability = probability(a, value());
+                else if (a == "--webhook-fail") hook.fail_probability = probability(a, value());
+                else if (a == "--webhook-fail-first") hook.fail_first = number<std::uint64_t>(a, value());
+                else if (a == "--webhook-max-in-flight") hook.max_in_flight = number<std::size_t>(a, value());
+                else if (a == "--webhook-queue") hook.max_queue = number<std::size_t>(a, value());
+                else throw usage_error("unknown option " + a + " (see --help)");
+            } else throw usage_error("unknown option " + a + " (see --help)");
         }
         if (pending_key) throw usage_error("--key-id " + p.keys.back().key_id + " has no --secret");
         if (plain && (self_signed || !cert_file.empty() || !key_file.empty()))
@@ -235,6 +309,23 @@ int main(int argc, char** argv)
         if (p.rate_limit_retry_after && !rps) throw usage_error("--rate-limit-retry-after needs --rate-limit");
         p.host = resolve_host(host);
         if (rps) p.rate = mock::rate_limit{*rps, burst.value_or(std::max(1.0, *rps))};
+        if (!want_webhook && !webhook_flag.empty()) throw usage_error(webhook_flag + " needs --webhook URL");
+        if (want_webhook) {
+            if (hook.secret.empty()) throw usage_error("--webhook needs --webhook-secret S");
+            if (!webhook_ca_file.empty()) {
+                try {
+                    hook.ca_pem = read_file(webhook_ca_file);
+                } catch (const std::exception&) {
+                    throw usage_error("--webhook-ca: cannot read " + webhook_ca_file);
+                }
+            }
+            try {
+                mock::check_webhook_params(hook);
+            } catch (const std::invalid_argument& e) {
+                throw usage_error(flag_named(e.what()));
+            }
+            p.webhook = std::move(hook);
+        }
     } catch (const usage_error& e) {
         std::cerr << "smooch-mock: " << e.what() << "\n";
         return 2;

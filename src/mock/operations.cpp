@@ -6,6 +6,7 @@
 #include "detail/json_string.hpp"
 #include "detail/percent.hpp"
 #include "mock/codec.hpp"
+#include "mock/webhooks.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -195,6 +196,7 @@ bool post_message(context& ctx, const json::object& body)
     if (role == "appMaker") ++c.rec.unread_count;
     c.rec.created_ids.push_back(m.id);
     c.rec.messages.push_back(std::move(m));
+    webhook_for_message(ctx, c, c.rec.messages.back(), role);
 
     auto& o = ctx.out;
     o.status = 201;
@@ -299,6 +301,7 @@ bool reset_unread(context& ctx)
     auto* c = existing_conversation(ctx);
     if (!c) return false;
     c->rec.unread_count = 0;
+    webhook_for_read(ctx, *c);
     return empty_ok(ctx.out);
 }
 

@@ -126,6 +126,31 @@ void append_request(std::string& o, const request_record& q)
     o += '}';
 }
 
+void append_webhook_attempt(std::string& o, const webhook_attempt_record& a)
+{
+    using std::chrono::duration_cast;
+    bool first = true;
+    o += '{';
+    append_int(member(o, first, "delivery"), a.delivery);
+    append_int(member(o, first, "attempt"), a.attempt);
+    append_json_string(member(o, first, "trigger"), a.trigger);
+    append_json_string(member(o, first, "app_id"), a.app_id);
+    append_json_string(member(o, first, "user_id"), a.user_id);
+    append_array(member(o, first, "message_ids"), a.message_ids,
+                 [&](const std::string& id) { append_json_string(o, id); });
+    member(o, first, "duplicate") += a.duplicate ? "true" : "false";
+    append_int(member(o, first, "start_ns"),
+               duration_cast<std::chrono::nanoseconds>(a.start.time_since_epoch()).count());
+    append_int(member(o, first, "answer_us"), a.answer_time.count());
+    append_int(member(o, first, "elapsed_us"), a.elapsed.count());
+    append_int(member(o, first, "status"), a.status);
+    append_json_string(member(o, first, "outcome"), to_string(a.outcome));
+    append_json_string(member(o, first, "error"), a.error);
+    if (a.retry_in) append_int(member(o, first, "retry_in_ms"), a.retry_in->count());
+    else member(o, first, "retry_in_ms") += "null";
+    o += '}';
+}
+
 }  // namespace
 
 std::string to_json(const record& r)
@@ -142,6 +167,11 @@ std::string to_json(const record& r)
     append_array(member(o, first, "conversations"), r.conversations,
                  [&](const conversation_record& c) { append_conversation(o, c); });
     append_array(member(o, first, "requests"), r.requests, [&](const request_record& q) { append_request(o, q); });
+    append_int(member(o, first, "webhooks_queued"), r.webhooks_queued);
+    append_int(member(o, first, "webhooks_delivered"), r.webhooks_delivered);
+    append_int(member(o, first, "webhooks_failed"), r.webhooks_failed);
+    append_array(member(o, first, "webhook_deliveries"), r.webhook_deliveries,
+                 [&](const webhook_attempt_record& a) { append_webhook_attempt(o, a); });
     o += '}';
     return o;
 }

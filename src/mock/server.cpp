@@ -6,12 +6,14 @@
 #include <smooch/mock/server.hpp>
 
 #include "mock/codec.hpp"
+#include "mock/webhook_sender.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -90,7 +92,9 @@ bool is_parse_error(const boost::system::error_code& ec)
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-    impl(asio::any_io_executor e, server_params p) : ex(std::move(e)), params(std::move(p)), eng(params), acceptor(ex)
+    impl(asio::any_io_executor e, server_params p)
+        : ex(std::move(e)), params(std::move(p)), eng(params), acceptor(ex),
+          webhooks(std::make_shared<detail::webhook_sender>(ex, eng))
     {
         if (params.tls) {
             tls.emplace(ssl::context::tls_server);
@@ -115,6 +119,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
     /// The `Date` header's value (RFC 9110 §5.6.7 IMF-fixdate), formatted once per second.
     std::string_view http_date();
+
+    std::shared_ptr<detail::webhook_sender> webhooks;  // POSTs what the engine's outbox holds
 
     void start();
     void stop();
@@ -203,6 +209,7 @@ void server::impl::start()
     acceptor.listen(asio::socket_base::max_listen_connections);
     bound_port = acceptor.local_endpoint().port();
     eng.set_base_url(base_url());
+    webhooks->set_owner(weak_from_this());
     asio::co_spawn(
         ex, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
 }
@@ -212,6 +219,7 @@ void server::impl::stop()
     stopped = true;
     boost::system::error_code ec;
     acceptor.close(ec);
+    webhooks->stop();
     for (auto* c : conns) {
         c->done = true;
         c->close();
@@ -426,6 +434,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
                 keep_alive = false;
             } else {
                 eng.handle(in, out);
+                webhooks->wake();  // whatever the request put in the outbox
             }
             ++served;
             auto limit = eng.close_after_requests();
@@ -503,5 +512,10 @@ void server::set_rate_limit(std::optional<rate_limit> limit) { impl_->eng.set_ra
 void server::set_close_after_requests(std::size_t n) { impl_->eng.set_close_after_requests(n); }
 void server::set_idle_timeout(std::chrono::milliseconds t) { impl_->eng.set_idle_timeout(t); }
 void server::reset() { impl_->eng.reset(); }
+void server::set_webhook(std::optional<webhook_params> w)
+{
+    impl_->eng.set_webhook(std::move(w));
+    asio::post(impl_->ex, [self = impl_] { self->webhooks->wake(); });
+}
 
 }  // namespace smooch::mock

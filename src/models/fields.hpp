@@ -3,6 +3,7 @@
 // models walks that table, so a key can never be read under one name and written under another.
 
 #include <smooch/models.hpp>
+#include <smooch/webhook.hpp>
 
 #include <array>
 #include <cmath>
@@ -19,9 +20,15 @@ namespace smooch::detail {
 /// api_error_body has no field table (its shape is written by hand) but is a model of the public API.
 #define SMOOCH_FOR_EACH_MODEL(X)                                                                                       \
     X(conversation_activity)                                                                                           \
-    X(action) X(message_item) X(display_settings) X(destination) X(coordinates) X(location) X(option) X(field_post)    \
+    X(action)                                                                                                          \
+    X(message_item) X(display_settings) X(destination) X(coordinates) X(location) X(option) X(field_post)              \
         X(select_choice) X(field) X(message_post) X(source) X(quoted_message) X(message) X(conversation)               \
-            X(message_response) X(get_messages_response) X(activity_response) X(api_error_body)
+            X(message_response) X(get_messages_response) X(activity_response) X(api_error_body)                        \
+                SMOOCH_FOR_EACH_WEBHOOK_MODEL(X)
+
+/// The webhook payloads of <smooch/webhook.hpp>, instantiated with the models.
+#define SMOOCH_FOR_EACH_WEBHOOK_MODEL(X)                                                                               \
+    X(webhook_app) X(app_user_client) X(app_user) X(postback) X(payment) X(delivery_error) X(webhook_payload)
 
 template <class T, class M>
 struct member {
@@ -86,6 +93,21 @@ SMOOCH_FIELDS(message_response, F("message", message), F("extraMessages", extra_
 SMOOCH_FIELDS(get_messages_response, F("conversation", conversation), F("messages", messages), F("next", next),
               F("previous", previous));
 SMOOCH_FIELDS(activity_response, F("conversation", conversation));
+// Webhook payloads (reference.md §10).
+SMOOCH_FIELDS(webhook_app, F("_id", id));
+SMOOCH_FIELDS(app_user_client, F("id", id), F("active", active), F("platform", platform), F("lastSeen", last_seen),
+              F("appVersion", app_version), F("linkedAt", linked_at), F("info", info));
+SMOOCH_FIELDS(app_user, F("_id", id), F("userId", user_id), F("properties", properties), F("signedUpAt", signed_up_at),
+              F("clients", clients), F("pendingClients", pending_clients),
+              F("conversationStarted", conversation_started), F("credentialRequired", credential_required),
+              F("email", email), F("givenName", given_name), F("surname", surname));
+SMOOCH_FIELDS(postback, F("message", message), F("action", action));
+SMOOCH_FIELDS(payment, F("source", source), F("message", message), F("action", action), F("charge", charge));
+SMOOCH_FIELDS(delivery_error, F("code", code), F("message", message), F("underlyingError", underlying_error));
+SMOOCH_FIELDS(webhook_payload, F("trigger", trigger), F("app", app), F("version", version), F("messages", messages),
+              F("appUser", app_user), F("postbacks", postbacks), F("conversation", conversation), F("source", source),
+              F("destination", destination), F("timestamp", timestamp), F("error", error), F("surviving", surviving),
+              F("discarded", discarded), F("payments", payments), F("client", client));
 #undef F
 #undef SMOOCH_FIELDS
 

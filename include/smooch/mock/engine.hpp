@@ -8,9 +8,12 @@
 #include <smooch/mock/server.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smooch::mock {
 
@@ -36,6 +39,16 @@ struct http_response {
 /// The standard reason phrase of `status` ("Not Found"), or empty for a status it does not know (an empty
 /// reason phrase is a valid HTTP/1.1 status line).
 std::string_view reason_phrase(unsigned status) noexcept;
+
+/// A webhook in the engine's outbox: the v1.1 payload to POST, and what the record says of it.
+struct webhook_delivery {
+    std::uint64_t id = 0;                  ///< Delivery number (from 1), shared by its attempts.
+    std::string trigger;                   ///< e.g. "message:appUser".
+    std::string app_id, user_id;           ///< The conversation's decoded ids.
+    std::vector<std::string> message_ids;  ///< `_id`s of the payload's messages.
+    bool duplicate = false;                ///< The copy made by webhook_params::duplicate_probability.
+    std::string body;                      ///< The JSON payload.
+};
 
 namespace detail {
 struct engine_state;
@@ -72,6 +85,25 @@ public:
     std::chrono::milliseconds idle_timeout() const noexcept;
     /// Throws std::invalid_argument unless 0 < t <= 24 h.
     void set_idle_timeout(std::chrono::milliseconds t);
+
+    // Webhooks (docs/mock.md "Webhooks"): the engine decides what to deliver and records each attempt; the
+    // transport POSTs. Operations put payloads in the outbox while a webhook is set.
+    /// Sets (check_webhook_params(), else std::invalid_argument) or clears the settings; clearing empties the outbox.
+    void set_webhook(std::optional<webhook_params> w);
+    /// The settings now (nullptr: off). A new pointer whenever they change.
+    std::shared_ptr<const webhook_params> webhook() const;
+    /// Whether the outbox holds anything (cheap: no lock).
+    bool has_webhooks() const noexcept;
+    /// Takes up to `max` deliveries from the outbox, oldest first.
+    std::vector<webhook_delivery> take_webhooks(std::size_t max);
+    /// Whether the attempt about to begin is failed by the fault settings of `w` (fail_first, then
+    /// fail_probability drawn from the seeded RNG).
+    bool inject_webhook_failure(const webhook_params& w);
+    /// Records the end of an attempt (`r` with attempt, start, times, status, outcome and error; the rest is
+    /// taken from `d`): a 2xx is `delivered`, 400/401/403/404/406 `rejected`. Returns the wait before the next
+    /// attempt, retry_base * 2^(attempt-1), or nullopt when none follows.
+    std::optional<std::chrono::milliseconds> webhook_attempt_done(const webhook_params& w, const webhook_delivery& d,
+                                                                  webhook_attempt_record r);
 
 private:
     std::unique_ptr<detail::engine_state> s_;

@@ -120,6 +120,92 @@ struct fault_rule {
 fault_rule parse_fault(std::string_view spec);
 
 // ---------------------------------------------------------------------------------------------------------
+// Webhooks
+
+/// Where and how the mock delivers webhooks (docs/mock.md "Webhooks"). Operations that Smooch reports with a
+/// webhook put the v1.1 payload in the engine's outbox; the server POSTs it to `target` with `X-API-Key`.
+struct webhook_params {
+    /// http://HOST[:PORT][/PATH] or https://...; no user info, no fragment. Required.
+    std::string target;
+    /// Sent as the `X-API-Key` header (Smooch's shared secret). Required, never recorded or printed.
+    std::string secret;
+    /// Triggers to deliver: "message" (both roles), "message:appUser", "message:appMaker", "conversation:read",
+    /// "*", or any other v1 trigger (accepted, never produced by the mock). Default {"message"}: Smooch's default
+    /// for a webhook created without triggers.
+    std::vector<std::string> triggers{"message"};
+    /// PEM text of the CAs trusted for an https target (--webhook-ca FILE). Empty: the system's trust store.
+    std::string ca_pem;
+    /// One attempt (resolve, connect, TLS, request, response headers) may take this long before it counts as
+    /// a failure. Default 20 s, the documented limit. 1 ms .. 24 h.
+    std::chrono::milliseconds attempt_timeout{20'000};
+    /// Interval before retry n is retry_base * 2^(n-1). Default 30 s: 5 retries then span about 15 minutes, the
+    /// documented redelivery window. Small values make tests fast. 1 ms .. 24 h.
+    std::chrono::milliseconds retry_base{30'000};
+    /// Retries after a failed attempt (not after 2xx, nor after 400, 401, 403, 404, 406, which are
+    /// non-recoverable). Default 5, as documented. 0 .. 100.
+    unsigned max_retries = 5;
+    /// Fault: chance (0..1) that a webhook is delivered twice (a second, independent delivery of the same
+    /// payload), drawn from the server's seeded RNG. Default 0.
+    double duplicate_probability = 0;
+    /// Fault: chance (0..1) that an attempt fails after its request was sent in full: the mock closes the
+    /// connection without reading the answer, as if none came in time, and retries. Default 0.
+    double fail_probability = 0;
+    /// Fault: the first N attempts (server-wide) fail the same way, whatever fail_probability says. Default 0.
+    std::uint64_t fail_first = 0;
+    /// Deliveries in progress at once (attempting or waiting to retry); others wait in the outbox. Default 64.
+    std::size_t max_in_flight = 64;
+    /// Webhooks waiting in the outbox; beyond this one is dropped and recorded as `queue_full`. Default 10000.
+    std::size_t max_queue = 10'000;
+};
+
+/// Parses a webhook target: "http" or "https", the host (brackets stripped from IPv6), the port (default 80 or
+/// 443) and the request target (path and query, default "/"). Throws std::invalid_argument saying what is wrong
+/// (never echoing user info).
+struct webhook_url {
+    bool https = false;
+    std::string host;
+    unsigned short port = 0;
+    std::string target;
+};
+webhook_url parse_webhook_url(std::string_view url);
+
+/// Throws std::invalid_argument, the message starting with the field ("webhook.retry_base: ..."), unless every
+/// field of `w` is usable.
+void check_webhook_params(const webhook_params& w);
+
+/// How a webhook delivery attempt ended.
+enum class webhook_outcome {
+    delivered,   ///< 2xx.
+    rejected,    ///< 400, 401, 403, 404 or 406: non-recoverable, never retried.
+    status,      ///< Another status: retried.
+    timeout,     ///< No answer within attempt_timeout: retried.
+    error,       ///< Resolve, connect, TLS or I/O error (`error` says which): retried.
+    injected,    ///< The fail_probability / fail_first fault: retried.
+    queue_full,  ///< Not attempted: the outbox was full (attempt 0).
+};
+/// "delivered", "rejected", "status", "timeout", "error", "injected", "queue_full".
+const char* to_string(webhook_outcome o) noexcept;
+
+/// One webhook delivery attempt, as recorded.
+struct webhook_attempt_record {
+    std::uint64_t delivery = 0;                   ///< Delivery number, shared by its attempts (from 1).
+    unsigned attempt = 0;                         ///< 1 for the first try, 2.. for retries.
+    std::string trigger;                          ///< e.g. "message:appUser".
+    std::string app_id, user_id;                  ///< The conversation's (decoded) ids.
+    std::vector<std::string> message_ids;         ///< `_id`s of the payload's messages.
+    bool duplicate = false;                       ///< The second delivery made by duplicate_probability.
+    std::chrono::steady_clock::time_point start;  ///< When the attempt began (before connecting).
+    std::chrono::microseconds answer_time{0};     ///< Request written to response headers read: the receiver's
+                                                  ///< acknowledgement time (0 without a response).
+    std::chrono::microseconds elapsed{0};         ///< Start to outcome.
+    unsigned status = 0;                          ///< The receiver's status, 0 if none.
+    webhook_outcome outcome = webhook_outcome::delivered;
+    std::string error;                                  ///< What failed, for `error` and `timeout`.
+    std::optional<std::chrono::milliseconds> retry_in;  ///< The wait before the next attempt; nullopt if none
+                                                        ///< follows (delivered, rejected, or retries exhausted).
+};
+
+// ---------------------------------------------------------------------------------------------------------
 // Parameters
 
 struct server_params {
@@ -178,6 +264,11 @@ struct server_params {
     /// Requests kept in record::requests (each ~150 bytes); later ones are only counted, so soak runs and
     /// benchmarks do not grow without bound. Default 100000.
     std::size_t max_recorded_requests = 100'000;
+
+    // --- webhooks
+    /// Deliver webhooks (docs/mock.md "Webhooks"). nullopt (default): none are sent. Changeable at run time with
+    /// set_webhook() and /_admin/webhook.
+    std::optional<webhook_params> webhook;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -232,6 +323,14 @@ struct record {
     std::uint64_t requests_total = 0;                 ///< Requests that reached the server.
     std::vector<request_record> requests;             ///< The first max_recorded_requests, in arrival order.
 
+    // --- webhooks (docs/mock.md "Webhooks")
+    std::uint64_t webhooks_queued = 0;     ///< Webhooks put in the outbox (duplicates included).
+    std::uint64_t webhooks_delivered = 0;  ///< Deliveries that ended with a 2xx.
+    std::uint64_t webhooks_failed = 0;     ///< Deliveries that ended otherwise (rejected, retries exhausted,
+                                           ///< queue full).
+    /// Every delivery attempt (the first max_recorded_requests), in the order they ended.
+    std::vector<webhook_attempt_record> webhook_deliveries;
+
     /// The conversation of (app, user), or nullptr.
     const conversation_record* find(std::string_view app_id, std::string_view user_id) const;
     /// operations[op], 0 if absent.
@@ -278,6 +377,9 @@ public:
     void set_idle_timeout(std::chrono::milliseconds t);    ///< See server_params::idle_timeout (1 ms..24 h,
                                                            ///< else std::invalid_argument).
     void reset();                                          ///< Forget every conversation and the record.
+    /// Sets (validated as check_webhook_params(), else std::invalid_argument) or clears the webhook target.
+    /// Deliveries already under way keep the settings they started with. Thread-safe, like the setters above.
+    void set_webhook(std::optional<webhook_params> w);
 
     struct impl;
 

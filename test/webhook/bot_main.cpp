@@ -1,0 +1,3 @@
+// The test_bot_server executable: the bot example against smooch-mock, end to end.
+#define BOOST_TEST_MODULE smooch_bot_server
+#include <boost/test/unit_test.hpp>
