@@ -149,6 +149,8 @@ struct gate_wait_event {
 /// An optional per-call hook: logging, tracing, metrics without a logging dependency. Called on the call's
 /// executor, synchronously, possibly from several threads at once (a multi-threaded io_context): it must be
 /// thread-safe, quick (it runs on the request path) and must not throw.
+class rate_source;
+
 class observer {
 public:
     virtual ~observer() = default;
@@ -170,6 +172,9 @@ struct client_params {
     std::size_t max_response_body = 8u << 20;
     /// Largest response header block accepted. Default 16 KiB.
     std::size_t max_response_header = 16u << 10;
+    /// A request budget shared with other processes (<smooch/rate_source.hpp>). Default none: only this
+    /// client's own gate and rate_limit apply.
+    std::shared_ptr<smooch::rate_source> rate_source;
     /// Told about every attempt and gate wait. Default none: then the pipeline spends one null check per
     /// attempt on it (measured in bench/RESULTS.md).
     std::shared_ptr<smooch::observer> observer;
