@@ -44,12 +44,15 @@ struct pipeline::hooks final : attempt_hooks {
     pipeline& p;
     std::string_view app;
     const retry_params& rp;
+    rate_gate::ticket& place;     // the call's place in the gate's queue: left once it sends
     bool passed_gate = false;     // the transport went on to send: bytes may reach the server
     bool streak_at_send = false;  // the gate had a 429 streak then (a 2xx may end it)
     clock::time_point sent_at{};
     std::optional<std::chrono::milliseconds> gate_wait;  // a 429 closed the gate for this long
 
-    hooks(pipeline& pl, std::string_view a, const retry_params& r) : p(pl), app(a), rp(r) {}
+    hooks(pipeline& pl, std::string_view a, const retry_params& r, rate_gate::ticket& t)
+        : p(pl), app(a), rp(r), place(t)
+    {}
 
     std::optional<clock::time_point> may_send() override
     {
@@ -57,6 +60,7 @@ struct pipeline::hooks final : attempt_hooks {
         const auto now = p.time_.now();
         auto& gate = p.gate_of(app, now);
         if (gate.closed_until() > now) return gate.closed_until();
+        gate.leave(place);  // served: after a 429 it queues again, at the end
         passed_gate = true;
         streak_at_send = gate.streak() > 0;
         sent_at = now;
@@ -117,6 +121,13 @@ void pipeline::report_attempt(const diagnostics& diag, std::string_view app_id, 
     observer_->on_attempt(e);
 }
 
+void pipeline::leave_queue(std::string_view app, rate_gate::ticket& place)
+{
+    if (!place.seq) return;
+    std::lock_guard lk(gate_mu_);
+    gate_of(app, time_.now()).leave(place);
+}
+
 bool pipeline::has_gate(std::string_view app) const
 {
     std::lock_guard lk(gate_mu_);
@@ -124,8 +135,8 @@ bool pipeline::has_gate(std::string_view app) const
 }
 
 boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, const outgoing_request& req,
-                                                     call_semantics what, const call_options& opts,
-                                                     attempt_result& out, diagnostics& diag)
+                                                     call_semantics what, const call_options& opts, attempt_result& out,
+                                                     diagnostics& diag)
 {
     const retry_params& rp = opts.retry ? *opts.retry : params_.retry;
     const auto total = opts.total_timeout.value_or(params_.timeouts.total);
@@ -141,6 +152,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
     retry_state state(rp, what, deadline);
     decision d;                      // how the call ends
     bool holding_admission = false;  // admitted (a client-side token taken) but nothing sent yet
+    rate_gate::ticket place;         // its place in the app's gate queue while the gate is closed or ramping
     auto refund = [&] {
         std::lock_guard lk(gate_mu_);
         gate_of(app_id, time_.now()).refund();
@@ -155,7 +167,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
             {
                 std::lock_guard lk(gate_mu_);
                 auto& gate = gate_of(app_id, now);
-                admit = gate.admit(now, deadline, rng_);
+                admit = gate.admit(now, deadline, rng_, &place);
                 after_429 = !admit && gate.throttled(now);
             }
             if (!admit) {
@@ -174,9 +186,20 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
                     d = state.on_cancelled(wec);
                     break;
                 }
+                // A 429 closed the gate again while this call waited: back to the queue (same place), rather
+                // than leasing a connection only to be turned back.
+                bool reclosed;
+                {
+                    std::lock_guard lk(gate_mu_);
+                    reclosed = gate_of(app_id, time_.now()).closed_until() > time_.now();
+                }
+                if (reclosed) {
+                    refund();
+                    continue;
+                }
             }
 
-            hooks h(*this, app_id, rp);
+            hooks h(*this, app_id, rp, place);
             const auto attempt_start = time_.now();
             try {
                 out = co_await net_.run(req, deadline, h);
@@ -205,6 +228,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
             }
             if (observer_) report_attempt(diag, app_id, attempt_start, out, d);
             if (d.next == next_step::succeed) {
+                leave_queue(app_id, place);
                 diag.stop_reason = stop_reason::success;
                 diag.status = out.status;
                 diag.applied = out.status >= 200 && out.status < 300;
@@ -229,6 +253,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         d = state.on_cancelled(e.code());
     }
     if (holding_admission) refund();
+    leave_queue(app_id, place);
     stats_.failed++;
     diag.stop_reason = d.reason;
     if (!d.message.empty()) diag.message = d.message;

@@ -43,6 +43,7 @@ public:
 private:
     struct hooks;
     rate_gate& gate_of(std::string_view app, clock::time_point now);  // gate_mu_ held
+    void leave_queue(std::string_view app, rate_gate::ticket& place);
     void report_attempt(const diagnostics& diag, std::string_view app_id, clock::time_point start,
                         const attempt_result& r, const struct decision& d);
 

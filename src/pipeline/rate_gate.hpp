@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -39,33 +40,33 @@ public:
         : limit_(limit), ramp_(ramp), bucket_(limit.requests_per_second, limit.burst)
     {}
 
+    /// A call's place in the queue of a gate that is closed or reopening: calls are admitted in the order they
+    /// arrived, and keep their place when the gate turns them back (it closed again before they could send).
+    /// A call served (sent) leaves the queue; after a 429 it comes back at the end, as a new arrival, so calls
+    /// refused again and again take turns instead of starving the others. Owned by the call.
+    struct ticket {
+        std::uint64_t seq = 0;  // 0: not queued
+    };
+
     /// Reserves admission for one request and returns when it may be sent (<= now: at once), or nullopt when
-    /// that would be after `deadline` — then nothing is reserved (no token, no ramp slot).
-    /// While the gate is closed, and during the ramp after it reopens, requests get slots of the ramp, so
-    /// they do not all hit the server in the same instant (jitter drawn from `rng`).
+    /// that would be after `deadline` — then nothing is reserved (no token, no place). While the gate is closed,
+    /// and during the ramp after it reopens, requests get slots of the ramp by their place in the queue (`tk`;
+    /// without one, a request that takes the next place), jittered so they do not all hit the server in the
+    /// same instant (jitter drawn from `rng`).
     template <class Rng>
-    std::optional<clock::time_point> admit(clock::time_point now, clock::time_point deadline, Rng& rng)
+    std::optional<clock::time_point> admit(clock::time_point now, clock::time_point deadline, Rng& rng,
+                                           ticket* tk = nullptr)
     {
         clock::time_point t = now;
-        std::optional<std::pair<std::uint64_t, unsigned>> slot;  // (window, used) to commit
-        if (ramping(now)) {
-            std::uint64_t window = window_;
-            unsigned used = used_;
-            if (now > ramp_start_) {
-                const auto k = static_cast<std::uint64_t>((now - ramp_start_) / interval_);
-                if (k > window) {
-                    window = k;
-                    used = 0;
-                }
-            }
-            while (window < ramp_.doublings && used >= capacity(window)) {
-                ++window;
-                used = 0;
-            }
+        const bool queued = ramping(now);
+        const bool fresh = !tk || tk->seq == 0;
+        const std::uint64_t seq = fresh ? next_seq_ + 1 : tk->seq;
+        if (queued) {
+            const std::uint64_t place = seq >= ramp_base_ ? seq - ramp_base_ : 0;
+            const unsigned window = window_of(place);
             if (window < ramp_.doublings) {
                 std::uniform_int_distribution<clock::rep> d(0, interval_.count() - 1);
                 t = std::max(now, ramp_start_ + interval_ * static_cast<clock::rep>(window) + clock::duration(d(rng)));
-                slot = {window, used + 1};
             } else {
                 t = std::max(now, closed_until_);  // past the ramp: unlimited again
             }
@@ -73,9 +74,22 @@ public:
         token_bucket b = bucket_;
         if (limit_.requests_per_second > 0) t = std::max(t, b.take_scheduled(t));
         if (t > deadline) return std::nullopt;
-        if (slot) std::tie(window_, used_) = *slot;
+        if (queued && fresh) {
+            next_seq_ = seq;
+            if (tk) {
+                tk->seq = seq;
+                waiting_.insert(seq);
+            }
+        }
         bucket_ = b;
         return t;
+    }
+
+    /// The call holding `tk` sent its request, or ended: it leaves the queue.
+    void leave(ticket& tk)
+    {
+        if (tk.seq) waiting_.erase(tk.seq);
+        tk.seq = 0;
     }
 
     /// Gives back the token admit() took for a request that was never sent (cancelled at the gate, turned
@@ -94,6 +108,11 @@ public:
                                            std::optional<std::chrono::milliseconds> server_wait, const retry_params& rp,
                                            Rng& rng)
     {
+        // Sent before the gate last closed: it brings no news (the gate closed for that already); without this,
+        // each 429 of a batch in flight would restart the ramp and reshuffle the queue.
+        if (sent_at < last_close_)
+            return std::chrono::ceil<std::chrono::milliseconds>(closed_until_ > now ? closed_until_ - now
+                                                                                    : clock::duration::zero());
         forget_old_streak(now);
         if (streak_ == 0 || sent_at >= last_throttle_) {
             ++streak_;
@@ -121,8 +140,9 @@ public:
         ramp_start_ = until;
         ramp_end_ = until + interval_ * static_cast<clock::rep>(ramp_.doublings);
         last_pause_ = pause;
-        window_ = 0;
-        used_ = 0;
+        last_close_ = now;
+        // The new ramp serves the queue from its oldest call; calls arriving later count from there.
+        ramp_base_ = waiting_.empty() ? next_seq_ + 1 : *waiting_.begin();
     }
     clock::time_point closed_until() const noexcept { return closed_until_; }
     /// Closed or reopening after 429s at `now` (as opposed to holding requests for the client-side limit only).
@@ -133,14 +153,23 @@ public:
     /// a new one, so the owner may drop it.
     bool idle(clock::time_point now) const
     {
-        if (closed_until_ > now || ramping(now)) return false;
+        if (closed_until_ > now || ramping(now) || !waiting_.empty()) return false;
         if (streak_ > 0 && !streak_forgotten(now)) return false;
         return limit_.requests_per_second <= 0 || bucket_.full(now);
     }
 
 private:
     bool ramping(clock::time_point now) const { return ramp_end_ > now; }
-    unsigned capacity(std::uint64_t window) const { return ramp_.initial << window; }
+    // The window of the ramp that a queue place falls in: window w holds initial · 2^w places.
+    unsigned window_of(std::uint64_t place) const
+    {
+        std::uint64_t end = 0;
+        for (unsigned w = 0; w < ramp_.doublings; ++w) {
+            end += std::uint64_t{ramp_.initial} << w;
+            if (place < end) return w;
+        }
+        return ramp_.doublings;
+    }
     // A streak is forgotten once the gate has stayed open, past its ramp, for as long as it was last closed
     // (and at least a second): the next 429 then starts from the shortest pause again.
     bool streak_forgotten(clock::time_point now) const
@@ -156,12 +185,14 @@ private:
     ramp_params ramp_;
     token_bucket bucket_;
     clock::time_point closed_until_{};
-    // Ramp after the gate reopens: windows of `interval_` from `ramp_start_`; `used_` slots of `window_` taken.
+    // Ramp after the gate reopens: windows of `interval_` from `ramp_start_`, filled by queue place.
     clock::time_point ramp_start_{}, ramp_end_{};
     clock::duration interval_{std::chrono::milliseconds(10)};
     clock::duration last_pause_{};
-    std::uint64_t window_ = 0;
-    unsigned used_ = 0;
+    clock::time_point last_close_{};
+    // The queue: places are sequence numbers; those of calls waiting now, and where this ramp's places start.
+    std::uint64_t next_seq_ = 0, ramp_base_ = 1;
+    std::set<std::uint64_t> waiting_;
     // Consecutive 429s and when the latest counted one arrived.
     unsigned streak_ = 0;
     clock::time_point last_throttle_{};
