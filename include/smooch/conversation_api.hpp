@@ -57,7 +57,26 @@
 #include <tuple>
 #include <type_traits>
 
+namespace boost::asio {
+template <typename Blocking, typename Relationship, typename Allocator>
+class basic_system_executor;
+namespace detail {
+template <typename T, typename Blocking>
+class promise_executor;  // use_future's handler executor
+}  // namespace detail
+}  // namespace boost::asio
+
 namespace smooch {
+
+namespace detail {
+/// Executors whose work runs on threads of Asio's own (the system context): use_future's, system_executor.
+template <class Executor>
+struct on_asio_threads : std::false_type {};
+template <class T, class B>
+struct on_asio_threads<boost::asio::detail::promise_executor<T, B>> : std::true_type {};
+template <class B, class R, class A>
+struct on_asio_threads<boost::asio::basic_system_executor<B, R, A>> : std::true_type {};
+}  // namespace detail
 
 /// The value of operations whose success has no body (delete_message, delete_messages, reset_unread_count).
 struct done {
@@ -289,10 +308,12 @@ private:
     prepared prepare_walk(std::string_view app, std::string_view user, walk_direction direction,
                           std::function<void(const message&)> on_message, const call_options& opts) const;
 
-    /// Runs `p` on `ex` (the handler's associated executor, else the client's) and completes the handler.
-    /// Compiled: defined in the library for each result type, so no coroutine machinery lands in a caller's TU.
+    /// Runs `p` on `run_on` and completes the handler through `done_on` (its associated executor, else the
+    /// client's). Compiled: defined in the library for each result type, so no coroutine machinery lands in a
+    /// caller's TU.
     template <class T>
-    static void start(prepared p, diagnostics* diag, boost::asio::any_io_executor ex,
+    static void start(prepared p, diagnostics* diag, boost::asio::any_io_executor run_on,
+                      boost::asio::any_io_executor done_on,
                       boost::asio::any_completion_handler<void(error_code, T)> handler);
 
     template <class T>
@@ -301,8 +322,15 @@ private:
         template <class Handler>
         void operator()(Handler&& handler, prepared p, diagnostics* diag) const
         {
-            boost::asio::any_io_executor ex = boost::asio::get_associated_executor(handler, client_executor);
-            start<T>(std::move(p), diag, std::move(ex),
+            // A handler of use_future names an executor of Asio's own threads: such a call runs on the client's
+            // executor, so no part of it runs on a thread the user did not start (the pool's connections belong
+            // to an io_context the user runs); the handler still completes through its own executor.
+            using handler_executor =
+                boost::asio::associated_executor_t<std::decay_t<Handler>, boost::asio::any_io_executor>;
+            boost::asio::any_io_executor done_on = boost::asio::get_associated_executor(handler, client_executor);
+            boost::asio::any_io_executor run_on =
+                detail::on_asio_threads<handler_executor>::value ? client_executor : done_on;
+            start<T>(std::move(p), diag, std::move(run_on), std::move(done_on),
                      boost::asio::any_completion_handler<void(error_code, T)>(std::forward<Handler>(handler)));
         }
     };

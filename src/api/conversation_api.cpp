@@ -34,7 +34,8 @@ asio::awaitable<std::tuple<error_code, T>> perform_for_handler(std::shared_ptr<d
     T out{};
     diagnostics own;
     const error_code ec = co_await detail::perform(*c, out, diag ? *diag : own);
-    co_return std::tuple<error_code, T>{ec, std::move(out)};  // perform() leaves it default on errors (a walk: the count so far)
+    co_return std::tuple<error_code, T>{
+        ec, std::move(out)};  // perform() leaves it default on errors (a walk: the count so far)
 }
 
 /// co_spawn's completion, handed to the caller's handler with the handler's own executor, cancellation slot and
@@ -71,22 +72,23 @@ conversation_api::conversation_api(client& c) : impl_(detail::access::impl(c)) {
 asio::any_io_executor conversation_api::get_executor() const noexcept { return impl_->executor; }
 
 template <class T>
-void conversation_api::start(prepared p, diagnostics* diag, asio::any_io_executor ex,
+void conversation_api::start(prepared p, diagnostics* diag, asio::any_io_executor run_on, asio::any_io_executor done_on,
                              asio::any_completion_handler<void(error_code, T)> handler)
 {
     std::shared_ptr<detail::call> c(std::move(p));
-    asio::co_spawn(ex, perform_for_handler<T>(std::move(c), diag), complete_handler<T>{std::move(handler), ex});
+    asio::co_spawn(run_on, perform_for_handler<T>(std::move(c), diag),
+                   complete_handler<T>{std::move(handler), std::move(done_on)});
 }
 
-template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
+template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, activity_response)>);
-template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
+template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, done)>);
-template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
+template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, get_messages_response)>);
-template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
+template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, message_response)>);
-template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor,
+template void conversation_api::start(prepared, diagnostics*, asio::any_io_executor, asio::any_io_executor,
                                       asio::any_completion_handler<void(error_code, std::size_t)>);
 
 template <class T>
@@ -108,8 +110,8 @@ asio::awaitable<T> conversation_api::run_or_throw(prepared p)
     co_return out;
 }
 
-#define SMOOCH_FAST_PATHS(T)                                                                                         \
-    template asio::awaitable<std::tuple<error_code, T>> conversation_api::run_as_tuple<T>(prepared, diagnostics*);   \
+#define SMOOCH_FAST_PATHS(T)                                                                                           \
+    template asio::awaitable<std::tuple<error_code, T>> conversation_api::run_as_tuple<T>(prepared, diagnostics*);     \
     template asio::awaitable<T> conversation_api::run_or_throw<T>(prepared);
 SMOOCH_FAST_PATHS(activity_response)
 SMOOCH_FAST_PATHS(done)

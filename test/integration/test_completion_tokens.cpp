@@ -16,6 +16,8 @@
 #include <boost/asio/use_future.hpp>
 
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 using namespace smooch;
@@ -39,31 +41,51 @@ struct running_context {
     ~running_context() { stop(); }
 };
 
+/// The threads on which the client's attempts ran.
+struct thread_recorder final : observer {
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    void on_attempt(const attempt_event&) override
+    {
+        std::lock_guard lk(mu);
+        threads.insert(std::this_thread::get_id());
+    }
+};
+
 /// A message this test can recognise in the mock's record.
 message_post note(const std::string& text) { return text_message(text); }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(every_operation_completes_with_every_token)
 {
     threaded_mock m({});
     running_context home;  // the client's executor: where handlers without one of their own run
-    client c(home.io.get_executor(), m.client_params_for());
+    auto seen = std::make_shared<thread_recorder>();
+    auto params = m.client_params_for();
+    params.observer = seen;
+    client c(home.io.get_executor(), params);
     conversation_api api{c};
     const std::string app = "app_1";
 
-    // use_future from this plain thread (the handler has no executor: it runs on the client's).
+    // use_future from this plain thread: its handler's executor is one of Asio's own threads, yet the call runs
+    // on the client's io_context, the only thread the user started (before: on Asio's system threads).
     auto posted = api.async_post_message(app, "futures", note("one"), asio::use_future).get();
     BOOST_TEST_REQUIRE(posted.message.has_value());
+    {
+        std::lock_guard lk(seen->mu);
+        BOOST_TEST((seen->threads == std::set<std::thread::id>{home.thread.get_id()}));
+    }
     const std::string id = *posted.message->id;
     BOOST_TEST(api.async_get_messages(app, "futures", {}, asio::use_future).get().messages->size() == 1u);
     smooch::conversation_activity typing;
     typing.role = role::app_maker;
     typing.type = activity_type::typing_start;
-    BOOST_TEST(api.async_conversation_activity(app, "futures", typing, asio::use_future).get().conversation.has_value());
+    BOOST_TEST(
+        api.async_conversation_activity(app, "futures", typing, asio::use_future).get().conversation.has_value());
     BOOST_TEST(api.async_reset_unread_count(app, "futures", asio::use_future).get().status == 200u);
-    BOOST_TEST(api.async_walk_history(app, "futures", walk_direction::oldest_first, [](const message&) {},
-                                      asio::use_future)
+    BOOST_TEST(api.async_walk_history(
+                      app, "futures", walk_direction::oldest_first, [](const message&) {}, asio::use_future)
                    .get() == 1u);
     BOOST_TEST(api.async_delete_message(app, "futures", id, asio::use_future).get().status == 200u);
     BOOST_TEST(api.async_delete_messages(app, "futures", asio::use_future).get().status == 200u);
@@ -102,8 +124,8 @@ BOOST_AUTO_TEST_CASE(every_operation_completes_with_every_token)
             auto page = co_await api.async_get_messages(app, "coro", {});  // deferred
             BOOST_TEST(page.messages->size() == 1u);
             diagnostics dd;
-            auto [e2, gone] = co_await api.async_delete_message(app, "coro", "no-such-id", dd,
-                                                               asio::as_tuple(asio::use_awaitable));
+            auto [e2, gone] =
+                co_await api.async_delete_message(app, "coro", "no-such-id", dd, asio::as_tuple(asio::use_awaitable));
             BOOST_TEST((e2 == make_http_error(404)));
             BOOST_TEST(dd.status == 404u);
             try {
@@ -115,8 +137,8 @@ BOOST_AUTO_TEST_CASE(every_operation_completes_with_every_token)
             }
             // Validation failures complete through the handler too (no exception from the initiating call).
             diagnostics bad;
-            auto [e3, none] = co_await api.async_post_message("", "coro", note("x"), bad,
-                                                             asio::as_tuple(asio::use_awaitable));
+            auto [e3, none] =
+                co_await api.async_post_message("", "coro", note("x"), bad, asio::as_tuple(asio::use_awaitable));
             BOOST_TEST((e3 == client_errc::invalid_request));
             BOOST_TEST(bad.message == "app_id: must not be empty");
             finished = true;
@@ -142,11 +164,10 @@ BOOST_AUTO_TEST_CASE(every_operation_completes_with_every_token)
     mine.restart();
     asio::cancellation_signal cancel;
     error_code cancelled_with;
-    api.async_get_messages(app, "coro", {},
-                           asio::bind_cancellation_slot(cancel.slot(),
-                                                        asio::bind_executor(mine, [&](error_code e, auto) {
-                                                            cancelled_with = e;
-                                                        })));
+    api.async_get_messages(
+        app, "coro", {}, asio::bind_cancellation_slot(cancel.slot(), asio::bind_executor(mine, [&](error_code e, auto) {
+                                                          cancelled_with = e;
+                                                      })));
     cancel.emit(asio::cancellation_type::terminal);
     mine.run();
     BOOST_TEST((cancelled_with == asio::error::operation_aborted));
@@ -178,7 +199,7 @@ BOOST_AUTO_TEST_CASE(a_call_from_another_io_context_does_not_reuse_a_stopped_con
     client c(a.io.get_executor(), m.client_params_for());
     conversation_api api{c};
     api.async_post_message("app_1", "a", note("on a"), asio::use_future).get();  // runs on io_a
-    BOOST_TEST(c.open_connections() == 1u);                                     // idle, io_a's
+    BOOST_TEST(c.open_connections() == 1u);                                      // idle, io_a's
     a.stop();
     asio::io_context b;
     call_options quick;
@@ -189,7 +210,7 @@ BOOST_AUTO_TEST_CASE(a_call_from_another_io_context_does_not_reuse_a_stopped_con
         [&]() -> asio::awaitable<void> {
             diagnostics d;
             auto [e, r] = co_await api.async_post_message("app_1", "b", note("on b"), d, quick,
-                                                         asio::as_tuple(asio::use_awaitable));
+                                                          asio::as_tuple(asio::use_awaitable));
             result = e;
         },
         asio::detached);
@@ -219,7 +240,8 @@ BOOST_AUTO_TEST_CASE(a_stopped_io_context_never_holds_up_another)
         a.io,
         [&]() -> asio::awaitable<void> {
             a_started = true;
-            auto [e, r] = co_await api.async_post_message("app_1", "a", note("held"), asio::as_tuple(asio::use_awaitable));
+            auto [e, r] =
+                co_await api.async_post_message("app_1", "a", note("held"), asio::as_tuple(asio::use_awaitable));
             (void)e;
         },
         asio::detached);
@@ -241,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_stopped_io_context_never_holds_up_another)
             for (int i = 0; i < 5; ++i) {
                 diagnostics d;
                 auto [e, r] = co_await api.async_post_message("app_1", "b", note("from b " + std::to_string(i)), d,
-                                                             quick, asio::as_tuple(asio::use_awaitable));
+                                                              quick, asio::as_tuple(asio::use_awaitable));
                 if (!e) ++ok;
                 last = e;
             }
@@ -274,7 +296,7 @@ BOOST_AUTO_TEST_CASE(a_stopped_io_context_never_holds_up_another)
                 co_await asio::post(b, asio::use_awaitable);
             BOOST_TEST_REQUIRE(m.srv->record().requests_total == before + 1);
             auto [e, r] = co_await api.async_post_message("app_1", "b", note("late"), wd, short_deadline,
-                                                         asio::as_tuple(asio::use_awaitable));
+                                                          asio::as_tuple(asio::use_awaitable));
             waited = e;
         },
         asio::detached);
