@@ -19,7 +19,7 @@
 set -euo pipefail
 build=${1:-build/release}
 N=${N:-1000000} SEED=${SEED:-1} C=${C:-64} K=${K:-16} USERS=${USERS:-100} TIMEOUT=${TIMEOUT:-30s}
-CLOSE_AFTER=${CLOSE_AFTER:-200} IDLE_MS=${IDLE_MS:-25} RSS_GROWTH_KB=${RSS_GROWTH_KB:-16384}
+CLOSE_AFTER=${CLOSE_AFTER:-200} IDLE_MS=${IDLE_MS:-5} RSS_GROWTH_KB=${RSS_GROWTH_KB:-16384}
 # Per-request probabilities, all on post_message: about 1.5 % of the requests are faulted. A truncated or
 # malformed answer to a request that was not applied has status 502 (a proxy's broken answer), so that, as from a
 # real server, a 2xx status line always means the message was stored (the mock's default there would be 201).

@@ -14,10 +14,15 @@
 # (N + B) / N ≈ 1.005 for the defaults, not 1. The verification read-back is skipped (it would be throttled
 # too); instead the mock's record must hold exactly as many messages as were delivered (no duplicate, no loss,
 # no unknown outcome in these runs).
+#
+# PEER_BENCH=path/to/another/smooch-bench adds, after each run without a client-side limit, the same run with
+# that binary (e.g. one built from an older commit, to see what a change to the gate did) against the same mock
+# build: column `client` says `peer`. ROUNDS=n repeats the whole table n times (alternation spreads the load of a
+# shared machine over both).
 set -euo pipefail
 build=${1:-build/release}
 RATES=${RATES:-"50:5 1000:100"} SECONDS_PER_RUN=${SECONDS_PER_RUN:-20} C=${C:-64} K=${K:-16} USERS=${USERS:-100}
-CLIENT_BURST=${CLIENT_BURST:-1} TIMEOUT=${TIMEOUT:-30s}
+CLIENT_BURST=${CLIENT_BURST:-1} TIMEOUT=${TIMEOUT:-30s} PEER_BENCH=${PEER_BENCH:-} ROUNDS=${ROUNDS:-1}
 mock=$build/src/smooch-mock bench=$build/bench/smooch-bench
 for b in "$mock" "$bench"; do
   [[ -x $b ]] || { echo "missing $b (cmake --preset release && cmake --build --preset release --target smooch-bench smooch-mock)"; exit 2; }
@@ -45,15 +50,20 @@ echo "server: smooch-mock, per-app token bucket, 429 without Retry-After; closed
 printf '%-6s %-5s %-7s %7s %7s %9s %7s %9s %9s %7s %8s %s\n' R burst client sent deliv msg/s ratio \
        "429 cli" "429 srv" stored "p99 ms" errors
 bad=0
+for round in $(seq "$ROUNDS"); do
 for rb in $RATES; do
   r=${rb%%:*} b=${rb##*:}
   n=$(awk -v r="$r" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%d", r * s }')
-  for client in none "$r"; do
+  clients=(none)
+  [[ -n $PEER_BENCH ]] && clients+=(peer)
+  clients+=("$r")
+  for client in "${clients[@]}"; do
     start_mock "$r" "$b"
-    limit=()
-    [[ $client != none ]] && limit=(--client-rate "$client" --client-burst "$CLIENT_BURST")
+    limit=() prog=$bench
+    [[ $client == peer ]] && prog=$PEER_BENCH
+    [[ $client != none && $client != peer ]] && limit=(--client-rate "$client" --client-burst "$CLIENT_BURST")
     rc=0
-    "$bench" --url "$url" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --messages "$n" \
+    "$prog" --url "$url" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --messages "$n" \
       --duration "$((3 * SECONDS_PER_RUN))s" --timeout "$TIMEOUT" --users "$USERS" --concurrency "$C" \
       --connections "$K" --no-verify-delivery --json "${limit[@]}" >"$dir/run.json" || rc=$?
     curl -sf --cacert "$dir/ca.pem" "$url/_admin/record" >"$dir/record.json"
@@ -66,10 +76,10 @@ stored = sum(len(c["message_ids"]) for c in rec["conversations"])
 errors = ",".join(f"{k}={v}" for k, v in sorted(run["errors"].items())) or "0"
 p99 = run["latency_ms"]["p99"] if run["latency_ms"] else None
 print(f'{r:<6.0f} {b:<5} {client:<7} {run["sent"]:>7} {run["delivered"]:>7} {run["messages_per_s"]:>9.1f} '
-      f'{run["messages_per_s"] / r:>7.3f} {run["responses_429"]:>9} {rec["rate_limited"]:>9} {stored:>7} '
+      f'{run["messages_per_s"] / r:>7.3f} {run.get("responses_429", "-"):>9} {rec["rate_limited"]:>9} {stored:>7} '
       f'{p99 if p99 is not None else "-":>8} {errors}')
 ok = rc in (0, 1) and stored == run["delivered"] and run["outcome_unknown"] == 0
-if client != "none" and rec["rate_limited"] != 0:
+if client not in ("none", "peer") and rec["rate_limited"] != 0:
     print(f'  with the client-side limit the server still sent {rec["rate_limited"]} 429s')
 if not ok:
     print(f'  INVALID RUN: exit status {rc}, {stored} stored vs {run["delivered"]} delivered, '
@@ -77,5 +87,6 @@ if not ok:
     sys.exit(1)
 EOF
   done
+done
 done
 exit "$bad"
