@@ -18,11 +18,16 @@
 # PEER_BENCH=path/to/another/smooch-bench adds, after each run without a client-side limit, the same run with
 # that binary (e.g. one built from an older commit, to see what a change to the gate did) against the same mock
 # build: column `client` says `peer`. ROUNDS=n repeats the whole table n times (alternation spreads the load of a
-# shared machine over both).
+# shared machine over both). KEEP=DIR keeps each run's smooch-bench JSON and the mock's record, with every
+# request's arrival time and status (--max-recorded 1000000), as DIR/<round>-<R>-<client>.{run,record}.json, for
+# bench/throttle_timeline.py (what the server saw after each reopening of the gate).
 set -euo pipefail
 build=${1:-build/release}
 RATES=${RATES:-"50:5 1000:100"} SECONDS_PER_RUN=${SECONDS_PER_RUN:-20} C=${C:-64} K=${K:-16} USERS=${USERS:-100}
 CLIENT_BURST=${CLIENT_BURST:-1} TIMEOUT=${TIMEOUT:-30s} PEER_BENCH=${PEER_BENCH:-} ROUNDS=${ROUNDS:-1}
+KEEP=${KEEP:-}
+recorded=0
+[[ -n $KEEP ]] && { mkdir -p "$KEEP"; recorded=1000000; }
 mock=$build/src/smooch-mock bench=$build/bench/smooch-bench
 for b in "$mock" "$bench"; do
   [[ -x $b ]] || { echo "missing $b (cmake --preset release && cmake --build --preset release --target smooch-bench smooch-mock)"; exit 2; }
@@ -37,7 +42,7 @@ start_mock() {  # start_mock RPS BURST
   rm -f "$dir/out"
   mkfifo "$dir/out"
   "$mock" --self-signed --write-ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --admin \
-    --max-recorded 0 --rate-limit "$1" --burst "$2" >"$dir/out" &
+    --max-recorded "$recorded" --rate-limit "$1" --burst "$2" >"$dir/out" &
   pid=$!
   exec 3<"$dir/out"
   read -r -t 30 line <&3 || { echo "smooch-mock did not start"; exit 1; }
@@ -68,6 +73,7 @@ for rb in $RATES; do
       --connections "$K" --no-verify-delivery --json "${limit[@]}" >"$dir/run.json" || rc=$?
     curl -sf --cacert "$dir/ca.pem" "$url/_admin/record" >"$dir/record.json"
     stop_mock
+    [[ -n $KEEP ]] && cp "$dir/run.json" "$KEEP/$round-$r-$client.run.json" && cp "$dir/record.json" "$KEEP/$round-$r-$client.record.json"
     python3 - "$dir/run.json" "$dir/record.json" "$r" "$b" "$client" "$rc" <<'EOF' || bad=1
 import json, sys
 run = json.load(open(sys.argv[1])); rec = json.load(open(sys.argv[2]))
