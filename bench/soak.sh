@@ -98,6 +98,7 @@ awk -v n="$N" -v total="$bytes" -v peak="$peak" -v limit="$RSS_GROWTH_KB" '
     for (m = 1; m <= 3; m++) {
       if (marks[m] > n) continue
       for (i = 1; i <= NR; i++) if (b[i] >= marks[m] * total / n) break
+      if (i > NR && marks[m] == n) i = NR  # the last block is written at exit, after the last sample
       if (i <= NR) line = line sprintf(" %d KB at %d calls (%.1f s);", r[i], marks[m], t[i] / 1000)
     }
     print line sprintf(" peak %d KB (ru_maxrss); %d samples over %.1f s", peak, NR, t[NR] / 1000)
