@@ -43,6 +43,9 @@ Load:
   --connections K        connection pool size (default 16)
   --rate R               open loop at R messages/s; latency counts from each message's intended send time
                          (coordinated omission corrected). Default: closed loop
+  --client-rate R        the client's own rate limit: at most R requests/s per app (rate_limit_params), so
+                         a server's limit of R is never exceeded. Default: none
+  --client-burst B       that limit's bucket size, in requests (default 1; needs --client-rate)
 Calls (the client's knobs):
   --timeout D            per call: pool wait, every attempt and backoff (default 10s)
   --connect-timeout D    TCP connect + TLS handshake (default: the client's, 10s)
@@ -185,6 +188,8 @@ options parse_options(int argc, char** argv)
         else if (a == "--concurrency") o.concurrency = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--connections") o.connections = parse_number<std::size_t>(a, value(), 1);
         else if (a == "--rate") o.rate = parse_double(a, value());
+        else if (a == "--client-rate") o.client_rate = parse_double(a, value());
+        else if (a == "--client-burst") o.client_burst = parse_double(a, value());
         else if (a == "--no-verify-delivery") o.verify = false;
         else if (a == "--json") o.json = true;
         else if (a == "--latency") o.latency = true;
@@ -210,6 +215,9 @@ options parse_options(int argc, char** argv)
     if (o.users > 1000000) throw usage_error("--users: at most 1000000");
     if (o.concurrency > 100000) throw usage_error("--concurrency: at most 100000");
     if (o.rate > 10'000'000) throw usage_error("--rate: at most 10000000 messages/s");
+    if (o.client_rate > 10'000'000) throw usage_error("--client-rate: at most 10000000 requests/s");
+    if (o.client_burst && o.client_rate <= 0) throw usage_error("--client-burst needs --client-rate");
+    if (o.client_burst && *o.client_burst < 1) throw usage_error("--client-burst: must be at least 1");
     if (o.json && o.latency) throw usage_error("--latency prints text: use --hgrm FILE with --json");
     return o;
 }

@@ -76,6 +76,11 @@ void print_summary(const summary& s, const options& o, bool in_process)
     std::printf("  connections    %" PRIu64 " opened, %" PRIu64 " reuses\n", s.connections_opened,
                 s.connections_reused);
     std::printf("  retries        %" PRIu64 " (stale-connection replays %" PRIu64 ")\n", s.retries, s.stale_replays);
+    std::printf("  throttling     %" PRIu64 " responses 429, %" PRIu64 " calls held at the app's gate\n",
+                s.responses_429, s.gate_waits);
+    if (o.client_rate > 0)
+        std::printf("                 client-side limit %g requests/s per app, burst %g\n", o.client_rate,
+                    o.client_burst.value_or(1));
     if (!s.errors.empty()) {
         std::printf("  errors by kind\n");
         for (const auto& [id, k] : s.errors)
@@ -282,6 +287,10 @@ std::string summary_json(const summary& s, const options& o, const std::string& 
         .add("connections_reused", jint(s.connections_reused))
         .add("retries", jint(s.retries))
         .add("stale_replays", jint(s.stale_replays))
+        .add("client_rate", o.client_rate > 0 ? jnum(o.client_rate, 1) : null)
+        .add("client_burst", o.client_rate > 0 ? jnum(o.client_burst.value_or(1), 1) : null)
+        .add("responses_429", jint(s.responses_429))
+        .add("gate_waits", jint(s.gate_waits))
         .add("errors", errors.str())
         .add("first_error", first_error)
         .add("warnings", warnings)

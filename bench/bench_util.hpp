@@ -42,6 +42,10 @@ struct options {
     std::size_t concurrency = 64;
     std::size_t connections = 16;
     double rate = 0;  // 0: closed loop
+    // --client-rate / --client-burst: the client's own per-app token bucket (client_params::rate_limit);
+    // 0: none, the client's default
+    double client_rate = 0;
+    std::optional<double> client_burst;  // unset: rate_limit_params' default (1)
     bool verify = true;
     bool json = false;
     bool latency = false;  // print the percentile spectrum after the summary
@@ -86,8 +90,9 @@ struct summary {
     double system_cpu_us_per_msg = 0;  // the kernel's part of cpu_us_per_msg (syscalls, network stack)
     long peak_rss_kb = 0;
     std::uint64_t connections_opened = 0, connections_reused = 0, retries = 0, stale_replays = 0;
-    std::map<std::string, error_kind> errors;  // by stable identifier
-    std::vector<std::string> warnings;         // e.g. --rate not achieved
+    std::uint64_t responses_429 = 0, gate_waits = 0;  // the client's counters: 429s received, calls held at a gate
+    std::map<std::string, error_kind> errors;         // by stable identifier
+    std::vector<std::string> warnings;                // e.g. --rate not achieved
     // verification
     bool verify_ran = false, verified = false;
     std::uint64_t lost = 0, duplicated = 0, foreign = 0, metadata_mismatch = 0, applied_though_failed = 0;

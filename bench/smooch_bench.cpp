@@ -119,7 +119,9 @@ std::string error_id(const boost::system::error_code& ec)
                                                "bad_response",
                                                "connection_closed",
                                                "client_stopped",
-                                               "invalid_configuration"};
+                                               "invalid_configuration",
+                                               "unreadable_response",
+                                               "unpageable_history"};
     const int v = ec.value();
     const auto& cat = ec.category();
     if (cat == smooch::http_category()) return "http_" + std::to_string(v);
@@ -181,10 +183,11 @@ void record_outcome(run_state& st, std::uint64_t seq, const boost::system::error
 {
     const unsigned status = diag.status ? diag.status : (ec ? 0u : 201u);
     std::fprintf(st.outcomes,
-                 "{\"seq\":%" PRIu64 ",\"status\":%u,\"error\":%s%s%s,\"outcome_unknown\":%s,\"attempts\":%zu,"
-                 "\"latency_ms\":%.3f}\n",
+                 "{\"seq\":%" PRIu64 ",\"status\":%u,\"error\":%s%s%s,\"outcome_unknown\":%s,\"applied\":%s,"
+                 "\"attempts\":%zu,\"latency_ms\":%.3f}\n",
                  seq, status, ec ? "\"" : "", ec ? id.c_str() : "null", ec ? "\"" : "",
-                 diag.outcome_unknown ? "true" : "false", diag.attempts.size(), static_cast<double>(ns) / 1e6);
+                 diag.outcome_unknown ? "true" : "false", diag.applied ? "true" : "false", diag.attempts.size(),
+                 static_cast<double>(ns) / 1e6);
 }
 
 asio::awaitable<void> worker(run_state& st, std::size_t index)
@@ -547,6 +550,10 @@ int main(int argc, char** argv)
         if (o.attempt_timeout_s) cp.timeouts.attempt = ms_of(*o.attempt_timeout_s);
         if (o.attempts) cp.retry.max_attempts = *o.attempts;
         cp.retry.retry_unknown_outcome = o.retry_unknown_outcome;
+        if (o.client_rate > 0) {
+            cp.rate_limit.requests_per_second = o.client_rate;
+            if (o.client_burst) cp.rate_limit.burst = *o.client_burst;
+        }
         const std::string auth_header = authorization_header(o);
 
         auto stop_mock = [&] {
@@ -722,6 +729,8 @@ int main(int argc, char** argv)
         s.connections_reused = ctr.connections_reused;
         s.retries = ctr.retries_connect + ctr.retries_throttled + ctr.retries_server_error + ctr.retries_transport;
         s.stale_replays = ctr.stale_replays;
+        s.responses_429 = ctr.responses_429;
+        s.gate_waits = ctr.gate_waits;
         s.errors = st.errors;
         if (st.started == 0) s.warnings.push_back("no call was started");
 

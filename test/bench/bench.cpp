@@ -9,8 +9,12 @@
 
 #include "hdr_histogram.hpp"
 
+#include <smooch/mock/server.hpp>
 #include <smooch/version.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
 #include <arpa/inet.h>
@@ -323,16 +327,16 @@ BOOST_AUTO_TEST_CASE(compare_after_a_duration_run_sends_the_same_calls)
 {
     // The peer sends as many calls as we did, however much slower it is (it is not held to our duration), and
     // every one of its messages is verified.
-    auto r = run_bench({"--duration", "1s", "--users", "5", "--concurrency", "8", "--connections", "2", "--compare",
-                        "--json"});
+    auto r = run_bench(
+        {"--duration", "1s", "--users", "5", "--concurrency", "8", "--connections", "2", "--compare", "--json"});
     BOOST_TEST(r.status == 0, r.out << r.err);
     auto j = json_of(r);
     const auto& peer = j.at("compare").as_object().at("peer").as_object();
     BOOST_TEST(u64(peer, "delivered") == u64(j, "sent"));
     BOOST_TEST(peer.at("verified").as_bool());
     // With nothing delivered there is nothing to compare: the peer is not run, and the summary says why.
-    auto bad = run_bench({"--url", "https://127.0.0.1:" + std::to_string(closed_port()), "--insecure", "--messages",
-                          "3", "--compare"});
+    auto bad = run_bench(
+        {"--url", "https://127.0.0.1:" + std::to_string(closed_port()), "--insecure", "--messages", "3", "--compare"});
     BOOST_TEST(bad.out.find("compare: not run: no call succeeded") != std::string::npos, bad.out);
 }
 
@@ -417,6 +421,7 @@ BOOST_AUTO_TEST_CASE(outcomes_file_has_one_json_line_per_call)
         BOOST_TEST(u64(o, "status") == 201u);
         BOOST_TEST(o.at("error").is_null());
         BOOST_TEST(!o.at("outcome_unknown").as_bool());
+        BOOST_TEST(o.at("applied").as_bool());  // a 201
         BOOST_TEST(u64(o, "attempts") >= 1u);
         BOOST_TEST(num(o, "latency_ms") > 0.0);
     }
@@ -452,6 +457,71 @@ BOOST_AUTO_TEST_CASE(spectrum_csv_and_plot_with_the_peer)
     BOOST_TEST(p.find("closed loop") != std::string::npos, "the mode is in the title");
     BOOST_TEST(p.find("e+") == std::string::npos, "tick labels are plain numbers");
     for (const auto& f : {hgrm, csv, svg}) std::filesystem::remove(f);
+}
+
+/// smooch-mock on a thread of the test, rate limited as Smooch is (429 without Retry-After), TLS; auth off.
+struct limited_mock {
+    boost::asio::io_context io{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+    std::unique_ptr<smooch::mock::server> srv;
+    std::thread thread;
+    limited_mock(double rps, double burst)
+    {
+        smooch::mock::server_params p;
+        p.tls = smooch::mock::generate_tls();
+        p.rate = smooch::mock::rate_limit{rps, burst};
+        p.max_recorded_requests = 0;
+        srv = std::make_unique<smooch::mock::server>(io.get_executor(), p);
+        srv->start();
+        thread = std::thread([this] { io.run(); });
+    }
+    ~limited_mock()
+    {
+        boost::asio::post(io, [this] { srv->stop(); });
+        guard.reset();
+        thread.join();
+    }
+};
+
+BOOST_AUTO_TEST_CASE(client_rate_matching_the_server_limit_gets_no_429)
+{
+    // The server allows 20 requests/s (burst 3). A closed-loop fan-out without a client-side limit runs into
+    // it (429s); with --client-rate 20 it never does, and every message still arrives.
+    limited_mock m(20, 3);
+    const std::vector<std::string> common{"--url", m.srv->base_url(), "--insecure", "--messages",    "30", "--users",
+                                          "3",     "--concurrency",   "8",          "--connections", "2",  "--json"};
+    auto with = common;
+    with.insert(with.end(), {"--client-rate", "20", "--user-prefix", "with-"});
+    auto r = run_bench(with);
+    BOOST_TEST(r.status == 0, r.out << r.err);
+    auto j = json_of(r);
+    BOOST_TEST(u64(j, "delivered") == 30u);
+    BOOST_TEST(u64(j, "responses_429") == 0u);
+    BOOST_TEST(u64(j, "gate_waits") > 0u);  // the client's own bucket held them
+    BOOST_TEST(num(j, "client_rate") == 20.0);
+    BOOST_TEST(num(j, "client_burst") == 1.0);
+    BOOST_TEST(m.srv->record().rate_limited == 0u);
+
+    auto without = common;
+    without.insert(without.end(), {"--user-prefix", "without-"});
+    auto w = run_bench(without);
+    BOOST_TEST(w.status == 0, w.out << w.err);
+    auto wj = json_of(w);
+    BOOST_TEST(u64(wj, "delivered") == 30u);
+    BOOST_TEST(u64(wj, "responses_429") > 0u);
+    BOOST_TEST(wj.at("client_rate").is_null());
+    // The server counted them too (and perhaps more: the read-back of the verification is not paced).
+    BOOST_TEST(m.srv->record().rate_limited >= u64(wj, "responses_429"));
+
+    for (auto bad : std::vector<std::vector<std::string>>{
+             {"--client-rate", "0"}, {"--client-burst", "2"}, {"--client-rate", "5", "--client-burst", "0.5"}}) {
+        auto b = run_bench(bad);
+        BOOST_TEST(b.status == 2, bad[0]);
+        BOOST_TEST(b.err.find("--client-") != std::string::npos, b.err);
+    }
+    auto help = run_bench({"--help"});
+    BOOST_TEST(help.out.find("--client-rate R") != std::string::npos);
+    BOOST_TEST(help.out.find("--client-burst B") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(flags_durations_with_units_and_version)
