@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse_base_url(): any string is a usable origin or invalid_url with a message, never a crash.
 
 #include "transport/origin.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock's request path: raw bytes through the request parser, configured as mock/server.cpp configures it
 // (header and body limits, eager), into engine::handle(), for each request of the stream (pipelined requests
 // included, at most 8). Every request gets a status with its reason phrase, and a JSON body unless a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse<T>() of every model the client reads from a server (responses, error bodies, webhook payloads): any
 // bytes give a value or an error with a message, never a crash. A value must serialize to JSON that parses back
 // to an equal value (what the client reads it can also write, e.g. a stored message re-sent).

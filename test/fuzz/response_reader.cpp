@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client's HTTP/1.1 response framing (response_reader, with the exchange's read loop): any byte stream,
 // 1xx heads and chunked bodies included, ends in a complete response or an error, within the limits. The first
 // input byte seeds how the stream is cut into reads; the result must not depend on the cut (the same stream

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse_retry_after(): any header value gives a wait of at least 0 or nullopt (the caller falls back to backoff).
 
 #include "pipeline/retry_after.hpp"

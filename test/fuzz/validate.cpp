@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // validate() of the request models: a message_post or conversation_activity read from JSON (anything the type
 // can hold), and a get_messages_query from raw bytes. validate() either accepts or names the field; an accepted
 // body serializes to valid JSON.
