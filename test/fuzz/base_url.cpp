@@ -32,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The host goes to the resolver and to SNI / certificate checks as a C string, the others into the request
     // head: no control character, space or NUL may survive.
     for (const std::string* s : {&o.host, &o.host_header, &o.path_prefix, &o.port})
-        for (unsigned char c : *s)
-            if (c <= 0x20 || c == 0x7f) {
+        for (const char ch : *s)
+            if (const auto c = static_cast<unsigned char>(ch); c <= 0x20 || c == 0x7f) {
                 std::fprintf(stderr, "accepted %s with control byte 0x%02x in '%s'\n", url.c_str(), c, s->c_str());
                 std::abort();
             }
