@@ -37,6 +37,9 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     }
     o.host_header = std::string(u->encoded_host_and_port());
     std::string path(u->encoded_path());
+    // After an authority the path is empty or starts with '/'; anything else is what Boost.URL leaves of an
+    // authority it stopped reading early ("host:44x3"), which would end up in the request line.
+    if (!path.empty() && path.front() != '/') return fail("invalid host or port");
     while (!path.empty() && path.back() == '/') path.pop_back();
     o.path_prefix = path;
     return o;

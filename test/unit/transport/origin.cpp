@@ -26,8 +26,9 @@ BOOST_AUTO_TEST_CASE(base_url_rules)
     o = parse_base_url("http://[::1]:9/", d, ec);
     BOOST_TEST(!ec);
     BOOST_TEST(o.host == "::1");
-    for (const char* bad : {"http://api.smooch.io", "ftp://x", "https://", "not a url", "https://u:p@host",
-                            "https://host?x=1", "https://host:99999"}) {
+    for (const char* bad :
+         {"http://api.smooch.io", "ftp://x", "https://", "not a url", "https://u:p@host", "https://host?x=1",
+          "https://host:99999", "http://127.0.0.1:44PPPPPPPPPP33"}) {  // found by fuzzing: "PPPPPPPPPP33" was a path
         ec = {};
         parse_base_url(bad, d, ec);
         BOOST_TEST((ec == client_errc::invalid_url), bad);
