@@ -26,6 +26,10 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     o.host = u->encoded_host().decode();
     if (u->host_type() == boost::urls::host_type::ipv6) o.host = u->host_ipv6_address().to_string();
     if (o.host.empty()) return fail("missing host");
+    // Percent-decoded, the host goes to the resolver and TLS (SNI, certificate name) as a C string.
+    for (const char c : o.host)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            return fail("host contains a control character, space or NUL");
     o.port = u->has_port() ? std::string(u->port()) : (o.tls ? "443" : "80");
     if (o.port.empty() || o.port.size() > 5 || std::stoul(o.port) == 0 || std::stoul(o.port) > 65535)
         return fail("invalid port");
