@@ -45,7 +45,8 @@ bool parse_clock(std::string_view s, int& h, int& m, int& sec)
            to_int(s.substr(6, 2), sec) && h < 24 && m < 60 && sec <= 60;
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view v)
+// Milliseconds, not the clock's nanoseconds: every 4-digit year fits (nanoseconds end in 1677 and 2262).
+std::optional<std::chrono::sys_time<std::chrono::milliseconds>> parse_http_date(std::string_view v)
 {
     auto t = split_spaces(v);
     int day = 0, month = 0, year = 0, h = 0, m = 0, s = 0;
@@ -93,8 +94,10 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
     }
     auto when = parse_http_date(v);
     if (!when) return std::nullopt;
-    if (*when <= now) return std::chrono::milliseconds(0);
-    return std::chrono::ceil<std::chrono::milliseconds>(*when - now);
+    // `when` is whole seconds, so when - floor(now) is the wait rounded up to a millisecond.
+    const auto now_ms = std::chrono::floor<std::chrono::milliseconds>(now);
+    if (*when <= now_ms) return std::chrono::milliseconds(0);
+    return *when - now_ms;
 }
 
 }  // namespace smooch::detail

@@ -173,9 +173,11 @@ asio::awaitable<bool> https_connector::exchange(connection& c, const outgoing_re
             r.ec = client_errc::bad_response;
             r.message = rec.message();
         } else if (rec == client_errc::bad_response) {
-            r.message = parser.status() == 101 ? "101 Switching Protocols, which was not asked for"
-                                               : "more than " + std::to_string(response_reader::max_interim) +
-                                                     " interim (1xx) responses";
+            const unsigned s = parser.status();
+            r.message = s == 101 ? "101 Switching Protocols, which was not asked for"
+                        : s < 100 || s > 599
+                            ? "status " + std::to_string(s) + ", outside 100..599"
+                            : "more than " + std::to_string(response_reader::max_interim) + " interim (1xx) responses";
             r.ec = rec;
         } else {
             r.ec = rec;

@@ -26,6 +26,10 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     o.host = u->encoded_host().decode();
     if (u->host_type() == boost::urls::host_type::ipv6) o.host = u->host_ipv6_address().to_string();
     if (o.host.empty()) return fail("missing host");
+    // Percent-decoded, the host goes to the resolver and TLS (SNI, certificate name) as a C string.
+    for (const char c : o.host)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            return fail("host contains a control character, space or NUL");
     o.port = u->has_port() ? std::string(u->port()) : (o.tls ? "443" : "80");
     if (o.port.empty() || o.port.size() > 5 || std::stoul(o.port) == 0 || std::stoul(o.port) > 65535)
         return fail("invalid port");
@@ -37,6 +41,9 @@ origin parse_base_url(const std::string& url, diagnostics& diag, error_code& ec)
     }
     o.host_header = std::string(u->encoded_host_and_port());
     std::string path(u->encoded_path());
+    // After an authority the path is empty or starts with '/'; anything else is what Boost.URL leaves of an
+    // authority it stopped reading early ("host:44x3"), which would end up in the request line.
+    if (!path.empty() && path.front() != '/') return fail("invalid host or port");
     while (!path.empty() && path.back() == '/') path.pop_back();
     o.path_prefix = path;
     return o;

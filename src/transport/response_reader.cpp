@@ -22,9 +22,12 @@ public:
 
 private:
     void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
-    void on_response_impl(int code, beast::string_view, int, error_code&) override
+    void on_response_impl(int code, beast::string_view, int, error_code& ec) override
     {
         status = static_cast<unsigned>(code);
+        // Beast reads any three digits; RFC 9110 §15 defines 100..599. A "051" is a broken server, not an
+        // answer that says whether the request was applied.
+        if (status < 100 || status > 599) ec = client_errc::bad_response;
     }
     void on_field_impl(http::field name, beast::string_view, beast::string_view value, error_code&) override
     {
@@ -51,8 +54,7 @@ private:
 
 response_reader::response_reader(std::size_t header_limit, std::size_t body_limit)
     : header_limit_(header_limit), body_limit_(body_limit), p_(std::make_unique<parser>(header_limit, body_limit))
-{
-}
+{}
 
 response_reader::~response_reader() = default;
 
@@ -95,4 +97,4 @@ const std::string& response_reader::retry_after() const noexcept { return p_->re
 std::string& response_reader::body() noexcept { return p_->body; }
 unsigned response_reader::interim() const noexcept { return interim_; }
 
-} // namespace smooch::detail
+}  // namespace smooch::detail

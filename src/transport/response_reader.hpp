@@ -28,7 +28,7 @@ public:
 
     /// Parses what it can of `data` and returns how many bytes it used. `ec`: empty (call again with the rest,
     /// or once done()), boost::beast::http::error::need_more (feed more bytes), or a failure: Beast's parse
-    /// errors, client_errc::bad_response for a 101 or too many interim responses.
+    /// errors, client_errc::bad_response for a status outside 100..599, a 101 or too many interim responses.
     std::size_t put(boost::asio::const_buffer data, error_code& ec);
     /// The peer closed: completes a body that runs to the end of the stream, else sets `ec`.
     void put_eof(error_code& ec);

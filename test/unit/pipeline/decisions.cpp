@@ -88,6 +88,18 @@ BOOST_AUTO_TEST_CASE(retry_after_http_dates_in_all_three_forms)
     BOOST_TEST(!parse_retry_after("Sun, 06 Nov 1994 08:49:37 PST", now));
 }
 
+BOOST_AUTO_TEST_CASE(retry_after_dates_outside_the_clock_range)
+{
+    // Found by fuzzing (test/fuzz/regressions/retry_after): years the clock's nanoseconds cannot hold
+    // overflowed (undefined behaviour). Long past: at once; far future: a long wait, which callers cap.
+    using namespace std::chrono;
+    const system_clock::time_point now = sys_days(2026y / December / 2) + 12h;
+    BOOST_TEST(parse_retry_after("Sun, 06 Nov 1194 08:49:37 GMT", now).value() == 0ms);
+    BOOST_TEST(parse_retry_after("Sun Nov  6 08:49:37 0000", now).value() == 0ms);
+    BOOST_TEST(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).value() > 24h * 365 * 7000);
+    BOOST_TEST(parse_retry_after("Wed, 02 Dec 2026 12:00:01 GMT", now - 1ms).value() == 1001ms);  // rounded up
+}
+
 BOOST_AUTO_TEST_CASE(budget_allows_floor_plus_ratio_of_recent_requests)
 {
     retry_budget b(0.1, 2, 10s);
@@ -426,8 +438,9 @@ BOOST_AUTO_TEST_CASE(retry_after_past_the_deadline_is_rate_limited_and_the_wait_
     BOOST_TEST(d.message.find("the server's Retry-After") != std::string::npos, d.message);
     BOOST_TEST(retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline(true).message.find("429") !=
                std::string::npos);
-    BOOST_TEST(retry_state(fast(), call_semantics{get}, never).on_gate_after_deadline(false).message.find(
-                   "client-side rate limit") != std::string::npos);
+    BOOST_TEST(retry_state(fast(), call_semantics{get}, never)
+                   .on_gate_after_deadline(false)
+                   .message.find("client-side rate limit") != std::string::npos);
     const auto category_text = make_error_code(client_errc::rate_limited).message();
     BOOST_TEST(category_text.find("Retry-After") == std::string::npos, category_text);
 }

@@ -26,8 +26,13 @@ BOOST_AUTO_TEST_CASE(base_url_rules)
     o = parse_base_url("http://[::1]:9/", d, ec);
     BOOST_TEST(!ec);
     BOOST_TEST(o.host == "::1");
-    for (const char* bad : {"http://api.smooch.io", "ftp://x", "https://", "not a url", "https://u:p@host",
-                            "https://host?x=1", "https://host:99999"}) {
+    for (const char* bad :
+         {"http://api.smooch.io", "ftp://x", "https://", "not a url", "https://u:p@host", "https://host?x=1",
+          "https://host:99999",
+          // Found by fuzzing (test/fuzz/regressions/base_url): "PPPPPPPPPP33" was taken as the path, and a
+          // percent-encoded control byte or NUL reached the host.
+          "http://127.0.0.1:44PPPPPPPPPP33", "https://api.smooch.io%00.example.org", "https://api%0d%0a.smooch.io",
+          "https://api%20smooch.io"}) {
         ec = {};
         parse_base_url(bad, d, ec);
         BOOST_TEST((ec == client_errc::invalid_url), bad);
