@@ -4,6 +4,7 @@
 #include "pipeline/pipeline.hpp"
 
 #include <smooch/json.hpp>
+#include <smooch/rate_source.hpp>
 
 #include "pipeline/classify.hpp"
 #include "pipeline/retry_state.hpp"
@@ -158,6 +159,12 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         gate_of(app_id, time_.now()).refund();
         holding_admission = false;
     };
+    smooch::rate_source* const shared = params_.rate_source.get();
+    bool holding_shared = false;  // a unit of the shared budget taken, nothing sent with it yet
+    auto refund_shared = [&] {
+        if (holding_shared) shared->refund(app_id);
+        holding_shared = false;
+    };
     try {
         for (;;) {
             // Per-app admission: rate gate closed by a 429 (and its ramp), or the client-side limit.
@@ -199,6 +206,24 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
                 }
             }
 
+            // The budget shared with other processes (client_params::rate_source), once the local gate admits:
+            // asked last, so a unit of it is never held while this process waits for its own gate.
+            if (shared) {
+                const error_code aec = co_await shared->acquire(app_id, deadline);
+                if (aec) {
+                    refund();
+                    if (aec == client_errc::rate_limited) {
+                        d = state.on_gate_after_deadline(false);
+                        d.message = "the shared rate budget (client_params::rate_source) admits this request only "
+                                    "after the deadline";
+                    } else {
+                        d = state.on_cancelled(aec);
+                    }
+                    break;
+                }
+                holding_shared = true;
+            }
+
             hooks h(*this, app_id, rp, place);
             const auto attempt_start = time_.now();
             try {
@@ -210,8 +235,14 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
                 out.ec = e.code() ? e.code() : error_code(boost::asio::error::operation_aborted);
                 out.connected = out.request_sent = h.passed_gate;
             }
-            if (out.request_sent) holding_admission = false;
-            else refund();                  // nothing reached the server: the token goes back
+            if (out.request_sent) {
+                holding_admission = false;
+                holding_shared = false;
+            } else {
+                refund();  // nothing reached the server: the token goes back
+                refund_shared();
+            }
+            if (out.status == 429 && shared) shared->on_throttled(app_id, out.retry_after);
             if (out.gated_until) continue;  // back to the gate; nothing was sent
 
             if (out.retry_after) diag.retry_after = out.retry_after;  // the server's value, not the capped wait
@@ -253,6 +284,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         d = state.on_cancelled(e.code());
     }
     if (holding_admission) refund();
+    refund_shared();
     leave_queue(app_id, place);
     stats_.failed++;
     diag.stop_reason = d.reason;
