@@ -368,8 +368,8 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
 std::uint64_t stable_hash(std::string_view s)
 {
     std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : s) {
-        h ^= c;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
         h *= 1099511628211ull;
     }
     return h;

@@ -6,6 +6,8 @@
 
 #include "pipeline/pipeline.hpp"
 
+#include <smooch/rate_source.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
