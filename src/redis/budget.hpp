@@ -33,12 +33,30 @@ struct budget_config {
     std::chrono::milliseconds lease_ttl{100};
 };
 
-/// May one request go now? Takes the token when it says go.
-inline verdict decide(app_budget& b, bool shared, steady::time_point now, const budget_config& c)
+namespace budget_detail {
+inline token_bucket& fallback_of(app_budget& b, const budget_config& c)
+{
+    if (!b.fallback) b.fallback.emplace(c.rate * c.fallback_share, std::max(1.0, c.burst * c.fallback_share));
+    return *b.fallback;
+}
+inline steady::time_point next_token(token_bucket& f, steady::time_point now)
+{
+    return now + std::chrono::duration_cast<steady::duration>(f.time_until_token(now)) + std::chrono::microseconds(1);
+}
+}  // namespace budget_detail
+
+/// May one request go now? Takes the token when it says go. `capped`: Redis has just come back, and other
+/// processes may still be on their fallback share (until they probe it again): a shared token is then used only
+/// with a fallback token too, so the sum of all processes stays under the rate.
+inline verdict decide(app_budget& b, bool shared, steady::time_point now, const budget_config& c, bool capped = false)
 {
     if (b.tokens > 0 && now >= b.expires) b.tokens = 0;
     if (b.tokens > 0) {
         if (now < b.usable_from) return {verdict::kind::wait, b.usable_from};
+        if (capped) {
+            auto& f = budget_detail::fallback_of(b, c);
+            if (!f.try_take(now)) return {verdict::kind::wait, budget_detail::next_token(f, now)};
+        }
         --b.tokens;
         return {verdict::kind::go_shared};
     }
@@ -46,13 +64,9 @@ inline verdict decide(app_budget& b, bool shared, steady::time_point now, const 
         if (now < b.not_before) return {verdict::kind::wait, b.not_before};
         return {verdict::kind::fetch};
     }
-    if (!b.fallback) {
-        const double r = c.rate * c.fallback_share;
-        b.fallback.emplace(r, std::max(1.0, c.burst * c.fallback_share));
-    }
-    if (b.fallback->try_take(now)) return {verdict::kind::go_fallback};
-    return {verdict::kind::wait, now + std::chrono::duration_cast<steady::duration>(b.fallback->time_until_token(now)) +
-                                     std::chrono::microseconds(1)};
+    auto& f = budget_detail::fallback_of(b, c);
+    if (f.try_take(now)) return {verdict::kind::go_fallback};
+    return {verdict::kind::wait, budget_detail::next_token(f, now)};
 }
 
 /// Redis answered: `granted` tokens usable after `delay` (or, when none, ask again after `delay`).

@@ -108,6 +108,7 @@ struct rate_source::impl : std::enable_shared_from_this<impl> {
     bool fetching = false;
     bool stopped = false;
     steady::time_point next_probe{};
+    steady::time_point capped_until{};  // after Redis returns: shared tokens also need a fallback token
     std::vector<std::shared_ptr<asio::steady_timer>> waiters;
     rate_source_stats st;
     std::vector<std::uint32_t> rtts;  // ring of the last 4096 round trips, microseconds
@@ -186,6 +187,8 @@ struct rate_source::impl : std::enable_shared_from_this<impl> {
                 else self->rtts[self->rtt_next++ % 4096] = static_cast<std::uint32_t>(us);
                 if (!self->shared) {
                     self->shared = true;
+                    // The others may still be on their fallback share until their next probe.
+                    self->capped_until = t1 + self->p.probe_interval + self->p.command_timeout;
                     tell = self->p.on_mode_change;
                     why = "Redis answers again: back on the shared budget";
                 }
@@ -244,7 +247,7 @@ asio::awaitable<error_code> rate_source::acquire(std::string_view app_id, time_p
                 if (s.stopped) co_return asio::error::operation_aborted;
                 auto& b = s.budget_of(app_id);
                 const auto now = steady::now();
-                const verdict v = decide(b, s.shared, now, s.cfg);
+                const verdict v = decide(b, s.shared, now, s.cfg, now < s.capped_until);
                 if (v.what == verdict::kind::go_shared) {
                     s.st.granted_shared++;
                     co_return error_code{};

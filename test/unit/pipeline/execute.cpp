@@ -101,6 +101,12 @@ public:
         if (!s.reach_gate_check) co_return r;
         if (s.before_gate_check) co_await s.before_gate_check();
         r.connected = true;
+        if (!co_await hooks.before_send()) {  // the shared budget refused: nothing sent
+            attempt_result refused;
+            refused.connected = true;
+            refused.gated_until = time_.current;
+            co_return refused;
+        }
         if (auto until = hooks.may_send()) {
             attempt_result gated;
             gated.connected = true;
@@ -644,10 +650,11 @@ BOOST_AUTO_TEST_CASE(a_cancelled_shared_acquire_ends_the_call_as_cancelled)
     auto rs = std::make_shared<fake_rate_source>();
     rs->answer = asio::error::operation_aborted;
     f.params.rate_source = rs;
+    f.net.otherwise = step{answer(201)};
     auto c = f.run(post);
     BOOST_TEST(c->ec == error_code(asio::error::operation_aborted));
     BOOST_TEST((c->diag.stop_reason == stop_reason::cancelled));
-    BOOST_TEST(f.net.runs == 0);
+    BOOST_TEST(f.net.sent == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -174,3 +174,23 @@ BOOST_AUTO_TEST_CASE(fallback_takes_only_its_share)
     BOOST_TEST(went >= 105);  // burst 10 + 100 in the second
     BOOST_TEST(went <= 111);
 }
+
+BOOST_AUTO_TEST_CASE(back_from_fallback_a_lease_is_also_capped_by_the_share)
+{
+    using namespace detail::redis;
+    budget_config c;
+    c.rate = 400;
+    c.burst = 8;
+    c.fallback_share = 0.25;  // 100/s, burst 2
+    c.lease_ttl = 1s;
+    app_budget b;
+    const auto t0 = steady::time_point{} + 1h;
+    on_lease(b, 8, 0ms, t0, c);
+    BOOST_TEST((decide(b, true, t0, c, true).what == verdict::kind::go_shared));
+    BOOST_TEST((decide(b, true, t0, c, true).what == verdict::kind::go_shared));
+    auto v = decide(b, true, t0, c, true);  // the share's burst is spent: wait for its refill
+    BOOST_TEST((v.what == verdict::kind::wait));
+    BOOST_TEST((v.until > t0 + 9ms && v.until < t0 + 11ms));
+    BOOST_TEST(b.tokens == 6u);
+    BOOST_TEST((decide(b, true, t0, c, false).what == verdict::kind::go_shared));  // uncapped: the lease alone
+}
