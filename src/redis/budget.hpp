@@ -69,6 +69,14 @@ inline verdict decide(app_budget& b, bool shared, steady::time_point now, const 
     return {verdict::kind::wait, budget_detail::next_token(f, now)};
 }
 
+/// Redis stopped answering: the fallback share starts empty, not with its burst, because tokens leased
+/// before are still being sent.
+inline void on_fallback(app_budget& b, steady::time_point now, const budget_config& c)
+{
+    auto& f = budget_detail::fallback_of(b, c);
+    for (int i = 0; i < 1000000 && f.try_take(now); ++i) {}
+}
+
 /// Redis answered: `granted` tokens usable after `delay` (or, when none, ask again after `delay`).
 inline void on_lease(app_budget& b, unsigned granted, std::chrono::microseconds delay, steady::time_point now,
                      const budget_config& c)

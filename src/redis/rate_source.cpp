@@ -178,6 +178,7 @@ struct rate_source::impl : std::enable_shared_from_this<impl> {
                 if (pause.count() > 0) b.pending_pause = pause;  // still to be carried
                 if (self->shared) {
                     self->shared = false;
+                    for (auto& [name, other] : self->apps) on_fallback(other, t1, self->cfg);
                     tell = self->p.on_mode_change;
                 }
             } else {

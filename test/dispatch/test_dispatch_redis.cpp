@@ -124,11 +124,11 @@ struct campaign_run {
     std::vector<std::string> args(unsigned shard) const
     {
         return mock->run_args(SMOOCH_DISPATCH_EXE, campaign, dir.file("j" + std::to_string(shard) + ".db"),
-                              {"--shard", std::to_string(shard) + "/" + std::to_string(shards), "--redis",
-                               redis->url(), "--redis-key-prefix", "test:" + std::to_string(::getpid()) + ":",
-                               "--rate", std::to_string(static_cast<int>(budget)), "--burst",
-                               std::to_string(static_cast<int>(budget_burst)), "--json", "--no-progress",
-                               "--timeout", "60000"});
+                              {"--shard", std::to_string(shard) + "/" + std::to_string(shards), "--redis", redis->url(),
+                               "--redis-key-prefix", "test:" + std::to_string(::getpid()) + ":", "--rate",
+                               std::to_string(static_cast<int>(budget)), "--burst",
+                               std::to_string(static_cast<int>(budget_burst)), "--json", "--no-progress", "--timeout",
+                               "60000"});
     }
     std::string out_file(unsigned shard, int run = 0) const
     {
@@ -229,10 +229,9 @@ struct campaign_run {
         const auto [most, rate] = rates();
         std::cout << what << ": " << lines << " lines, 4 shards; most posts in a 1 s window " << most << " (limit "
                   << mock_rate << " + burst " << mock_burst << "), " << rate << " posts/s overall; 429s "
-                  << mock->server->record().rate_limited << "; Redis calls " << calls << " for " << posts_
-                  << " posts (" << (posts_ ? double(calls) / double(posts_) : 0) << " per post); fallback grants "
-                  << fallback << "; round trip p50 " << p50 << " us, p99 " << p99 << " us (worst shard)"
-                  << std::endl;
+                  << mock->server->record().rate_limited << "; Redis calls " << calls << " for " << posts_ << " posts ("
+                  << (posts_ ? double(calls) / double(posts_) : 0) << " per post); fallback grants " << fallback
+                  << "; round trip p50 " << p50 << " us, p99 " << p99 << " us (worst shard)" << std::endl;
     }
 };
 
@@ -271,9 +270,9 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted_mid_run)
     campaign_run c(scaled(12 * 500));
     c.start_all();
     c.wait_posts(c.lines / 4);
-    c.redis->stop();  // SIGKILL
+    c.redis->stop();            // SIGKILL
     c.wait_posts(c.lines / 2);  // on the fallback share meanwhile
-    c.redis->start();            // same port, empty: the function is loaded again on reconnect
+    c.redis->start();           // same port, empty: the function is loaded again on reconnect
     const auto outs = c.finish();
     c.report("redis killed and restarted", outs);
     c.check_exactly_once();

@@ -194,3 +194,17 @@ BOOST_AUTO_TEST_CASE(back_from_fallback_a_lease_is_also_capped_by_the_share)
     BOOST_TEST(b.tokens == 6u);
     BOOST_TEST((decide(b, true, t0, c, false).what == verdict::kind::go_shared));  // uncapped: the lease alone
 }
+
+BOOST_AUTO_TEST_CASE(the_fallback_share_starts_empty)
+{
+    using namespace detail::redis;
+    budget_config c;
+    c.rate = 400;
+    c.burst = 40;
+    c.fallback_share = 0.25;
+    app_budget b;
+    const auto t0 = steady::time_point{} + 1h;
+    on_fallback(b, t0, c);
+    auto v = decide(b, false, t0, c);
+    BOOST_TEST((v.what == verdict::kind::wait && v.until > t0 + 9ms && v.until < t0 + 11ms));
+}
