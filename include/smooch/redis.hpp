@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A request budget shared by every process that sends to one app, kept in Redis (docs/scale-out.md).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The local half of the shared budget, sans-I/O (time passed in): the tokens leased from Redis for one app,
 // when they may be used and until when, when Redis may be asked again, and the fallback share while Redis is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Redis connection: Asio TCP with a timer per operation that closes the socket when it fires (the pending
 // read or write then ends, reported as a timeout).
 

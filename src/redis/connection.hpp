@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // One Redis connection on a strand: connect (resolve + TCP + setup commands) and single commands, each bounded
 // by a timeout; any failure closes it and the next call reconnects. One command at a time (the caller

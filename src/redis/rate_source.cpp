@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch::redis::rate_source: the shared GCRA budget in a Redis Function, leased in batches, with a local
 // fallback share while Redis is unreachable (docs/scale-out.md).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RESP2/RESP3 encoding and parsing (https://redis.io/docs/reference/protocol-spec/), bounded.
 
 #include "redis/resp.hpp"

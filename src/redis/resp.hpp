@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // RESP2/RESP3, sans-I/O: a command serializer and an incremental reply parser with hard bounds (size of one
 // reply, nesting depth, elements), so a broken or hostile server costs a clear error, never unbounded memory.

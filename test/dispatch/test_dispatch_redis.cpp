@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Four smooch-dispatch processes (shards 0..3 of one campaign) share one app's budget through a real
 // redis-server, started here on a port the OS picks, against one rate-limited smooch-mock (R = 500/s,
 // burst 50, 429s without Retry-After). Checked from the mock's record, as a user would: every line's message

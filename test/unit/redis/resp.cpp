@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RESP2/RESP3 parsing byte by byte and in bounds, the command encoding, redis:// urls, and the lease and
 // fallback decisions with time passed in. No sockets.
 #define BOOST_TEST_MODULE redis_unit
