@@ -497,7 +497,7 @@ int run_command(const options& o)
         };
         boost::system::error_code ec;
         shared_budget = smooch::redis::rate_source::create(io.get_executor(), rp, ec);
-        if (!shared_budget) usage_error("--redis " + o.redis_url + ": " + ec.message());
+        if (!shared_budget) usage_error("--redis: " + ec.message());  // not the url: it could hold a password
         cp.rate_source = shared_budget;
         // The local limit is this process's ceiling: the whole budget, never more, even if Redis is wrong.
     }
