@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(g++ clang-14 cmake ninja-build pkg-config ca-certificates openssl libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
-          libcurl4-openssl-dev libsqlite3-dev sqlite3 "$@")
+          libcurl4-openssl-dev libsqlite3-dev sqlite3 redis-server "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,7 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/smooch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS smooch smooch_mock smooch_dispatch EXPORT smoochTargets
+install(TARGETS smooch smooch_mock smooch_dispatch smooch_redis EXPORT smoochTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

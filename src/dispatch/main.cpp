@@ -8,6 +8,7 @@
 #include <smooch/dispatch.hpp>
 #include <smooch/error.hpp>
 #include <smooch/mock/server.hpp>
+#include <smooch/redis.hpp>
 #include <smooch/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <sys/resource.h>
@@ -43,8 +45,9 @@ constexpr const char* usage_text = R"(usage:
                   [--rate R] [--burst B]
                   [--failures FILE] [--json] [--retry-failed] [--settle MS] [--clock-skew MS] [--timeout MS]
                   [--synchronous full|normal] [--no-progress]
+                  [--shard I/N --redis redis://HOST:PORT[/DB] [--redis-key-prefix P]]
   smooch-dispatch run CAMPAIGN.jsonl --journal FILE --dry-run [options]
-  smooch-dispatch status --journal FILE [--json]
+  smooch-dispatch status --journal FILE [--journal FILE2 ...] [--json]
   smooch-dispatch --help | --version
 
 Sends one message per campaign line and records each in the journal (SQLite), so that every line ends exactly once
@@ -71,6 +74,12 @@ run options:
   --timeout MS           deadline of one call, retries included (default 120000)
   --synchronous MODE     full (default: each commit on disk, survives a power loss) or normal (survives a crash)
   --no-progress          no progress bar even on a terminal
+  --shard I/N            take only the lines whose user hashes to I (0 <= I < N; one user's lines stay in order
+                         in one process); each shard has its own --journal (docs/scale-out.md)
+  --redis URL            share --rate/--burst (the app's whole budget) with the other shards through Redis;
+                         while Redis is unreachable this process sends at most rate/N
+  --redis-key-prefix P   prefix of the Redis keys (default smooch:rate:)
+status: several --journal (one per shard) print each and the campaign's total.
 Ctrl-C once: start nothing new, settle what is in flight, print the summary. Twice: exit at once (resumable).
 Exit status: 0 every line ended, 1 stopped early or error, 2 usage, 130 interrupted.
 )";
@@ -93,6 +102,10 @@ T number(const std::string& flag, const std::string& v, T min, T max)
 }
 
 struct options {
+    std::vector<std::string> journals;
+    std::string redis_url, redis_prefix = "smooch:rate:";
+    unsigned shard = 0, shards = 1;
+    bool sharded = false;
     std::string command, campaign, journal, url, key_id, secret, jwt, ca, app, failures;
     bool dry_run = false, json = false, retry_failed = false, no_progress = false;
     std::size_t concurrency = 64, connections = 16, intent_window = 0;
@@ -122,8 +135,19 @@ options parse(int argc, char** argv)
             std::cout << "smooch-dispatch " << smooch::version() << "\n";
             std::exit(0);
         }
-        if (a == "--journal") o.journal = value(a);
-        else if (a == "--url") o.url = value(a);
+        if (a == "--journal") {
+            o.journal = value(a);
+            o.journals.push_back(o.journal);
+        } else if (a == "--redis") o.redis_url = value(a);
+        else if (a == "--redis-key-prefix") o.redis_prefix = value(a);
+        else if (a == "--shard") {
+            const std::string v = value(a);
+            const auto slash = v.find('/');
+            if (slash == std::string::npos) usage_error("--shard: expected I/N, got \"" + v + "\"");
+            o.shards = number<unsigned>(a, v.substr(slash + 1), 1, 65536);
+            o.shard = number<unsigned>(a, v.substr(0, slash), 0, o.shards - 1);
+            o.sharded = true;
+        } else if (a == "--url") o.url = value(a);
         else if (a == "--key-id") o.key_id = value(a);
         else if (a == "--secret") o.secret = value(a);
         else if (a == "--jwt") o.jwt = value(a);
@@ -156,6 +180,9 @@ options parse(int argc, char** argv)
     if (o.command != "run" && o.command != "status") usage_error("unknown command \"" + o.command + "\"");
     if (o.journal.empty()) usage_error("--journal FILE is required");
     if (o.command == "status") return o;
+    if (o.journals.size() > 1) usage_error("run takes one --journal (one per shard)");
+    if (!o.redis_url.empty() && o.rate <= 0) usage_error("--redis needs --rate R: the app's whole budget, shared");
+    if (o.redis_prefix.empty()) usage_error("--redis-key-prefix must not be empty");
     if (o.campaign.empty()) usage_error("run needs a campaign file");
     if (o.url.empty() && !o.dry_run)
         usage_error("--url is required (or --dry-run to dispatch to a smooch-mock started in this process)");
@@ -182,9 +209,8 @@ std::string utc(std::int64_t ms)
     return b;
 }
 
-int status_command(const options& o)
+int status_one(const options& o, sd::journal_status& s)
 {
-    sd::journal_status s;
     try {
         s = sd::read_journal_status(o.journal);
     } catch (const std::exception& e) {
@@ -227,7 +253,51 @@ int status_command(const options& o)
     return 0;
 }
 
-void print_summary(const options& o, const sd::run_summary& s, std::uint64_t failures_written)
+/// Each journal, then (several: one per shard) the campaign's total.
+int status_command(const options& o)
+{
+    sd::journal_status total;
+    std::uint64_t running = 0;
+    int rc = 0;
+    for (const auto& j : o.journals) {
+        options one = o;
+        one.journal = j;
+        sd::journal_status s;
+        if (status_one(one, s) != 0) {
+            rc = 1;
+            continue;
+        }
+        total.total += s.total;
+        total.delivered += s.delivered;
+        total.failed += s.failed;
+        total.rejected += s.rejected;
+        total.unknown += s.unknown;
+        total.sending += s.sending;
+        total.pending += s.pending;
+        total.not_started += s.not_started;
+        running += s.running ? 1 : 0;
+    }
+    if (o.journals.size() < 2) return rc;
+    const std::uint64_t done = total.delivered + total.failed + total.rejected;
+    if (o.json) {
+        boost::json::object j{
+            {"journals", o.journals.size()},    {"total", total.total},     {"done", done},
+            {"delivered", total.delivered},     {"failed", total.failed},   {"rejected", total.rejected},
+            {"unknown", total.unknown},         {"sending", total.sending}, {"pending", total.pending},
+            {"not_started", total.not_started}, {"running", running}};
+        std::cout << boost::json::serialize(boost::json::object{{"campaign_total", j}}) << "\n";
+        return rc;
+    }
+    std::cout << "total      " << o.journals.size() << " journals, " << total.total << " lines: " << done
+              << " ended (delivered " << total.delivered << ", failed " << total.failed << ", rejected "
+              << total.rejected << "); unknown " << total.unknown << ", sending " << total.sending << ", pending "
+              << total.pending << ", not started " << total.not_started << "; runs in progress " << running
+              << (rc ? " (some journals could not be read)" : "") << "\n";
+    return rc;
+}
+
+void print_summary(const options& o, const sd::run_summary& s, std::uint64_t failures_written,
+                   const smooch::redis::rate_source* shared)
 {
     const auto& c = s.counters;
     const double secs = static_cast<double>(s.elapsed.count()) / 1000.0;
@@ -258,6 +328,16 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
         getrusage(RUSAGE_SELF, &ru);
         j["peak_rss_kb"] = ru.ru_maxrss;  // --dry-run includes the in-process mock and what it stores
         if (!o.failures.empty()) j["failures_written"] = failures_written;
+        if (shared) {
+            const auto st = shared->stats();
+            j["redis"] = {{"calls", st.redis_calls},
+                          {"failures", st.redis_failures},
+                          {"granted_shared", st.granted_shared},
+                          {"granted_fallback", st.granted_fallback},
+                          {"throttles", st.throttles},
+                          {"round_trip_p50_us", st.round_trip_p50_us},
+                          {"round_trip_p99_us", st.round_trip_p99_us}};
+        }
         std::cout << boost::json::serialize(j) << "\n";
         return;
     }
@@ -284,11 +364,54 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
     if (s.end != sd::run_end::completed) std::printf("  run again with the same --journal to resume\n");
 }
 
+/// FNV-1a, 64 bits: stable across runs, machines and builds (std::hash is not).
+std::uint64_t stable_hash(std::string_view s)
+{
+    std::uint64_t h = 14695981039346656037ull;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/// The shard of a campaign line: its user's hash mod N. A line that is not JSON or names no user goes to shard 0,
+/// which rejects it (once, for the whole campaign).
+unsigned shard_of(const std::string& line, unsigned shards)
+{
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) return 0;
+    const auto* u = v.as_object().if_contains("user");
+    if (!u || !u->is_string()) return 0;
+    return static_cast<unsigned>(stable_hash(u->as_string()) % shards);
+}
+
+/// The lines of `all` that belong to shard I of N, numbered 1.. in file order; a campaign id of its own (so the
+/// derived dispatch keys of two shards never collide).
+std::unique_ptr<sd::source> shard_source(std::shared_ptr<sd::source> all, unsigned shard, unsigned shards)
+{
+    std::uint64_t n = 0;
+    all->rewind();
+    for (std::string line; all->next(line);)
+        if (shard_of(line, shards) == shard) ++n;
+    all->rewind();
+    return sd::callback_source(
+        all->campaign_id() + ":shard:" + std::to_string(shard) + "/" + std::to_string(shards),
+        [all, shard, shards](std::string& out) {
+            while (all->next(out))
+                if (shard_of(out, shards) == shard) return true;
+            return false;
+        },
+        [all] { all->rewind(); }, n);
+}
+
 int run_command(const options& o)
 {
     std::unique_ptr<sd::source> src;
     try {
         src = sd::open_campaign_file(o.campaign);
+        if (o.sharded) src = shard_source(std::shared_ptr<sd::source>(std::move(src)), o.shard, o.shards);
     } catch (const std::exception& e) {
         std::cerr << "smooch-dispatch: " << e.what() << "\n";
         return 1;
@@ -360,6 +483,24 @@ int run_command(const options& o)
     };
 
     asio::io_context io(1);
+    std::shared_ptr<smooch::redis::rate_source> shared_budget;
+    if (!o.redis_url.empty()) {
+        smooch::redis::rate_source_params rp;
+        rp.url = o.redis_url;
+        rp.key_prefix = o.redis_prefix;
+        rp.rate = o.rate;
+        rp.burst = cp.rate_limit.burst;
+        rp.fallback_share = 1.0 / o.shards;
+        rp.on_mode_change = [](bool shared, std::string_view why) {
+            std::fprintf(stderr, "smooch-dispatch: %s%.*s\n", shared ? "" : "", static_cast<int>(why.size()),
+                         why.data());
+        };
+        boost::system::error_code ec;
+        shared_budget = smooch::redis::rate_source::create(io.get_executor(), rp, ec);
+        if (!shared_budget) usage_error("--redis: " + ec.message());  // not the url: it could hold a password
+        cp.rate_source = shared_budget;
+        // The local limit is this process's ceiling: the whole budget, never more, even if Redis is wrong.
+    }
     std::optional<smooch::client> client;
     try {
         client.emplace(io.get_executor(), cp);
@@ -434,6 +575,7 @@ int run_command(const options& o)
             }
             signals.cancel();
             tick.cancel();
+            if (shared_budget) shared_budget->stop();
             client->shutdown();
         });
     io.run();
@@ -455,7 +597,18 @@ int run_command(const options& o)
             }
         }
     }
-    print_summary(o, *summary, failures_written);
+    print_summary(o, *summary, failures_written, shared_budget.get());
+    if (shared_budget && !o.json) {
+        const auto st = shared_budget->stats();
+        std::printf(
+            "  redis       %llu calls (%.3f per post), %llu failures; granted shared %llu, fallback %llu; "
+            "round trip p50 %llu us, p99 %llu us\n",
+            static_cast<unsigned long long>(st.redis_calls),
+            summary->counters.posts ? double(st.redis_calls) / double(summary->counters.posts) : 0.0,
+            static_cast<unsigned long long>(st.redis_failures), static_cast<unsigned long long>(st.granted_shared),
+            static_cast<unsigned long long>(st.granted_fallback), static_cast<unsigned long long>(st.round_trip_p50_us),
+            static_cast<unsigned long long>(st.round_trip_p99_us));
+    }
     if (summary->end == sd::run_end::completed) return 0;
     if (summary->end == sd::run_end::stopped) return 130;
     return 1;

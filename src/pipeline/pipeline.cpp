@@ -4,6 +4,7 @@
 #include "pipeline/pipeline.hpp"
 
 #include <smooch/json.hpp>
+#include <smooch/rate_source.hpp>
 
 #include "pipeline/classify.hpp"
 #include "pipeline/retry_state.hpp"
@@ -50,9 +51,24 @@ struct pipeline::hooks final : attempt_hooks {
     clock::time_point sent_at{};
     std::optional<std::chrono::milliseconds> gate_wait;  // a 429 closed the gate for this long
 
+    smooch::rate_source* shared = nullptr;  // client_params::rate_source
+    clock::time_point deadline{};
+    bool holding_shared = false;  // a unit of the shared budget taken for this attempt
+    error_code shared_refused;    // the shared budget refused (past the deadline) or the wait was cancelled
+
     hooks(pipeline& pl, std::string_view a, const retry_params& r, rate_gate::ticket& t)
         : p(pl), app(a), rp(r), place(t)
     {}
+
+    // Asked with the connection leased and open, right before sending: a unit taken earlier (before a pool
+    // wait or a TLS connect) would be spent late, and late units add up to bursts the server refuses.
+    boost::asio::awaitable<bool> before_send() override
+    {
+        if (!shared) co_return true;
+        shared_refused = co_await shared->acquire(app, deadline);
+        holding_shared = !shared_refused;
+        co_return holding_shared;
+    }
 
     std::optional<clock::time_point> may_send() override
     {
@@ -158,6 +174,7 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
         gate_of(app_id, time_.now()).refund();
         holding_admission = false;
     };
+    smooch::rate_source* const shared = params_.rate_source.get();
     try {
         for (;;) {
             // Per-app admission: rate gate closed by a 429 (and its ramp), or the client-side limit.
@@ -200,6 +217,8 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
             }
 
             hooks h(*this, app_id, rp, place);
+            h.shared = shared;
+            h.deadline = deadline;
             const auto attempt_start = time_.now();
             try {
                 out = co_await net_.run(req, deadline, h);
@@ -210,8 +229,23 @@ boost::asio::awaitable<error_code> pipeline::execute(std::string_view app_id, co
                 out.ec = e.code() ? e.code() : error_code(boost::asio::error::operation_aborted);
                 out.connected = out.request_sent = h.passed_gate;
             }
-            if (out.request_sent) holding_admission = false;
-            else refund();                  // nothing reached the server: the token goes back
+            if (out.request_sent) {
+                holding_admission = false;
+            } else {
+                refund();  // nothing reached the server: the tokens go back
+                if (h.holding_shared) shared->refund(app_id);
+            }
+            if (h.shared_refused) {
+                if (h.shared_refused == client_errc::rate_limited) {
+                    d = state.on_gate_after_deadline(false);
+                    d.message = "the shared rate budget (client_params::rate_source) admits this request only "
+                                "after the deadline";
+                } else {
+                    d = state.on_cancelled(h.shared_refused);
+                }
+                break;
+            }
+            if (out.status == 429 && shared) shared->on_throttled(app_id, out.retry_after);
             if (out.gated_until) continue;  // back to the gate; nothing was sent
 
             if (out.retry_after) diag.retry_after = out.retry_after;  // the server's value, not the capped wait

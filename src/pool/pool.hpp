@@ -193,6 +193,11 @@ public:
         }
         r.connected = true;
         r.reused = !l.fresh;
+        if (!co_await hooks.before_send()) {
+            r.gated_until = std::chrono::steady_clock::now();  // nothing sent; the hooks know why
+            g.reusable = true;
+            co_return r;
+        }
         if (auto until = hooks.may_send()) {
             r.gated_until = until;
             g.reusable = true;

@@ -52,6 +52,11 @@ struct attempt_hooks {
     /// from now on). Otherwise the gate closed while this call queued: the time it reopens, and the transport
     /// gives the connection back unused.
     virtual std::optional<clock::time_point> may_send() = 0;
+    /// Before may_send(), with the connection leased and open: waits for a budget shared with other processes
+    /// (client_params::rate_source), so that its unit is spent when the bytes leave, not before a pool wait.
+    /// false: refused (past the deadline, cancelled); the transport then gives the connection back unused and
+    /// returns with gated_until set (nothing sent). Default: nothing to wait for.
+    virtual boost::asio::awaitable<bool> before_send() { co_return true; }
     /// The Authorization header value, asked for once may_send() said yes; empty for none.
     virtual std::string authorization() = 0;
     /// A whole response was read (r.status set); the connection is not back in the pool yet.

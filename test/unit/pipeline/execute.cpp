@@ -6,6 +6,8 @@
 
 #include "pipeline/pipeline.hpp"
 
+#include <smooch/rate_source.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -99,6 +101,12 @@ public:
         if (!s.reach_gate_check) co_return r;
         if (s.before_gate_check) co_await s.before_gate_check();
         r.connected = true;
+        if (!co_await hooks.before_send()) {  // the shared budget refused: nothing sent
+            attempt_result refused;
+            refused.connected = true;
+            refused.gated_until = time_.current;
+            co_return refused;
+        }
         if (auto until = hooks.may_send()) {
             attempt_result gated;
             gated.connected = true;
@@ -565,6 +573,88 @@ BOOST_AUTO_TEST_CASE(per_call_options_override_the_client)
     auto c = f.run(post, o);
     BOOST_TEST(!c->ec);
     BOOST_TEST(f.net.runs == 2);
+}
+
+namespace {
+
+/// A shared budget that records what the pipeline tells it, and grants or refuses as scripted.
+struct fake_rate_source final : smooch::rate_source {
+    std::vector<std::string> log;  // "acquire app", "refund app", "429 app 1000"
+    int sent_before_acquire = -1;  // how many the transport had sent when acquire() was first called
+    fake_transport* net = nullptr;
+    error_code answer;  // what acquire() completes with
+    asio::awaitable<error_code> acquire(std::string_view app, time_point) override
+    {
+        if (sent_before_acquire < 0 && net) sent_before_acquire = net->sent;
+        log.push_back("acquire " + std::string(app));
+        co_return answer;
+    }
+    void refund(std::string_view app) override { log.push_back("refund " + std::string(app)); }
+    void on_throttled(std::string_view app, std::optional<std::chrono::milliseconds> ra) override
+    {
+        log.push_back("429 " + std::string(app) + " " + (ra ? std::to_string(ra->count()) : "-"));
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_shared_budget_is_asked_before_each_attempt_and_told_of_429s)
+{
+    fixture f;
+    auto rs = std::make_shared<fake_rate_source>();
+    rs->net = &f.net;
+    f.params.rate_source = rs;
+    f.net.script = {{answer(429, 1000ms)}, {answer(429)}, {answer(200)}};
+    auto c = f.run(get);
+    BOOST_TEST(!c->ec);
+    BOOST_TEST(rs->sent_before_acquire == 0);
+    BOOST_TEST(rs->log == (std::vector<std::string>{"acquire app_1", "429 app_1 1000", "acquire app_1", "429 app_1 -",
+                                                    "acquire app_1"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_shared_unit_that_sent_nothing_goes_back)
+{
+    fixture f;
+    auto rs = std::make_shared<fake_rate_source>();
+    f.params.rate_source = rs;
+    f.net.script = {{broken(asio::error::connection_refused, false, false)}, {answer(200)}};
+    auto c = f.run(get);
+    BOOST_TEST(!c->ec);
+    BOOST_TEST(rs->log == (std::vector<std::string>{"acquire app_1", "refund app_1", "acquire app_1"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_shared_budget_past_the_deadline_fails_the_call_without_sending)
+{
+    fixture f;
+    f.params.rate_limit = {1.0, 1.0};
+    auto rs = std::make_shared<fake_rate_source>();
+    rs->answer = client_errc::rate_limited;
+    f.params.rate_source = rs;
+    f.net.otherwise = step{answer(200)};
+    auto c = f.run(get);
+    BOOST_TEST(c->ec == error_code(client_errc::rate_limited));
+    BOOST_TEST(c->diag.message.find("shared rate budget") != std::string::npos);
+    BOOST_TEST(f.net.sent == 0);
+    // The local token went back: the next call (budget granting again) goes without waiting for a refill.
+    rs->answer = {};
+    auto d = f.run(get);
+    BOOST_TEST(!d->ec);
+    BOOST_TEST(f.stats.gate_waits == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_shared_acquire_ends_the_call_as_cancelled)
+{
+    fixture f;
+    auto rs = std::make_shared<fake_rate_source>();
+    rs->answer = asio::error::operation_aborted;
+    f.params.rate_source = rs;
+    f.net.otherwise = step{answer(201)};
+    auto c = f.run(post);
+    BOOST_TEST(c->ec == error_code(asio::error::operation_aborted));
+    BOOST_TEST((c->diag.stop_reason == stop_reason::cancelled));
+    BOOST_TEST(f.net.sent == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
