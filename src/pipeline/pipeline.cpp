@@ -98,9 +98,10 @@ struct pipeline::hooks final : attempt_hooks {
     }
 };
 
-pipeline::pipeline(const client_params& p, transport& net, atomic_counters& stats, pipeline_clock& time)
+pipeline::pipeline(const client_params& p, transport& net, atomic_counters& stats, pipeline_clock& time,
+                   std::uint32_t seed)
     : params_(p), net_(net), stats_(stats), time_(time), observer_(p.observer.get()), auth_(p.credentials),
-      budget_(p.retry.budget_ratio, p.retry.budget_floor, p.retry.budget_window), rng_(std::random_device{}())
+      budget_(p.retry.budget_ratio, p.retry.budget_floor, p.retry.budget_window), rng_(seed)
 {}
 
 rate_gate& pipeline::gate_of(std::string_view app, clock::time_point now)

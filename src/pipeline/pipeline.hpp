@@ -26,8 +26,9 @@ namespace smooch::detail {
 class pipeline {
 public:
     /// `p`, `net`, `stats` and `time` must outlive the pipeline; p.credentials are checked (authorizer::check).
+    /// `seed` seeds the jitter of backoffs and ramps (a test passes its own, to be repeatable).
     pipeline(const client_params& p, transport& net, atomic_counters& stats,
-             pipeline_clock& time = steady_pipeline_clock());
+             pipeline_clock& time = steady_pipeline_clock(), std::uint32_t seed = std::random_device{}());
 
     /// Runs a request through gate, retries and transport. On failure returns the error, fills diag and counts
     /// the call failed; on an HTTP error response `out` has the status and body (diag the API error fields).
