@@ -6,6 +6,7 @@
 #include <smooch/mock/server.hpp>
 
 #include "mock/codec.hpp"
+#include "mock/request_parser.hpp"
 #include "mock/webhook_sender.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -337,7 +338,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
         http_response out;
         std::string wire;
         std::size_t served = 0;
-        std::optional<http::request_parser<http::string_body>> parser;
+        std::optional<detail::request_parser> parser;
         auto& delay_timer = c->delay_timer;
 
         while (!stopped) {
@@ -350,9 +351,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             }
             c->set_deadline(params.header_timeout);
             parser.emplace();
-            parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(params.header_limit, UINT32_MAX)));
-            parser->body_limit(params.body_limit);
-            parser->eager(true);
+            detail::configure(*parser, params);
             auto send_error = [&](unsigned status, const char* code, const char* desc) -> asio::awaitable<void> {
                 engine::error_response(status, code, desc, out);
                 out.retry_after.clear();
@@ -415,12 +414,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<conn<Stream>> c)
             bool keep_alive = req.keep_alive();
             bool http10 = req.version() == 10;
             bool head = req.method() == http::verb::head;
-            http_request in;
-            in.method = req.method_string();
-            in.target = req.target();
-            if (auto it = req.find(http::field::authorization); it != req.end()) in.authorization = it->value();
-            in.body = req.body();
-            in.arrival = arrival;
+            const http_request in = detail::engine_request(req, arrival);
             if (c->refused) {
                 // Beyond max_connections: say so as HTTP does, and close (server_params::max_connections).
                 engine::error_response(503, "service_unavailable",

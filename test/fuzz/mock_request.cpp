@@ -1,22 +1,18 @@
 // SPDX-License-Identifier: BSL-1.0
-// smooch-mock's request path: raw bytes through the request parser, configured as mock/server.cpp configures it
-// (header and body limits, eager), into engine::handle(), for each request of the stream (pipelined requests
-// included, at most 8). Every request gets a status with its reason phrase, and a JSON body unless a
+// smooch-mock's request path: raw bytes through the server's request parser (mock/request_parser.hpp, as
+// mock/server.cpp uses it), into engine::handle(), for each request of the stream (pipelined requests
+// included, at most 8). Every request gets a status in 100..599, and a JSON body unless a
 // `malformed` fault asked for broken JSON. A fresh engine per input (admin on: faults, reset, rate limits)
 // keeps runs reproducible.
 
-#include <smooch/mock/engine.hpp>
+#include "mock/request_parser.hpp"
 
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
-
-namespace http = boost::beast::http;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
@@ -28,10 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view in(reinterpret_cast<const char*>(data), size);
     smooch::mock::http_response out;
     for (int i = 0; i < 8 && !in.empty(); ++i) {
-        http::request_parser<http::string_body> p;
-        p.header_limit(static_cast<std::uint32_t>(params.header_limit));
-        p.body_limit(params.body_limit);
-        p.eager(true);
+        smooch::mock::detail::request_parser p;
+        smooch::mock::detail::configure(p, params);
         boost::system::error_code ec;
         const std::size_t n = p.put(boost::asio::buffer(in.data(), in.size()), ec);
         if (n > in.size()) std::abort();
@@ -39,12 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!ec && !p.is_done()) p.put_eof(ec);  // the stream ends here
         if (ec || !p.is_done()) return 0;        // the server answers 400/413/431 and closes
         auto& req = p.get();
-        smooch::mock::http_request r;
-        r.method = req.method_string();
-        r.target = req.target();
-        if (auto it = req.find(http::field::authorization); it != req.end()) r.authorization = it->value();
-        r.body = req.body();
-        eng.handle(r, out);
+        eng.handle(smooch::mock::detail::engine_request(req, std::chrono::steady_clock::now()), out);
         if (out.status < 100 || out.status > 599) {
             std::fprintf(stderr, "status %u\n", out.status);
             std::abort();

@@ -85,6 +85,22 @@ BOOST_AUTO_TEST_CASE(switching_protocols_is_a_bad_response)
     });
 }
 
+BOOST_AUTO_TEST_CASE(a_status_outside_100_to_599_is_a_broken_answer_of_unknown_outcome)
+{
+    // Found by fuzzing (test/fuzz/regressions/response_reader/status-051): a "051" was a final answer, which
+    // classify() took for a definitive refusal of the post.
+    fixture f;
+    f.srv.response = "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 051 Processing\r\nContent-Length: 2\r\n\r\n{}";
+    f.run([&]() -> asio::awaitable<void> {
+        auto r = co_await try_post_message(conversation_api{*f.c}, "app", "u", text_message("hi"));
+        // The server may have stored it: no telling from a broken answer.
+        BOOST_TEST((r.ec == client_errc::outcome_unknown), r.ec.message() << ": " << r.diag.message);
+        BOOST_TEST(r.diag.outcome_unknown);
+        BOOST_TEST((r.diag.attempts.at(0).ec == client_errc::bad_response), r.diag.attempts.at(0).ec.message());
+        BOOST_TEST(r.diag.message.find("status 51, outside 100..599") != std::string::npos, r.diag.message);
+    });
+}
+
 BOOST_AUTO_TEST_CASE(an_unreadable_2xx_says_the_request_was_applied)
 {
     fixture f;
