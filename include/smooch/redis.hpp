@@ -53,15 +53,17 @@ struct rate_source_params {
     /// Tokens leased per Redis round trip (clamped to [1, burst]). Default 20: at most 1/20 = 0.05 round trips
     /// per request; larger leases mean fewer calls but coarser sharing between processes.
     unsigned lease = 20;
-    /// Leased tokens unused after this long are dropped (never given back): a token sent late could exceed the
-    /// budget. Default 100 ms.
-    std::chrono::milliseconds lease_ttl{100};
+    /// Leased tokens unused this long after their start are dropped (never given back): a token sent d late
+    /// can add rate x d to a burst. Default 50 ms: at 500/s at most 25 more, within a server burst of 50.
+    std::chrono::milliseconds lease_ttl{50};
     /// A lease may be reserved up to this far ahead (the caller sleeps until it begins). Default 1000 ms.
     std::chrono::milliseconds max_reserve{1000};
-    /// TCP connect (plus the function load) timeout. Default 250 ms: past it, fall back rather than stall.
-    std::chrono::milliseconds connect_timeout{250};
-    /// One command's timeout. Default 50 ms: a loopback round trip is ~0.1 ms; slower means fall back.
-    std::chrono::milliseconds command_timeout{50};
+    /// TCP connect (plus the function load) timeout. Default 500 ms: past it, fall back rather than stall.
+    std::chrono::milliseconds connect_timeout{500};
+    /// One command's timeout. Default 200 ms. A loopback round trip is ~0.1 ms, but the reply is read on the
+    /// caller's thread: a busy thread (measured: 80 ms at p99 in a loaded dispatcher) must not look like a dead
+    /// Redis, because a process that falls back while the others do not sends its share on top of the budget.
+    std::chrono::milliseconds command_timeout{200};
     /// While falling back, Redis is tried again this often. Default 500 ms.
     std::chrono::milliseconds probe_interval{500};
     /// Share of `rate` (and burst) this process takes while Redis is unreachable: 1/N for N processes.

@@ -70,12 +70,13 @@ inline verdict decide(app_budget& b, bool shared, steady::time_point now, const 
     return {verdict::kind::wait, budget_detail::next_token(f, now)};
 }
 
-/// Redis stopped answering: the fallback share starts empty, not with its burst, because tokens leased
-/// before are still being sent.
+/// Redis stopped answering: the fallback share starts empty, and in debt by the leased tokens still held
+/// (they may have been reserved ahead, for time the fallback would spend a second time).
 inline void on_fallback(app_budget& b, steady::time_point now, const budget_config& c)
 {
     auto& f = budget_detail::fallback_of(b, c);
     for (int i = 0; i < 1000000 && f.try_take(now); ++i) {}
+    for (unsigned i = 0; i < b.tokens; ++i) f.take_scheduled(now);
 }
 
 /// Redis answered: `granted` tokens usable after `delay` (or, when none, ask again after `delay`).

@@ -26,8 +26,8 @@ error_code parse_url(std::string_view url, endpoint& out);
 
 struct connection_params {
     endpoint where;
-    std::chrono::milliseconds connect_timeout{250};
-    std::chrono::milliseconds command_timeout{50};
+    std::chrono::milliseconds connect_timeout{500};
+    std::chrono::milliseconds command_timeout{200};
     /// Run after every (re)connect, before the first command (SELECT, FUNCTION LOAD REPLACE).
     std::vector<std::vector<std::string>> setup;
 };

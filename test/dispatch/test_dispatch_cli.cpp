@@ -71,8 +71,8 @@ BOOST_AUTO_TEST_CASE(missing_campaign_and_missing_journal_are_clear_errors)
                    std::string::npos,
                out);
     // Unreadable: a directory opens, but reading it fails.
-    std::tie(rc, out) =
-        run_program({exe, "run", dir.path.string(), "--journal", dir.file("j.db"), "--dry-run"}, dir.file("o"));
+    std::tie(rc, out) = run_program({exe, "run", dir.path.string(), "--journal", dir.file("j.db"), "--dry-run"},
+                                    dir.file("o"));
     BOOST_TEST(rc == 1);
     BOOST_TEST(out.find("cannot read campaign file " + dir.path.string() + ": Is a directory") != std::string::npos,
                out);

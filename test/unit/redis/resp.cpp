@@ -209,3 +209,20 @@ BOOST_AUTO_TEST_CASE(the_fallback_share_starts_empty)
     auto v = decide(b, false, t0, c);
     BOOST_TEST((v.what == verdict::kind::wait && v.until > t0 + 9ms && v.until < t0 + 11ms));
 }
+
+BOOST_AUTO_TEST_CASE(the_fallback_share_first_pays_for_the_lease_in_hand)
+{
+    using namespace detail::redis;
+    budget_config c;
+    c.rate = 400;
+    c.burst = 40;
+    c.fallback_share = 0.25;  // 100/s
+    c.lease_ttl = 1s;
+    app_budget b;
+    const auto t0 = steady::time_point{} + 1h;
+    on_lease(b, 10, 0ms, t0, c);
+    on_fallback(b, t0, c);
+    for (int i = 0; i < 10; ++i) BOOST_TEST((decide(b, false, t0, c).what == verdict::kind::go_shared));
+    auto v = decide(b, false, t0, c);  // the 10 leased tokens cost the share 100 ms, then one more token
+    BOOST_TEST((v.what == verdict::kind::wait && v.until > t0 + 105ms && v.until < t0 + 115ms));
+}
