@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs the Debian 12 packages smooch-cpp needs. Idempotent: apt-get runs only when something is missing.
 # Usage: bash .ci/install-deps.sh [extra-package...]
 set -euo pipefail

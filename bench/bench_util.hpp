@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // smooch-bench's plumbing that needs no Asio, one file per concern, so the Asio-heavy translation unit
 // (smooch_bench.cpp) stays one:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # The long crash-injection run (CI runs a short one): smooch-dispatch killed with SIGKILL at seeded random moments,
 # at least 20 times over a campaign of 10^4 messages to 100 users, against an in-process smooch-mock that resets
 # connections after and before applying posts and answers 503 and 429; rerun on the same journal after each kill.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # smooch-dispatch against smooch-bench: the same smooch-mock program (started once, TLS, one key), the same
 # concurrency and connections, alternating in one run; prints each pair's messages/s and their ratio.
 # Then (unless MEMORY=0) the peak RSS of smooch-dispatch for a 10^5-line and a 10^6-line campaign.

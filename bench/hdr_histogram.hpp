@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A fixed-size HDR-style (log-linear) histogram of non-negative integer values (smooch-bench records
 // nanoseconds). Memory is bounded and independent of the number of samples: values below 2*S are exact,

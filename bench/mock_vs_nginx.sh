@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # smooch-mock vs nginx: requests/s over TLS on loopback, both on one thread / one worker, wrk as the load.
 #
 # nginx answers every request with a fixed 201 JSON body (the upper bound for "a server that does nothing").

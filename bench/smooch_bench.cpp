@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-bench: fans out post_message calls, measures throughput, latency, CPU and memory, then proves
 // that every message arrived exactly once. See docs/bench.md.
 //

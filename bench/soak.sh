@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Fault soak (issue 13): N post_message calls through smooch-bench against a smooch-mock program that mixes
 # random faults into the answers (resets before and after applying, 503 with and without Retry-After, 429,
 # truncated and malformed bodies with and without applying, connections closed after an answer, after every

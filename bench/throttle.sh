@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Throttled throughput (issue 13, item 5): a closed-loop fan-out of post_message through smooch-bench against
 # smooch-mock's per-app token bucket, whose 429s carry no Retry-After (as Smooch's). For each server rate R
 # (with its burst) it runs the same load twice: without a client-side limit (the client rides out the 429s

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """What smooch-mock's token bucket saw during a bench/throttle.sh run (KEEP=DIR), from the record's requests.
 
     python3 bench/throttle_timeline.py R BURST DIR/1-1000-none.record.json [more.record.json ...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/smooch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

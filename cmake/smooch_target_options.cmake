@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Options for the project's own targets (library, mock, tests, examples, bench), never for consumers:
 # warnings (Boost headers are included as SYSTEM so they stay quiet), and Asio without its deprecated names,
 # which keeps our code off them while a consumer's existing io_service code still compiles.

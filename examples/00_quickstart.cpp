@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-cpp in one file: post a message. SMOOCH_URL, SMOOCH_KEY_ID, SMOOCH_SECRET (and SMOOCH_CA for a
 // smooch-mock's CA) choose the server; build with: find_package(smooch) + target_link_libraries(app smooch::smooch).
 #include <smooch/conversation_api.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 1: connect, post a message, read the typed result.
 #include "example_env.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 2: read the latest page of a conversation; before/after cursors come from `received`.
 #include "example_env.hpp"
 

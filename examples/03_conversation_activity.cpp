@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 3: typing indicators, and the non-throwing form of an operation.
 #include "example_env.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 4: operations without a body return smooch::done (the 2xx status).
 #include "example_env.hpp"
 

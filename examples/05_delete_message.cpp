@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 5: delete one message by id; any id is safe, it is percent-encoded as one path segment.
 #include "example_env.hpp"
 

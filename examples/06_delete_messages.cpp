@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 6: clear a conversation's history.
 #include "example_env.hpp"
 

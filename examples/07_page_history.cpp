@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 7: walk a whole history, oldest first, without missing or repeating a message; a deadline per call
 // composes from outside through call_options (or asio's cancellation).
 #include "example_env.hpp"

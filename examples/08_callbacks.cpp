@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 8: no coroutines. Every operation takes a completion handler; chain calls from handlers. The
 // diagnostics of a call go to a `diagnostics` object that must live until its handler runs.
 #include "example_env.hpp"

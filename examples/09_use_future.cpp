@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 9: a plain thread calls the client with futures while the io_context runs on another thread.
 // use_future's handler has no executor, so the call runs on the client's; get() rethrows a failure as
 // boost::system::system_error (its code() is the same error_code the other forms give).

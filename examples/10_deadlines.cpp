@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 10: three ways to bound a call in time. call_options::total_timeout is the client's own deadline (it
 // spans pool wait, attempts and backoffs, and fails with deadline_exceeded); from outside, any cancellation
 // works: a parallel group racing the call against a timer, or the `||` of awaitable operators. Cancelling a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 11: an observer sees every attempt (and every wait at an app's gate) without a logging dependency:
 // here, one JSON line per attempt on stderr. It runs on the request path, on the call's executor, possibly on
 // several threads at once: keep it quick, thread-safe, and never throwing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 12: dispatch a small campaign through the library (smooch::dispatch): each line is delivered once, the
 // journal survives a crash, and running this program again resumes instead of sending twice.
 #include "example_env.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Shared by the examples: builds client_params from the environment, so every example runs against
 // smooch-mock or the real API unchanged:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Starts the smooch-mock program over TLS on a port the OS picks, runs each example against it, stops it.
 # Usage: run_examples.sh SMOOCH_MOCK EXAMPLE...
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-bench-curl-peer: the reference client for `smooch-bench --compare`. It sends the same requests as
 // smooch-bench (same path, JSON body, headers), with the same number of calls in flight, the same connection
 // cap, the same loop (closed, or open at --rate with latency from each intended start) and the same bounds

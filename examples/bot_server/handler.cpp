@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // webhook_handler (handler.hpp). Nothing here waits: the answer goes out before any reply is sent, so Smooch
 // never times out on us (its limit is 20 s) and never redelivers because we were slow.
 

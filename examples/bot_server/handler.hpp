@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What the bot does with one webhook request, decided at once: check the key, parse, de-duplicate, start the
 // replies in the background, and answer. Statuses follow the redelivery rules of reference.md §10: 200 when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Lesson 8 (a program of its own): a bot, the other half of a Smooch integration. It receives webhooks on an
 // async Beast server and answers through the Conversation API, on one io_context shared with the client.
 //

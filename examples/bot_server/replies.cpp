@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // replier (replies.hpp): typing indicator, reply, typing indicator, each call's failure logged and counted.
 
 #include "replies.hpp"

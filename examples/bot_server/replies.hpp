@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The bot's only dealings with the Conversation API (the "repository" of the anchor example): for each new
 // user message, in the background, typing:start, the reply, typing:stop. Runs on the io_context of the server

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The listener and the sessions (server.hpp). Each connection is one coroutine: read a request (bounded in size
 // and time), hand it to the handler, write the answer, repeat while the client keeps the connection alive.
 

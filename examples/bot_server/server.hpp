@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The HTTP side of the bot: a Beast HTTP/1.1 listener and one coroutine per connection, with the limits a
 // server facing the Internet needs. It knows nothing of Smooch: each complete request goes to a handler that

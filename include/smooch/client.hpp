@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // smooch::client: credentials, connection pool, retries and rate limits for one API origin.
 // The typed operations live in <smooch/conversation_api.hpp>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The six Conversation API operations, and a walk over a whole conversation.
 //

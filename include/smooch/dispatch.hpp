@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // smooch::dispatch: bulk dispatch of a campaign (one message per line) that delivers each line once, survives a
 // crash at any moment and resumes where it stopped. The journal (SQLite, WAL) is the only state that survives.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Errors: error_code categories per source, plus diagnostics that explain them.
 //

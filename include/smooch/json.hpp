@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Boost.JSON conversions of every model, both ways.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The data model of the Conversation API v1.1 (docs/api-facts.md, "Models").
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A request budget shared beyond this process: several dispatchers (or servers) that send to one app on
 // different machines must together stay under the app's rate limit. Set client_params::rate_source; the

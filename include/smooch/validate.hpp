@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Request validation before sending: each rule docs/api-facts.md lists, with an error naming the field.
 // Where the documentation is unsure, the request is accepted and the server decides.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The receiving half of a Smooch integration: the v1.1 webhook payloads (reference.md §10), the check of the
 // shared secret Smooch sends in `X-API-Key`, and a de-duplicator for redelivered webhooks. docs/webhooks.md

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Building each operation's request, and running a call through the pipeline into its typed result.
 
 #include "api/call.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // One API call, owned and ready to run: what every operation builds from its arguments (path, query, validated
 // body) before anything is sent, and the coroutine that runs it through the pipeline and reads its result.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch::conversation_api: the public operations over detail::call. The async_X forms spawn the call's
 // coroutine on the handler's executor and complete the type-erased handler; the awaitable forms run it directly
 // in the caller's coroutine (no spawn, no handler: the fast path) and throw smooch::error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // walk_history: pages of get_messages over a whole conversation, without skipping or repeating a message.
 
 #include "api/call.hpp"

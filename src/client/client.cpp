@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch::client: builds the layers from client_params and exposes counters and shutdown.
 
 #include "client/client_impl.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A client's internals: the composition root of the layers (docs/architecture.md). Shared by the client object
 // and every call in flight, so the client may be destroyed while calls finish.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The client's counters (smooch::counters), updated by the pipeline and the transport from any thread.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "detail/http_status.hpp"
 #include <smooch/error.hpp>
 #include <smooch/version.hpp>

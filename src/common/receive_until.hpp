@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Waiting on a channel with a deadline and the caller's cancellation: how the pool queue and host-name lookups
 // wait. A plain timer that posts into the channel is cheaper than racing two operations, and works for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Authorization header: Basic, a ready-made bearer token, or a JWT signed (and re-signed) here.
 
 #include "credentials/authorizer.hpp"

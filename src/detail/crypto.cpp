@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "detail/crypto.hpp"
 
 #include <openssl/crypto.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Small OpenSSL-backed helpers shared by the client (JWT signing, basic auth) and smooch-mock (verification).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "detail/json_string.hpp"
 
 #include "detail/utf8.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The one JSON string writer, shared by the models' serializer and smooch-mock's responses.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Percent-encoding of path segments and query values (RFC 3986 §2.1), shared by the client (request targets)
 // and smooch-mock (routing, next/previous URLs). The encoding itself is Boost.URL's.

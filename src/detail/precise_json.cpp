@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The correctly rounded JSON reader (see precise_json.hpp), and the search for non-finite numbers.
 
 #include "detail/precise_json.hpp"

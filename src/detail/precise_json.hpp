@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // JSON text to a boost::json::value with correctly rounded numbers. Boost.JSON 1.81 converts decimal text to
 // double with a fast algorithm that is sometimes one ulp off, which would break parse(serialize(x)) == x;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The one token bucket, shared by the client's per-app rate limit (rate_gate) and smooch-mock's rate limiter.
 // Sans-I/O: time is passed in. A value type: callers may try a change on a copy and commit it by assignment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The one UTF-8 validator (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), shared by the
 // models (parse errors, request validation) and smooch-mock (ids and bodies written back as JSON).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The campaign file source and the line parser. The file is read twice: once to hash and count it (so the journal
 // can refuse another campaign before anything is sent), then streamed line by line; neither pass holds more than a
 // buffer.

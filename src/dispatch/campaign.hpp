@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Campaign lines: the file source (digest pass, then streamed), and parsing one line into what is posted.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "dispatch/client_calls.hpp"
 
 #include <smooch/dispatch.hpp>

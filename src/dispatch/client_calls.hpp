@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Every call the dispatcher makes to smooch::client, in one place: when the try_ forms give way to completion-token
 // operations with a diagnostics& out-parameter, this file is the only one that changes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "dispatch/committer.hpp"
 
 #include <boost/asio/post.hpp>

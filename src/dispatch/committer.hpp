@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Group commit: the journal's own thread takes every op queued since its last transaction (up to batch_max) and
 // commits them together, then posts the outcomes back to the run's executor. While one transaction is on its way

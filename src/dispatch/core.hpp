@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The dispatcher's decisions, sans-I/O (no socket, no SQLite, no clock of its own): what a post's answer means for
 // its line, what follows reading back, when the campaign must stop, what a resumed run does with each line.

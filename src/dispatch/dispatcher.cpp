@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The dispatcher: the glue between the source, the journal's group commit, the client and the reconciler. Every
 // decision comes from core.hpp and reconcile.hpp; this file only waits, calls and records.
 //

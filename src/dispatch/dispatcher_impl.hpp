@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The dispatcher's state, shared by dispatcher.cpp (reader, senders, commits) and reconciler.cpp (reading back).
 // Everything here runs on the run's executor (one thread), except `counters`, which counters() reads from anywhere.

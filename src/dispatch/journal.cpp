@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The journal over SQLite. WAL mode, so `status` reads while a run writes; `synchronous` as the run asks (FULL by
 // default: a commit is on disk before the intent counts, see docs/dispatch.md "Durability"). One writer: the run
 // holds an flock on "<journal>.lock" for its whole life (SQLite's own locks last one transaction only).

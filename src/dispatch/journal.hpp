@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The journal: one SQLite file per campaign (WAL mode), the only state that survives a crash. Used from one thread
 // at a time (the run's thread before and after the run, the committer's thread during it). Schema and state machine:

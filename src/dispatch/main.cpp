@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-dispatch: runs a campaign file through smooch::dispatch (docs/dispatch.md).
 //
 // Exit status: 0 every line ended (delivered, failed or rejected); 1 the run stopped early or could not start

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "dispatch/progress_bar.hpp"
 
 #include <sys/ioctl.h>

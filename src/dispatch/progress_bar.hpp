@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The program's progress line for a terminal: done/total, rate, ETA, failed, unknown, fitted to the width.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Reading back, sans-I/O: the pages of one user's conversation from shortly before the oldest intent forward, and
 // which of the lines we look for they hold. One reconcile_walk covers every unknown line of one (app, user) that was

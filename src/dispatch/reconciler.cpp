@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reading back: after an unknown outcome (or on a crashed run's journal) wait the settle delay, then read the user's
 // conversation from shortly before the oldest intent forward and look for the keys. Found: delivered, with its `_id`.
 // Not found: the post was not stored, and the line is sent again (the journal records both decisions). Reads go

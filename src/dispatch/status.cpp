@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The journal as a reader sees it: `status` (also while a run holds it) and the --failures file.
 
 #include "dispatch/journal.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // /_admin/* (admin.hpp).
 
 #include "mock/admin.hpp"

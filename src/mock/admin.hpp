@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // /_admin/*: the record, fault rules, reset, rate limit and connection settings at run time (docs/mock.md
 // "Admin endpoint"). Not authenticated, recorded, faulted nor rate limited.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Text codecs only smooch-mock needs (codec.hpp).
 
 #include "mock/codec.hpp"

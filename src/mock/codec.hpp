@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Text codecs that only smooch-mock needs: numbers and `received` stamps written by hand (responses are
 // serialized without a JSON tree), the before/after cursor, query parameters, and the split of a posted JSON

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock's sans-I/O core, the glue: construction and setters, and engine::handle(), which runs a request
 // through the concerns in their documented order (engine_state.hpp lists the files). No Asio here.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Inside smooch::mock::engine: its state (opaque in <smooch/mock/engine.hpp>) and the context of one request,
 // shared by the engine's translation units, one per concern:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fault rules: the grammar (parse_fault), the checks of rules built in code, matching, and the answer a fault
 // gives. docs/mock.md "Faults" documents each rule.
 

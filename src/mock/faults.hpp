@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Fault rules inside the engine: their checks, which rule fires for a request, and the answer it gives.
 // (The grammar itself is the public parse_fault().) docs/mock.md "Faults".

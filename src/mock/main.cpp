@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock: the program. Parses argv by hand (no Boost.Program_options in our dependency set), runs the
 // server on one thread and stops on SIGINT/SIGTERM.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The six operations and the conversation state they change (operations.hpp).
 
 #include "mock/operations.hpp"

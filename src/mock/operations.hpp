@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The six operations on the conversation state, called once the request is routed, authorized, within the
 // rate limit and its body valid. Each fills ctx.out and returns true if it succeeded (the state changed for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The record: its helpers (public in <smooch/mock/server.hpp>) and its JSON form, GET /_admin/record.
 
 #include <smooch/mock/server.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // How smooch-mock reads a request: the parser's limits and the engine's view of the parsed request. Shared by
 // mock/server.cpp and the mock_request fuzz target (test/fuzz/), so the fuzzer parses exactly as the server does.

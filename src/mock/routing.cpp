@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Routing, authentication and authorization, and the per-app rate limit (routing.hpp).
 
 #include "mock/routing.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What the engine decides before a request's body matters: the route, who is calling (401/403) and the
 // per-app rate limit (429). docs/mock.md "Routes", "Authentication and authorization", "Rate limit".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch::mock::server: the socket side. One coroutine per connection reads requests with Beast's parser,
 // asks the engine what to answer and writes a response serialized by hand into a reused buffer. The only
 // Asio/Beast-heavy translation unit of the mock.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // generate_tls(): a throw-away CA and a server certificate for smooch-mock (OpenSSL 3, no Asio).
 
 #include <smooch/mock/server.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The API's semantic checks of request bodies (validation.hpp). Where the reference is unsure (enum values,
 // mediaType, channel-specific limits), the request is accepted.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The API's semantic checks of request bodies (docs/api-facts.md#models, docs/mock.md "Validation"). Written apart from
 // the client's validate() on purpose: the mock is an independent oracle for it. Each check returns the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // webhook_sender (webhook_sender.hpp): one coroutine per delivery, one connection per attempt. Each attempt
 // shares its sockets and timer with the watchdog that ends it after attempt_timeout, through a shared state, so
 // a timer that fires as the attempt ends never touches a finished frame.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The Asio side of webhooks: takes deliveries from the engine's outbox and POSTs them over http or https, one
 // connection per attempt, each attempt bounded by webhook_params::attempt_timeout, retried as the engine decides.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Webhooks inside the engine (webhooks.hpp): settings and their checks, payloads written by hand (the mock never
 // uses the library's models: it is an oracle for the webhook parser too), the outbox, the retry decision.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Webhooks inside the engine (sans-I/O): the settings, the outbox of payloads the operations produce, the trigger
 // filter, the duplicate fault, and the record of attempts with the retry decision. The HTTP(S) POSTs are the

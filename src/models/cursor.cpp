@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // format_cursor(): a `received` double as a before/after query value.
 
 #include <smooch/models.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The field tables: each model lists its JSON keys once (fields_of<T>), and every reader and writer of the
 // models walks that table, so a key can never be read under one name and written under another.

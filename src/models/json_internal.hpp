@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What the library's other layers need of the models' JSON code beyond <smooch/json.hpp>.
 

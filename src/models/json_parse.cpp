@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse<T>(): JSON text to a model. The text is read straight into the model: the parser's events fill members
 // as they arrive, with no intermediate tree. The typing rules and error texts are the tree reader's (scalars go
 // through read() of json_read.hpp), and a type error is reported only once the whole text has proved to be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // from_json(): a boost::json::value to a model, by the tree reader of json_read.hpp.
 
 #include "models/json_read.hpp"

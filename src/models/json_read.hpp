@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The tree reader's parts: read() of every member type from a boost::json::value, with the JSON path kept for
 // the error message. from_json() (json_read.cpp) is built on them, and the streaming reader (json_parse.cpp)

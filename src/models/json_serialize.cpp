@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // serialize(): JSON text straight from the models, walking the same field tables as to_json() (json_write.cpp):
 // no intermediate tree. Same rules: known keys in table order, absent optionals and non-finite doubles left
 // out, then `extra` keys that do not collide with a written known key.

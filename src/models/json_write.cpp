@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // to_json(): a model to a boost::json::value, walking the field tables. Known keys in table order, absent
 // optionals and non-finite doubles left out, then `extra` keys that do not collide with a known key.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Request validation (see <smooch/validate.hpp> and docs/models.md for the list of rules).
 //
 // Each rule comes from docs/api-facts.md ("Models", with its sources). A required string must be present and non-empty: an empty

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // validate() in two halves, for the API layer: it serializes the body anyway, so it checks UTF-8 once, on
 // the text it sends.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Backoff delays, drawn from an injected random generator so tests can fix them.
 

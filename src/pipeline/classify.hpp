@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The failure table of docs/retries.md: what one attempt was, and what that means for
 // retrying. Pure functions of the attempt.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The request pipeline's loop: admission at the app's gate, attempts through the transport, the retry decision,
 // waits, and what the caller is told (docs/retries.md).
 

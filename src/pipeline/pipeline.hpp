@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The request pipeline: per-app admission, the retry loop, the one deadline, counters and diagnostics, around
 // a transport (docs/retries.md). Every decision is made by the sans-I/O pieces next to this file; execute() only

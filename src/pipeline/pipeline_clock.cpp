@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "pipeline/pipeline_clock.hpp"
 
 #include <boost/asio/as_tuple.hpp>

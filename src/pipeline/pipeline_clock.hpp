@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The pipeline's time, injectable (as google-cloud-cpp's retry loop takes a Sleeper "to verify in tests"):
 // production uses steady_clock and an Asio timer; the unit tests of the pipeline use a fake that jumps.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Per-app admission (docs/retries.md, "The per-app gate"): the pause after 429s, the ramp that reopens it, and
 // the optional client-side token bucket; plus the table of gates. Sans-I/O: time and randomness are passed in.

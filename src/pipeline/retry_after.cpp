@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Retry-After parsing (RFC 9110 §10.2.3): delta-seconds or an HTTP-date in any of its three forms.
 
 #include "pipeline/retry_after.hpp"

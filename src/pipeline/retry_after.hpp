@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Retry-After (RFC 9110 §10.2.3), parsed once, in the transport: the gate and the retry decision both use it.
 

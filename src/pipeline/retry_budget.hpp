@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The retry budget: a sick server is not hammered by every call retrying at once.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The decisions of one call's retry loop, without I/O: each attempt's result and the current time in, what to do
 // next out.

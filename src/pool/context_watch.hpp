@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Tells the pools that hold connections of an execution context when that context is destroyed, so that its
 // idle connections (whose sockets belong to it) close while it is still whole, instead of dangling until the

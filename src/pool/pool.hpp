@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The pool's I/O driver: leasing (FIFO waiters with a deadline and the caller's cancellation), returning, and
 // one attempt on a pooled connection. The bookkeeping is pool_state's (sans-I/O); this adds the waits.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Sans-I/O bookkeeping of one connection pool: a hard cap on connections, FIFO waiters with a bound, and
 // idle connections with their last-use time, partitioned by execution context. Conn, Waiter and Key are opaque

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Opening a connection: DNS (cached), TCP to each address under one deadline, the TLS handshake.
 
 #include "transport/https_connector.hpp"

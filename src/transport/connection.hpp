@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // One pooled connection: an Asio TCP socket, for https:// an OpenSSL SSL object over our cipher buffers, and
 // the deadline that bounds each phase (connect + handshake, or one exchange) with one timer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One HTTP/1.1 exchange on an open connection: the request written by hand into one buffer, the response read
 // by a Beast parser that keeps only what the client uses.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What the pool asks of a connection to one origin: open it (DNS, TCP, TLS handshake), and run one HTTP/1.1
 // exchange on it. connect.cpp and exchange.cpp define the two halves.

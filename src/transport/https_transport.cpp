@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The pool over HTTPS connections: the one instantiation of basic_pool in the library.
 
 #include "transport/https_transport.hpp"

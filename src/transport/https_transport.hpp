@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The production transport: HTTP/1.1 over TLS (or plain, for loopback) to one origin, through a pool.
 

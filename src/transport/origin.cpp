@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // client_params::base_url, checked once at construction.
 
 #include "transport/origin.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Where the client connects: client_params::base_url parsed and checked.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "transport/response_reader.hpp"
 
 #include <boost/beast/http/basic_parser.hpp>

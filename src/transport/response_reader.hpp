@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Framing one HTTP/1.1 response out of a byte stream, sans-I/O: the exchange feeds it what it reads, a unit test
 // and a fuzz target feed it bytes. Interim 1xx responses other than 101 are skipped (RFC 9110 §15.2: a client

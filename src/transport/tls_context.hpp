@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The TLS side of one origin: the SSL_CTX built from tls_params (trust, TLS 1.2+, verification), a new SSL
 // object per connection (SNI, host-name or IP check, our cipher-buffer BIO) and session resumption.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // OpenSSL driven through our own ciphertext buffers: OpenSSL reads and writes two buffers of the connection
 // through a BIO of ours, and the connection moves them to and from the socket with Asio. A request then costs

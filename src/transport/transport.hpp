@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The contract between the request pipeline and the transport: one request, one attempt, and the two moments
 // at which the pipeline acts inside an attempt. Beast-free and Asio-light, so the pipeline (and its unit tests,

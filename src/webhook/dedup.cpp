@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // webhook_deduplicator: message ids seen within a window, oldest first, bounded in count.
 
 #include <smooch/webhook.hpp>

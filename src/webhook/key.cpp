@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // check_webhook_key(): the X-API-Key header against the webhook's shared secret (reference.md §10).
 
 #include <smooch/webhook.hpp>

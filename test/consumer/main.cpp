@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Builds against an installed smooch: a model round trip through the public API (smooch::smooch), an in-process
 // smooch-mock (smooch::mock) that starts on an OS-chosen port and answers one request, and a three-line campaign
 // dispatched to it through smooch::dispatch (its SQLite journal in a temporary file).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Runs smooch-dispatch as a child process: spawn with output to a file, wait with a bound, SIGKILL.
 

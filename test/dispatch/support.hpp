@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Shared by the dispatch tests: temporary journals, campaigns, and the check that the mock's record and the journal
 // agree line by line (every line's message stored exactly once, with the id the journal holds).

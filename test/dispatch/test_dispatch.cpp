@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch::dispatch over the client against an in-process smooch-mock over TLS on loopback: delivery exactly once,
 // reading back after unknown outcomes, recovery of a crashed run's journal, early stop on a failing configuration,
 // stop and resume, and every bad journal refused with a clear error.

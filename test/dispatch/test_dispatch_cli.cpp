@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-dispatch as a user runs it: help, usage errors, bad campaign files, --failures, two runs on one journal,
 // status during a run, Ctrl-C, and a server that never answers. Each bad input must give a clear error and lose
 // nothing.

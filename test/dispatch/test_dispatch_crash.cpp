@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Crash injection: smooch-dispatch (the program) is killed with SIGKILL at seeded random moments while smooch-mock,
 // hosted here on its own thread (so it keeps its state across the dispatch processes), resets connections after and
 // before applying posts, answers 503 and 429. Each kill is followed by a rerun on the same journal until one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # The README's first C++ block must be examples/00_quickstart.cpp, byte for byte: the snippet a newcomer copies
 # is the program CI builds and runs against smooch-mock.
 file(READ ${README} readme)

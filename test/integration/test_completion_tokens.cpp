@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Every operation with every kind of completion token, from two io_contexts, one of which stops: what a server
 // that embeds the client (callbacks, futures, deferred compositions, an io_context per thread) relies on.
 

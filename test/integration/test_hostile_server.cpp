@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client against servers that answer oddly but legally (interim responses), or in ways that leave the
 // outcome in doubt (an unreadable 2xx, a reset before a 404): each must be reported truthfully, and never as
 // something a caller would re-send and so duplicate.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock over the wire: Basic and JWT authentication, appUser scope, the order of auth and rate limit.
 
 #include "wire.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Credentials and paths for smooch-mock's tests, built with OpenSSL directly: independent of the library's
 // crypto and percent helpers, which the mock itself uses to check them. No Asio: the engine's unit tests

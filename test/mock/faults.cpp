@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock over the wire: what each fault action does to the connection and the response, per-connection
 // faults (close after N requests, idle timeout). The grammar and matching rules: test/unit/mock_engine.
 

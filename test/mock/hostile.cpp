@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock over the wire against hostile clients: odd ids, garbage, slowloris, oversized and chunked bodies,
 // clients that never read, pipelining, connection limits, bad parameters.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The smooch-mock program: started with options, it prints its "listening on" line, serves what they ask for
 // and stops cleanly on SIGINT/SIGTERM; usage errors exit 2. Needs SMOOCH_MOCK_EXE, the program's path.
 

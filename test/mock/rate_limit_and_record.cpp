@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock over the wire: the rate limit's 429 and refill, the record and the admin endpoint.
 
 #include "wire.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock over the wire: TLS, the six routes, state, pagination, validation and HEAD.
 
 #include "wire.hpp"

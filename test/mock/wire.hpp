@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What smooch-mock's over-the-wire tests share: a server on its own thread, a raw Beast client over TLS on
 // loopback (never our client library, so the two cannot share a misunderstanding of the API) and checks of

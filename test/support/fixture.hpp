@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Runs a client test coroutine against an in-process smooch-mock over TLS on loopback.
 // Deterministic: the OS picks the port, nothing sleeps, and a guard timer bounds every test.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A plain-HTTP server on loopback (the client accepts http:// for loopback) that answers requests from a script:
 // each request, in arrival order, gets the next step's bytes, or has its connection reset. Hostile and odd

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client on multi-threaded executors, for ThreadSanitizer (the tsan preset runs this file): calls from
 // four threads at once, and the paths that make a connection's deadline act while its call runs on another
 // thread: 1 ms attempt timeouts, cancellations, the 429 gate, retries and shutdown().

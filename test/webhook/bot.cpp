@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The bot example (examples/bot_server) as a program, the way it is deployed: its flags, the status of every
 // kind of bad request, replies through the smooch-mock program (the example's CI run), replies in flight
 // finished after SIGINT, and the end-to-end test: 200 users at once, webhooks duplicated and failed on purpose,

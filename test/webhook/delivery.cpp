@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // smooch-mock delivering webhooks over the wire (the in-process server, a scripted target): the request, the
 // retries and their intervals, what is never retried, timeouts, unreachable and https targets, the duplicate and
 // failure faults, the in-flight bound, changing the target at run time.

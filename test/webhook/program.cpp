@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The smooch-mock program's webhook flags, used as a user would: a delivery to a target started with --webhook,
 // --help, and every bad value refused with exit 2 and an error naming the flag, never echoing the secret.
 

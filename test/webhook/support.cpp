@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Definitions of support.hpp.
 
 #include "support.hpp"

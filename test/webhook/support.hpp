@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What the webhook tests share: a scripted webhook target (a Beast server on its own thread that records every
 // request and answers as told, or never), a child process with its stdout and stderr captured (the programs are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The sans-I/O core of smooch-mock: routing, auth, rate limit, fault decisions, state and record.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // smooch-mock: a stateful, Smooch-compatible (REST v1.1 Conversation API) server for tests.
 //

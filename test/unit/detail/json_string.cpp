@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // detail::append_json_string: JSON's escapes, UTF-8 kept as it is, and each way of writing a byte that is not
 // UTF-8; checked against Boost.JSON's parser and a byte-by-byte writer written from RFC 8259 §7.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A straightforward UTF-8 decoder written from RFC 3629's table (§4), for the codecs' tests to be checked
 // against: no overlong forms, no surrogates, nothing above U+10FFFF.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // detail::invalid_utf8_at and detail::utf8_sequence_length: RFC 3629's well-formed and malformed forms, and
 // agreement with a reference decoder over every short string of boundary bytes.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Parsing one campaign line: what is accepted, how the key reaches metadata, and a clear reason for each bad line.
 
 #include <boost/test/unit_test.hpp>

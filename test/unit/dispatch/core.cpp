@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What each post answer means for its line, what follows reading back, when a campaign stops early, and what a
 // resumed run does with each journal state.
 

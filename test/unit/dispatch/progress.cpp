@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The progress line fits the terminal: never more than width - 1 columns, the bar goes first when it is narrow.
 
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reading back: where the walk starts, how it pages, what it finds, and that a page boundary inside a group of
 // messages sharing one `received` loses none of them.
 

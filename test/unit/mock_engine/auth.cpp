@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Authentication and authorization: Basic, JWT (HS256) and its failures, app keys, appUser scope.
 
 #include "engine_test.hpp"

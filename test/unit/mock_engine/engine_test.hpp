@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Drives smooch::mock::engine::handle() with http_request values, the way smooch::mock::server does after
 // parsing a request, but without sockets: each request's arrival time is given (t0 + an offset), so the rate

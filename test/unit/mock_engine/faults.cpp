@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fault rules: the grammar, which requests a rule matches (skip, count, probability drawn from the seeded RNG),
 // where faults sit in the order of checks, and the answer each action gives. What the actions then do to the
 // connection is the transport's (test/mock/faults.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Stored messages: whatever is posted, responses stay valid JSON holding exactly the posted members; and the
 // mock's own text codecs behind them (mock/codec.hpp): `received` stamps, cursors, members split as written.
 

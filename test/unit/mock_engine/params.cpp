@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the engine refuses: server_params (which the server's constructor passes to it), rate limits and fault
 // rules given in code, and timeouts set at run time. A refused change leaves the engine as it was.
 

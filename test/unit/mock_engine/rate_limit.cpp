@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The per-app rate limit: a token bucket (detail/token_bucket.hpp) fed with the requests' arrival times, so
 // every 429 and Retry-After here is exact.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The record: counters, the request list with the given arrival times, conversations, and its JSON form.
 
 #include "engine_test.hpp"

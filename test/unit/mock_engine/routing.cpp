@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Routing: ids percent-decoded segment by segment, bad escapes, what is no route, the query parameters.
 
 #include "engine_test.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the engine decides about webhooks (docs/mock.md "Webhooks"), driven without sockets or a clock: requests
 // go through engine::handle() and attempts are reported with webhook_attempt_done(), as the server's sender does.
 

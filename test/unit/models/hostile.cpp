@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Malformed and hostile input: nothing crashes, nothing defaults silently, every error names where it is.
 
 #include <smooch/json.hpp>

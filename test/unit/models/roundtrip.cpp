@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Round trips over generated models: model -> serialize -> parse -> the same model. A seeded generator makes
 // optional fields present or absent, unknown keys in `extra`, unknown enum strings, arbitrary finite doubles
 // (every bit pattern, to catch any lost digit), 64-bit integers at their limits and nested quoted messages.

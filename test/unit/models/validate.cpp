@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // validate(): one passing and one failing case per rule; a failure is client_errc::invalid_request with a
 // message "<field path>: <rule>" naming the field.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The documented wire examples (docs/api-facts.md, "Responses", and the error body of "Errors"): each parses into the right model and
 // re-serializes to equivalent JSON. Also format_cursor().
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The sans-I/O decisions of the pipeline: the failure table, backoff, Retry-After, budget, the per-app gate and
 // the retry state. Time is passed in.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // pipeline::execute, the retry loop's glue, over a scripted fake transport and a fake clock: token refunds,
 // gate re-admission, cancellation at each wait and inside an attempt, the counters per reason, and what the
 // caller is told. No sockets, no real time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // basic_pool, the pool's I/O driver, with a fake connection, a manual timer and a manual clock: every branch
 // of leasing (reuse, open, queue, deadline, cancellation at each wait, shutdown, dead connections, eviction)
 // and of one attempt on a pooled connection, without sockets or real time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Time under a test's control, for unit tests of the I/O drivers (pool, pipeline) without real timers:
 // a clock that only moves when told, and a timer whose handlers run when the clock passes their expiry.

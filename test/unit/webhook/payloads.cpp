@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Webhook payloads: the v1.1 shapes of reference.md §10 (and the trigger payloads of the v1 docs it cites) parse
 // into the models with nothing lost; generated payloads round-trip; hostile input gives errors that name the
 // JSON path, never a crash or a silent default.

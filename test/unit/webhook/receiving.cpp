@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // check_webhook_key() and webhook_deduplicator: the two decisions a receiver makes before it parses anything
 // (is it Smooch?) and after (did I handle this already?). Time is passed in: no clock, no sleep.
 
