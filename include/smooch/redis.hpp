@@ -91,6 +91,7 @@ struct rate_source_stats {
 
 class rate_source final : public smooch::rate_source {
 public:
+    /// Its socket and timers live on `ex`: destroy the last copy (client_params too) before the io_context.
     /// Fails with redis_errc::bad_url or client_errc::invalid_configuration (rate <= 0, share out of (0, 1]).
     static std::shared_ptr<rate_source> create(boost::asio::any_io_executor ex, rate_source_params p, error_code& ec);
     ~rate_source() override;

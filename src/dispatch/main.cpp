@@ -485,6 +485,10 @@ int run_command(const options& o)
 
     asio::io_context io(1);
     std::shared_ptr<smooch::redis::rate_source> shared_budget;
+    struct budget_release {  // cp outlives io: its copy of the source must go first (its socket is on io)
+        smooch::client_params& cp;
+        ~budget_release() { cp.rate_source.reset(); }
+    } release_budget{cp};
     if (!o.redis_url.empty()) {
         smooch::redis::rate_source_params rp;
         rp.url = o.redis_url;
