@@ -114,17 +114,16 @@ parser::step parser::parse(std::size_t& at, value& out, unsigned depth)
         at = after;
         return step::done;
     };
+    // A reply whose whole value is its line's text.
+    auto text_line = [&](T kind) {
+        out.kind = kind;
+        out.str.assign(line);
+        at = after;
+        return step::done;
+    };
     switch (tag) {
-    case '+':
-        out.kind = T::simple;
-        out.str.assign(line);
-        at = after;
-        return step::done;
-    case '-':
-        out.kind = T::error;
-        out.str.assign(line);
-        at = after;
-        return step::done;
+    case '+': return text_line(T::simple);
+    case '-': return text_line(T::error);
     case ':':
         out.kind = T::integer;
         if (!to_int(line, out.integer)) return step::bad;
@@ -148,16 +147,8 @@ parser::step parser::parse(std::size_t& at, value& out, unsigned depth)
         out.integer = line == "t";
         at = after;
         return step::done;
-    case ',':
-        out.kind = T::dbl;
-        out.str.assign(line);
-        at = after;
-        return step::done;
-    case '(':
-        out.kind = T::big_number;
-        out.str.assign(line);
-        at = after;
-        return step::done;
+    case ',': return text_line(T::dbl);
+    case '(': return text_line(T::big_number);
     default: return step::bad;
     }
 }
