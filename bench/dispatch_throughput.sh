@@ -9,7 +9,8 @@
 #
 # DELAY_MS > 0 holds every post's answer that long in the mock (a server farther away than loopback).
 # smooch-dispatch's rate counts its whole run (digest pass, journal open, every commit, fully durable:
-# --synchronous full); smooch-bench's counts its send phase.
+# --synchronous full); smooch-bench's counts its send phase. CPU per message: smooch-bench's process (its one
+# thread), smooch-dispatch's process (the run's thread and the journal's) and the journal's thread alone.
 set -euo pipefail
 build=${1:-build/release}
 N=${N:-200000} ROUNDS=${ROUNDS:-3} C=${C:-64} K=${K:-16} USERS=${USERS:-100} DELAY_MS=${DELAY_MS:-0}
@@ -35,21 +36,29 @@ start_mock() {
   read -r -t 30 line <&3 || { echo "smooch-mock did not start"; exit 1; }
   url=${line#listening on }
 }
-field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
+field() { grep -o "\"$1\":[0-9.eE+-]*" | head -1 | cut -d: -f2; }  # the first: smooch-bench's JSON has a peer's too
 
 campaign "$dir/c.jsonl" "$N"
 start_mock
 common=(--url "$url" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --concurrency "$C" --connections "$K")
 echo "server: smooch-mock program at $url (delay ${DELAY_MS} ms); $N messages to $USERS users, C=$C, K=$K; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %14s %14s %8s\n' round "bench msg/s" "dispatch msg/s" ratio
+printf '%-6s %12s %12s %7s %12s %14s %14s\n' round "bench msg/s" "disp. msg/s" ratio "bench us/msg" "disp. us/line" "journal us/line"
 ratios=()
 for r in $(seq "$ROUNDS"); do
-  b=$("$bench" "${common[@]}" --messages "$N" --users "$USERS" --json --no-verify-delivery | field messages_per_s)
-  rm -f "$dir"/j.db*
-  d=$("$dispatch" run "$dir/c.jsonl" --journal "$dir/j.db" "${common[@]}" --app app_bench --json | field posts_per_s)
+  # The mock's store grows with every round: who goes first alternates, so neither always meets the larger one.
+  run_bench() { bj=$("$bench" "${common[@]}" --messages "$N" --users "$USERS" --json --no-verify-delivery); }
+  run_dispatch() {
+    rm -f "$dir"/j.db*
+    dj=$("$dispatch" run "$dir/c.jsonl" --journal "$dir/j.db" "${common[@]}" --app app_bench --json)
+  }
+  if ((r % 2)); then run_bench; run_dispatch; else run_dispatch; run_bench; fi
+  b=$(field messages_per_s <<<"$bj") d=$(field posts_per_s <<<"$dj")
+  bcpu=$(field process_cpu_us_per_message <<<"$bj")
+  dcpu=$(awk -v c="$(field cpu_ms <<<"$dj")" -v n="$N" 'BEGIN { printf "%.1f", c * 1000 / n }')
+  jcpu=$(awk -v c="$(field journal_cpu_ms <<<"$dj")" -v n="$N" 'BEGIN { printf "%.1f", c * 1000 / n }')
   ratio=$(awk -v a="$d" -v b="$b" 'BEGIN { printf "%.3f", a / b }')
   ratios+=("$ratio")
-  printf '%-6s %14.0f %14.0f %8s\n' "$r" "$b" "$d" "$ratio"
+  printf '%-6s %12.0f %12.0f %7s %12.1f %14s %14s\n' "$r" "$b" "$d" "$ratio" "$bcpu" "$dcpu" "$jcpu"
 done
 printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "ratio dispatch/bench: min %s median %s max %s\n", a[1], a[int((NR + 1) / 2)], a[NR] }'
 

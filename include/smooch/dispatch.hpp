@@ -142,8 +142,8 @@ struct dispatch_params {
     /// Posts in flight at once. Default 64 (smooch-bench's default, enough to saturate one origin's pool).
     std::size_t concurrency = 64;
     /// Lines whose intent is recorded ahead of a free sender, so the journal's commits overlap the posts instead
-    /// of delaying each one (a batch gathers for batch_latency, then waits for its fsync). 0 (default): 4 x
-    /// `concurrency`. After a crash these are reconciled like lines in flight (they are recorded as possibly
+    /// of delaying each one (a batch gathers for batch_latency, then waits for its fsync). 0 (default): 8 x
+    /// `concurrency`, enough for a batch of 10 ms plus its fsync at 20 000 lines/s with the default concurrency. After a crash these are reconciled like lines in flight (they are recorded as possibly
     /// sent); reads are per user, so a larger window costs few reads on recovery, and never a duplicate.
     std::size_t intent_window = 0;
     /// Wait after an unknown outcome (or after starting on a crashed run's journal) before reading the
@@ -168,9 +168,10 @@ struct dispatch_params {
     /// Largest transaction of the journal's group commit, in operations (intents and results). Default 4096.
     std::size_t batch_max = 4096;
     /// How long the journal gathers ops after the first one before committing them together (one fsync for all).
-    /// Default 2 ms: long enough that a fast fan-out writes hundreds of lines per fsync (a transaction rewrites
-    /// whole 4 KiB pages, so small ones multiply what is written), short against a post's round trip.
-    std::chrono::microseconds batch_latency = std::chrono::milliseconds(2);
+    /// Default 10 ms: a fast fan-out writes hundreds of lines per fsync (a transaction rewrites whole 4 KiB pages
+    /// and pays a syscall per page, so small ones multiply the journal's CPU: 2 ms cost 1.5x as much in
+    /// bench/RESULTS.md), and it only delays a line's first post, never the fan-out (see intent_window).
+    std::chrono::microseconds batch_latency = std::chrono::milliseconds(10);
     journal_sync synchronous = journal_sync::full;
     /// Testing: PRAGMA max_page_count (journal pages of 4 KiB), to simulate a full disk. 0 (default): no limit.
     std::uint64_t journal_max_pages = 0;
@@ -217,6 +218,8 @@ struct run_summary {
     std::uint64_t recovered = 0;            ///< Lines a crashed run had left possibly sent.
     std::chrono::milliseconds recovery{0};  ///< Time taken to settle them (settle delay + reads).
     std::uint64_t recovery_reads = 0;       ///< get_messages calls that settling them took.
+    /// CPU time (user + system) of the journal's thread: SQLite, its writes and fsyncs. What the journal costs.
+    std::chrono::microseconds journal_cpu{0};
 };
 
 /// Runs a campaign over a client. One dispatcher per run; the journal is locked while it exists (a second

@@ -5,6 +5,8 @@
 
 #include "dispatch/campaign.hpp"
 
+#include "models/validate_internal.hpp"
+
 #include <smooch/json.hpp>
 #include <smooch/validate.hpp>
 
@@ -235,7 +237,9 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
     p.key = key ? std::move(*key) : default_key(campaign_id, line);
     (*p.body.metadata)[key_field] = p.key;
     diag.clear();
-    if (validate(p.body, diag)) return reject("message." + diag.message);
+    // The fields only: the text was valid JSON, so its strings are valid UTF-8 (boost::json checks), and so is the
+    // key added to them. The client checks the serialized body again when it posts.
+    if (smooch::detail::validate_fields(p.body, diag)) return reject("message." + diag.message);
     return p;
 }
 

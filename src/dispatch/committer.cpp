@@ -3,6 +3,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <sys/resource.h>
+
 #include <memory>
 
 namespace smooch::dispatch::detail {
@@ -15,7 +17,7 @@ group_committer::group_committer(journal& j, boost::asio::any_io_executor ex, st
 
 group_committer::~group_committer() { close(); }
 
-void group_committer::submit(journal_op op, std::uint64_t tag)
+void group_committer::submit(journal_op op, std::uint64_t tag, prepare_fn prepare)
 {
     bool wake = false;
     {
@@ -23,6 +25,7 @@ void group_committer::submit(journal_op op, std::uint64_t tag)
         if (queue_.empty()) first_queued_ = std::chrono::steady_clock::now();
         queue_.push_back(std::move(op));
         tags_.push_back(tag);
+        prepares_.push_back(std::move(prepare));
         // The committer sleeps until the first op, then until the batch is full or old enough: wake it only then.
         wake = queue_.size() == 1 || queue_.size() == batch_max_;
     }
@@ -46,35 +49,55 @@ std::uint64_t group_committer::commits() const
     return commits_;
 }
 
+std::chrono::microseconds group_committer::cpu() const
+{
+    std::lock_guard lk(m_);
+    return cpu_;
+}
+
 void group_committer::loop()
 {
     std::vector<journal_op> batch;
     std::vector<std::uint64_t> tags;
+    std::vector<prepare_fn> prepares;
     std::vector<op_outcome> outcomes;
     for (;;) {
         std::optional<std::string> error;
         {
             std::unique_lock lk(m_);
             cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
-            if (queue_.empty()) return;  // closing, and everything is committed
+            if (queue_.empty()) {  // closing, and everything is committed
+                rusage ru{};
+                ::getrusage(RUSAGE_THREAD, &ru);
+                auto us = [](const timeval& t) { return std::int64_t{t.tv_sec} * 1000000 + t.tv_usec; };
+                cpu_ = std::chrono::microseconds(us(ru.ru_utime) + us(ru.ru_stime));
+                return;
+            }
             // Gather: one fsync for every op that arrives within `latency` of the first (bounded by batch_max).
             cv_.wait_until(lk, first_queued_ + latency_, [&] { return queue_.size() >= batch_max_ || closing_; });
             const std::size_t n = std::min(queue_.size(), batch_max_);
             if (n == queue_.size()) {
                 batch.clear();
                 tags.clear();
+                prepares.clear();
                 batch.swap(queue_);
                 tags.swap(tags_);
+                prepares.swap(prepares_);
             } else {
                 const auto end = static_cast<std::ptrdiff_t>(n);
                 batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + end));
                 tags.assign(tags_.begin(), tags_.begin() + end);
+                prepares.assign(std::make_move_iterator(prepares_.begin()),
+                                std::make_move_iterator(prepares_.begin() + end));
                 queue_.erase(queue_.begin(), queue_.begin() + end);
                 tags_.erase(tags_.begin(), tags_.begin() + end);
+                prepares_.erase(prepares_.begin(), prepares_.begin() + end);
                 first_queued_ = std::chrono::steady_clock::now();
             }
             error = error_;
         }
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (prepares[i]) prepares[i](batch[i]);
         if (!error) {
             try {
                 journal_.apply(batch, outcomes);  // the fsync happens here, outside the lock

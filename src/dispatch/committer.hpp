@@ -3,6 +3,8 @@
 // Group commit: the journal's own thread takes every op queued since its last transaction (up to batch_max) and
 // commits them together, then posts the outcomes back to the run's executor. While one transaction is on its way
 // to disk the next batch gathers, so the journal never makes the fan-out wait for one fsync per line.
+// An op may come with a `prepare` step that the journal's thread runs just before writing it (the dispatcher parses
+// campaign lines there): work taken off the run's thread, which is the one that bounds a CPU-bound fan-out.
 
 #include "dispatch/journal.hpp"
 
@@ -41,11 +43,17 @@ public:
     group_committer(const group_committer&) = delete;
     group_committer& operator=(const group_committer&) = delete;
 
-    /// Queues an op (any thread). Its outcome comes back through `done` with `tag`.
-    void submit(journal_op op, std::uint64_t tag);
+    /// Runs on the journal's thread before the op is written, and may rewrite it. It must not throw.
+    using prepare_fn = std::function<void(journal_op&)>;
+
+    /// Queues an op (any thread). Its outcome comes back through `done` with `tag` (and the op's kind after
+    /// `prepare`).
+    void submit(journal_op op, std::uint64_t tag, prepare_fn prepare = {});
     /// Commits what is queued, then stops the thread. Idempotent.
     void close();
     std::uint64_t commits() const;
+    /// CPU time its thread used (user + system); complete once close() returned.
+    std::chrono::microseconds cpu() const;
 
 private:
     void loop();
@@ -60,9 +68,11 @@ private:
     std::condition_variable cv_;
     std::vector<journal_op> queue_;
     std::vector<std::uint64_t> tags_;
+    std::vector<prepare_fn> prepares_;  // parallel to queue_ (most are empty)
     bool closing_ = false;
     std::optional<std::string> error_;
     std::uint64_t commits_ = 0;
+    std::chrono::microseconds cpu_{0};
     std::thread thread_;
 };
 

@@ -2,8 +2,8 @@
 // The dispatcher: the glue between the source, the journal's group commit, the client and the reconciler. Every
 // decision comes from core.hpp and reconcile.hpp; this file only waits, calls and records.
 //
-// A line's way: read -> parsed -> intent queued -> intent committed (state sending) -> ready -> posted -> result
-// queued. A line is "outstanding" from parsing until its final result is queued; at most concurrency +
+// A line's way: read -> queued to the journal -> parsed and its intent written there (on the journal's thread, off
+// this one) -> intent committed (state sending) -> ready -> posted -> result queued. A line is "outstanding" from parsing until its final result is queued; at most concurrency +
 // intent_window are, which bounds memory and keeps the recovery after a crash small.
 
 #include "dispatch/dispatcher_impl.hpp"
@@ -51,7 +51,7 @@ dispatcher::dispatcher(smooch::client& c, dispatch_params p)
     if (p.max_sends == 0) throw std::invalid_argument("dispatch_params::max_sends: must be at least 1");
     if (p.settle_delay.count() < 0 || p.clock_skew.count() < 0 || p.retry_delay.count() < 0)
         throw std::invalid_argument("dispatch_params: delays must not be negative");
-    if (p.intent_window == 0) p.intent_window = 4 * p.concurrency;
+    if (p.intent_window == 0) p.intent_window = 8 * p.concurrency;
     impl_ = std::make_unique<impl>(c, std::move(p));
 }
 
@@ -70,16 +70,17 @@ dispatcher::impl::impl(smooch::client& c, dispatch_params p) : api(c), params(st
     health = detail::health(params.stop_after_auth_failures, params.stop_after_errors);
 }
 
-void dispatcher::impl::submit(journal_op op, std::uint64_t tag)
+void dispatcher::impl::submit(journal_op op, std::uint64_t tag, detail::group_committer::prepare_fn prepare)
 {
     ++submitted;
-    committer->submit(std::move(op), tag);
+    committer->submit(std::move(op), tag, std::move(prepare));
 }
 
 boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
 {
     const auto t0 = std::chrono::steady_clock::now();
     src = &s;
+    campaign_id = s.campaign_id();
     ex = co_await boost::asio::this_coro::executor;
     wake_room.emplace(ex);
     window = params.concurrency + params.intent_window;
@@ -133,6 +134,7 @@ boost::asio::awaitable<run_summary> dispatcher::impl::run(source& s)
     while (live > 0 || acked < submitted) co_await wake_idle->wait();
     committer->close();
     counters.commits = committer->commits();
+    summary.journal_cpu = committer->cpu();
     summary.counters = counters.snapshot();
     committer.reset();
     journal.reset();  // releases the run lock
@@ -201,19 +203,16 @@ boost::asio::awaitable<void> dispatcher::impl::read_lines()
         const std::uint8_t st = line < states.size() ? states[line] : detail::absent;
         const auto action = detail::resume_action(st, params.retry_failed);
         if (action == detail::on_read::skip) continue;
-        auto parsed = detail::parse_line(text, line, params.default_app, src->campaign_id());
-        if (auto* r = std::get_if<detail::rejection>(&parsed)) {
-            if (st == static_cast<std::uint8_t>(line_state::failed)) count([](live_counters& c) { --c.failed; });
-            reject(line, "", "", std::move(r->description));
-            continue;
-        }
         auto j = std::make_unique<job>();
-        j->p = std::move(std::get<detail::prepared_line>(parsed));
+        j->text = std::move(text);
+        j->p.line = line;
         j->in_journal = action == detail::on_read::send_again;
         if (st == static_cast<std::uint8_t>(line_state::failed)) count([](live_counters& c) { --c.failed; });
-        job& ref = *j;
+        job* ref = j.get();
         jobs.emplace(line, std::move(j));
-        record_intent(ref);
+        journal_op op;
+        op.line = line;
+        submit(std::move(op), line, [this, ref](journal_op& o) { prepare_line(*ref, o); });
     }
     reader_done = true;
     wake_all();
@@ -238,6 +237,30 @@ void dispatcher::impl::reject(std::uint64_t line, std::string app, std::string u
         e.description = std::move(why);
         params.on_line(e);
     }
+}
+
+void dispatcher::impl::prepare_line(job& j, journal_op& op) const
+{
+    // j.text stays: it is freed with the job on the run's thread, which allocated it (no cross-thread free).
+    auto parsed = detail::parse_line(j.text, j.p.line, params.default_app, campaign_id);
+    op.time_ms = unix_now_ms();
+    if (auto* r = std::get_if<detail::rejection>(&parsed)) {
+        op.kind = journal_op::result;
+        op.state = line_state::rejected;
+        op.description = r->description;
+        j.invalid = std::move(r->description);
+        return;
+    }
+    j.p = std::move(std::get<detail::prepared_line>(parsed));
+    op.kind = j.in_journal ? journal_op::intent_again : journal_op::intent_new;
+    if (!j.in_journal) {
+        op.app = j.p.app;
+        op.user = j.p.user;
+        op.key_derived = j.p.key_derived;
+        if (!op.key_derived) op.key = j.p.key;
+    }
+    j.intent_ms = op.time_ms;
+    ++j.sends;
 }
 
 void dispatcher::impl::record_intent(job& j)
@@ -315,11 +338,23 @@ void dispatcher::impl::on_committed(std::vector<detail::committed>& batch, const
     if (stopping) senders.wake_all();
     for (auto& c : batch) {
         ++acked;
-        if (c.kind == journal_op::result) continue;
+        if (c.tag == 0) continue;  // a result
         auto it = jobs.find(c.tag);
         if (it == jobs.end()) continue;
         job& j = *it->second;
         if (c.failed) {  // the intent is not durable: the post must not go out
+            finish(j);
+            continue;
+        }
+        if (j.invalid) {  // parsing rejected the line, and the journal recorded it so
+            count([](live_counters& n) { ++n.rejected; });
+            if (params.on_line) {
+                line_event e;
+                e.line = j.p.line;
+                e.state = line_state::rejected;
+                e.description = std::move(*j.invalid);
+                params.on_line(e);
+            }
             finish(j);
             continue;
         }

@@ -68,8 +68,11 @@ private:
 
 }  // namespace detail
 
-/// A line between parsing and its final result.
+/// A line between reading and its final result. Until its first intent is committed, only the journal's thread
+/// touches it (it parses `text` into `p` there); the run's thread takes it back in on_committed.
 struct job {
+    std::string text;                    ///< The line as read, until it is parsed.
+    std::optional<std::string> invalid;  ///< Parsing rejected the line: why (the journal recorded it rejected).
     detail::prepared_line p;
     bool in_journal = false;  ///< The journal holds a row for it (an intent again is an update).
     unsigned sends = 0;       ///< Intents recorded in this run (each is followed by at most one post).
@@ -92,7 +95,8 @@ struct dispatcher::impl {
 #define SMOOCH_DISPATCH_COUNTERS(X)                                                                                    \
     X(total)                                                                                                           \
     X(read)                                                                                                            \
-    X(delivered) X(failed) X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads)       \
+    X(delivered)                                                                                                       \
+    X(failed) X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads)                    \
         X(reconciled_found) X(reconciled_absent) X(commits) X(done_before)
 #define SMOOCH_X(f) std::atomic<std::uint64_t> f{0};
         SMOOCH_DISPATCH_COUNTERS(SMOOCH_X)
@@ -117,6 +121,7 @@ struct dispatcher::impl {
 
     // --- one run
     source* src = nullptr;
+    std::string campaign_id;  // src's, read by the journal's thread while it parses
     boost::asio::any_io_executor ex;
     std::unique_ptr<detail::journal> journal;
     std::unique_ptr<detail::group_committer> committer;
@@ -144,7 +149,7 @@ struct dispatcher::impl {
     void spawn(boost::asio::awaitable<void> a);
     void wake_all();
     void request_stop(run_end why, std::string text);
-    void submit(detail::journal_op op, std::uint64_t tag);
+    void submit(detail::journal_op op, std::uint64_t tag, detail::group_committer::prepare_fn prepare = {});
     void on_committed(std::vector<detail::committed>& batch, const std::string* error);
 
     boost::asio::awaitable<void> read_lines();
@@ -152,6 +157,8 @@ struct dispatcher::impl {
     boost::asio::awaitable<void> retry_later(job& j);
     void reject(std::uint64_t line, std::string app, std::string user, std::string why);
     void record_intent(job& j);
+    /// The journal's thread's part of a new line: parse it into the op to write (its intent, or its rejection).
+    void prepare_line(job& j, detail::journal_op& op) const;
     void record_result(job& j, line_state st, const detail::post_result* r = nullptr, bool reconciled = false);
     void finish(job& j);
 

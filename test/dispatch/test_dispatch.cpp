@@ -91,6 +91,8 @@ BOOST_AUTO_TEST_CASE(every_line_is_delivered_once_and_the_journal_agrees)
     BOOST_TEST(s.counters.delivered == 300u);
     BOOST_TEST(s.counters.posts == 300u);
     BOOST_TEST(s.counters.reconcile_reads == 0u);
+    BOOST_TEST(s.counters.commits > 0u);
+    BOOST_TEST(s.journal_cpu.count() > 0);  // the journal's thread's cost is reported
     BOOST_TEST(events == 300u);
     BOOST_TEST(check_exactly_once(env.server->record(), dir.file("j.db"), 300, 10) == 0u);
 

@@ -81,7 +81,17 @@ BOOST_AUTO_TEST_CASE(each_bad_line_has_a_reason_naming_what_is_wrong)
     BOOST_TEST(
         rejected(R"({"user":"u","key":"0123456789abcdef-3","message":{"role":"appMaker","type":"text","text":"x"}})")
             .starts_with("key: must not start with \"0123456789abcdef-\""));
-    // Validation of the message itself, by the client's validate().
+    // Bytes that are not UTF-8, raw or as a lone surrogate escape, are refused by the JSON parser: parse_line
+    // relies on that instead of serializing each message again to check its UTF-8.
+    BOOST_TEST(rejected("{\"user\":\"u\",\"message\":{\"role\":\"appMaker\",\"type\":\"text\",\"text\":\"\xff\"}}")
+                   .starts_with("not valid JSON"));
+    BOOST_TEST(rejected(R"({"user":"u\ud800","message":{"role":"appMaker","type":"text","text":"x"}})")
+                   .starts_with("not valid JSON"));
+    BOOST_TEST(
+        rejected(
+            "{\"user\":\"u\",\"key\":\"k\xc3\",\"message\":{\"role\":\"appMaker\",\"type\":\"text\",\"text\":\"x\"}}")
+            .starts_with("not valid JSON"));
+    // Validation of the message itself, by the client's field checks.
     BOOST_TEST(rejected(R"({"user":"u","message":{"role":"appMaker","type":"text"}})").starts_with("message.text"));
     BOOST_TEST(
         rejected(R"({"user":"u","message":{"role":"appMaker","type":"text","text":7}})").starts_with("message.text"));
