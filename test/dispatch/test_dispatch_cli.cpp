@@ -57,6 +57,10 @@ BOOST_AUTO_TEST_CASE(help_version_and_usage_errors)
         run_program({exe, "run", "c.jsonl", "--journal", "j", "--dry-run", "--concurrency", "0"}, dir.file("o"));
     BOOST_TEST(rc == 2);
     BOOST_TEST(out.find("--concurrency: expected a number from 1") != std::string::npos, out);
+    std::tie(rc, out) =
+        run_program({exe, "run", "c.jsonl", "--journal", "j", "--dry-run", "--commit-every", "2s"}, dir.file("o"));
+    BOOST_TEST(rc == 2);
+    BOOST_TEST(out.find("--commit-every: expected a number from 0 to 10000, got \"2s\"") != std::string::npos, out);
     std::tie(rc, out) = run_program({exe, "status"}, dir.file("o"));
     BOOST_TEST(rc == 2);
     BOOST_TEST(out.find("--journal FILE is required") != std::string::npos, out);
@@ -72,8 +76,8 @@ BOOST_AUTO_TEST_CASE(missing_campaign_and_missing_journal_are_clear_errors)
                    std::string::npos,
                out);
     // Unreadable: a directory opens, but reading it fails.
-    std::tie(rc, out) = run_program({exe, "run", dir.path.string(), "--journal", dir.file("j.db"), "--dry-run"},
-                                    dir.file("o"));
+    std::tie(rc, out) =
+        run_program({exe, "run", dir.path.string(), "--journal", dir.file("j.db"), "--dry-run"}, dir.file("o"));
     BOOST_TEST(rc == 1);
     BOOST_TEST(out.find("cannot read campaign file " + dir.path.string() + ": Is a directory") != std::string::npos,
                out);
@@ -92,10 +96,12 @@ BOOST_AUTO_TEST_CASE(a_malformed_line_is_reported_with_its_number_and_the_rest_c
           << R"({"user":"u1","message":{"role":"appMaker","type":"text","text":)" << '\n'  // cut short
           << R"({"user":"u2","message":{"role":"appMaker","type":"text","text":"line 3"}})" << '\n';
     }
-    auto [rc, out] =
-        run_program(run_args(m, dir, "c.jsonl", {"--failures", dir.file("failed.jsonl"), "--json"}), dir.file("o"));
+    auto [rc, out] = run_program(
+        run_args(m, dir, "c.jsonl", {"--failures", dir.file("failed.jsonl"), "--json", "--commit-every", "0"}),
+        dir.file("o"));
     BOOST_TEST(rc == 0, out);
     BOOST_TEST(out.find(R"("delivered":2)") != std::string::npos, out);
+    BOOST_TEST(out.find(R"("journal_cpu_ms":)") != std::string::npos, out);  // what the journal cost
     BOOST_TEST(out.find(R"("rejected":1)") != std::string::npos, out);
     const auto failed = read_file(dir.file("failed.jsonl"));
     BOOST_TEST(failed.find(R"("line":2,"state":"rejected","description":"not valid JSON)") != std::string::npos,
