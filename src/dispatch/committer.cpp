@@ -96,11 +96,11 @@ void group_committer::loop()
             }
             error = error_;
         }
-        for (std::size_t i = 0; i < batch.size(); ++i)
-            if (prepares[i]) prepares[i](batch[i]);
         if (!error) {
             try {
-                journal_.apply(batch, outcomes);  // the fsync happens here, outside the lock
+                for (std::size_t i = 0; i < batch.size(); ++i)
+                    if (prepares[i]) prepares[i](batch[i]);  // (bad_alloc at worst: then like a failed write)
+                journal_.apply(batch, outcomes);             // the fsync happens here, outside the lock
             } catch (const std::exception& e) {
                 error = e.what();
                 std::lock_guard lk(m_);

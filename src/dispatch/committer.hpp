@@ -43,7 +43,8 @@ public:
     group_committer(const group_committer&) = delete;
     group_committer& operator=(const group_committer&) = delete;
 
-    /// Runs on the journal's thread before the op is written, and may rewrite it. It must not throw.
+    /// Runs on the journal's thread before the op is written, and may rewrite it. If it throws, the batch fails
+    /// as if its transaction had.
     using prepare_fn = std::function<void(journal_op&)>;
 
     /// Queues an op (any thread). Its outcome comes back through `done` with `tag` (and the op's kind after

@@ -3,8 +3,9 @@
 // decision comes from core.hpp and reconcile.hpp; this file only waits, calls and records.
 //
 // A line's way: read -> queued to the journal -> parsed and its intent written there (on the journal's thread, off
-// this one) -> intent committed (state sending) -> ready -> posted -> result queued. A line is "outstanding" from parsing until its final result is queued; at most concurrency +
-// intent_window are, which bounds memory and keeps the recovery after a crash small.
+// this one) -> intent committed (state sending) -> ready -> posted -> result queued. A line is "outstanding" from
+// reading until its final result is queued; at most concurrency + intent_window are, which bounds memory and keeps
+// the recovery after a crash small.
 
 #include "dispatch/dispatcher_impl.hpp"
 
