@@ -143,8 +143,8 @@ struct dispatch_params {
     std::size_t concurrency = 64;
     /// Lines whose intent is recorded ahead of a free sender, so the journal's commits overlap the posts instead
     /// of delaying each one (a batch gathers for batch_latency, then waits for its fsync). 0 (default): 8 x
-    /// `concurrency`, enough for a batch of 10 ms plus its fsync at 20 000 lines/s with the default concurrency. After a crash these are reconciled like lines in flight (they are recorded as possibly
-    /// sent); reads are per user, so a larger window costs few reads on recovery, and never a duplicate.
+    /// `concurrency`, enough for a batch of 10 ms plus its fsync at 20 000 lines/s with the default concurrency.
+    /// After a crash these are reconciled like lines in flight (they are recorded as possibly sent); reads are per user, so a larger window costs few reads on recovery, and never a duplicate.
     std::size_t intent_window = 0;
     /// Wait after an unknown outcome (or after starting on a crashed run's journal) before reading the
     /// conversation back, so a post the server applied late is visible. Default 3 s. A post applied later than
@@ -218,7 +218,7 @@ struct run_summary {
     std::uint64_t recovered = 0;            ///< Lines a crashed run had left possibly sent.
     std::chrono::milliseconds recovery{0};  ///< Time taken to settle them (settle delay + reads).
     std::uint64_t recovery_reads = 0;       ///< get_messages calls that settling them took.
-    /// CPU time (user + system) of the journal's thread: SQLite, its writes and fsyncs. What the journal costs.
+    /// CPU time (user + system) of the journal's thread: parsing the lines, SQLite, its writes and fsyncs.
     std::chrono::microseconds journal_cpu{0};
 };
 

@@ -240,33 +240,11 @@ void dispatcher::impl::reject(std::uint64_t line, std::string app, std::string u
     }
 }
 
-void dispatcher::impl::prepare_line(job& j, journal_op& op) const
-{
-    // j.text stays: it is freed with the job on the run's thread, which allocated it (no cross-thread free).
-    auto parsed = detail::parse_line(j.text, j.p.line, params.default_app, campaign_id);
-    op.time_ms = unix_now_ms();
-    if (auto* r = std::get_if<detail::rejection>(&parsed)) {
-        op.kind = journal_op::result;
-        op.state = line_state::rejected;
-        op.description = r->description;
-        j.invalid = std::move(r->description);
-        return;
-    }
-    j.p = std::move(std::get<detail::prepared_line>(parsed));
-    op.kind = j.in_journal ? journal_op::intent_again : journal_op::intent_new;
-    if (!j.in_journal) {
-        op.app = j.p.app;
-        op.user = j.p.user;
-        op.key_derived = j.p.key_derived;
-        if (!op.key_derived) op.key = j.p.key;
-    }
-    j.intent_ms = op.time_ms;
-    ++j.sends;
-}
+namespace {
 
-void dispatcher::impl::record_intent(job& j)
+/// Makes `op` the intent of a parsed job (a new row, or another send of a row the journal holds) and counts it.
+void make_intent(job& j, journal_op& op)
 {
-    journal_op op;
     op.kind = j.in_journal ? journal_op::intent_again : journal_op::intent_new;
     op.line = j.p.line;
     op.time_ms = unix_now_ms();
@@ -278,6 +256,30 @@ void dispatcher::impl::record_intent(job& j)
     }
     j.intent_ms = op.time_ms;
     ++j.sends;
+}
+
+}  // namespace
+
+void dispatcher::impl::prepare_line(job& j, journal_op& op) const
+{
+    // j.text stays: it is freed with the job on the run's thread, which allocated it (no cross-thread free).
+    auto parsed = detail::parse_line(j.text, j.p.line, params.default_app, campaign_id);
+    if (auto* r = std::get_if<detail::rejection>(&parsed)) {
+        op.time_ms = unix_now_ms();
+        op.kind = journal_op::result;
+        op.state = line_state::rejected;
+        op.description = r->description;
+        j.invalid = std::move(r->description);
+        return;
+    }
+    j.p = std::move(std::get<detail::prepared_line>(parsed));
+    make_intent(j, op);
+}
+
+void dispatcher::impl::record_intent(job& j)
+{
+    journal_op op;
+    make_intent(j, op);
     submit(std::move(op), j.p.line);
 }
 
