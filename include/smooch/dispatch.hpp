@@ -144,7 +144,8 @@ struct dispatch_params {
     /// Lines whose intent is recorded ahead of a free sender, so the journal's commits overlap the posts instead
     /// of delaying each one (a batch gathers for batch_latency, then waits for its fsync). 0 (default): 8 x
     /// `concurrency`, enough for a batch of 10 ms plus its fsync at 20 000 lines/s with the default concurrency.
-    /// After a crash these are reconciled like lines in flight (they are recorded as possibly sent); reads are per user, so a larger window costs few reads on recovery, and never a duplicate.
+    /// After a crash these are reconciled like lines in flight (they are recorded as possibly sent); reads are
+    /// per user, so a larger window costs few reads on recovery, and never a duplicate.
     std::size_t intent_window = 0;
     /// Wait after an unknown outcome (or after starting on a crashed run's journal) before reading the
     /// conversation back, so a post the server applied late is visible. Default 3 s. A post applied later than
