@@ -41,6 +41,7 @@
 
 #include <smooch/client.hpp>
 #include <smooch/models.hpp>
+#include <smooch/validate.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -233,6 +234,31 @@ public:
                                           std::forward<CompletionToken>(token));
     }
 
+    /// The same, with a body validated and serialized beforehand (<smooch/validate.hpp>): sent as it is.
+    boost::asio::awaitable<message_response> post_message(std::string_view app_id, std::string_view user_id,
+                                                          const prepared_message_post& body, call_options opts = {});
+    template <class CompletionToken = default_token>
+    auto async_post_message(std::string_view app_id, std::string_view user_id, const prepared_message_post& body,
+                            diagnostics& diag, const call_options& opts, CompletionToken&& token = {})
+    {
+        return initiate<message_response>(prepare_post_message(app_id, user_id, body, opts), &diag,
+                                          std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = default_token>
+    auto async_post_message(std::string_view app_id, std::string_view user_id, const prepared_message_post& body,
+                            diagnostics& diag, CompletionToken&& token = {})
+    {
+        return initiate<message_response>(prepare_post_message(app_id, user_id, body, {}), &diag,
+                                          std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = default_token>
+    auto async_post_message(std::string_view app_id, std::string_view user_id, const prepared_message_post& body,
+                            CompletionToken&& token = {})
+    {
+        return initiate<message_response>(prepare_post_message(app_id, user_id, body, {}), nullptr,
+                                          std::forward<CompletionToken>(token));
+    }
+
     // --- reset_unread_count: POST /v1.1/apps/{app}/appusers/{user}/conversation/read
     boost::asio::awaitable<done> reset_unread_count(std::string_view app_id, std::string_view user_id,
                                                     call_options opts = {});
@@ -304,6 +330,8 @@ private:
     prepared prepare_get_messages(std::string_view app, std::string_view user, const get_messages_query& query,
                                   const call_options& opts) const;
     prepared prepare_post_message(std::string_view app, std::string_view user, const message_post& body,
+                                  const call_options& opts) const;
+    prepared prepare_post_message(std::string_view app, std::string_view user, const prepared_message_post& body,
                                   const call_options& opts) const;
     prepared prepare_reset_unread_count(std::string_view app, std::string_view user, const call_options& opts) const;
     prepared prepare_walk(std::string_view app, std::string_view user, walk_direction direction,

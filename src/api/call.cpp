@@ -96,6 +96,17 @@ call make_post_message(std::shared_ptr<client_impl> impl, std::string_view app, 
     return c;
 }
 
+call make_post_message(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user,
+                       const prepared_message_post& body, const call_options& opts)
+{
+    auto c = make(std::move(impl), "post_message", app, user, http_method::post, "/messages", opts);
+    c.what.idempotent = false;
+    if (c.ec) return c;
+    c.request.body = body.json();  // validated when it was prepared
+    c.request.json_body = true;
+    return c;
+}
+
 call make_reset_unread_count(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user,
                              const call_options& opts)
 {

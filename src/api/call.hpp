@@ -42,6 +42,8 @@ call make_get_messages(std::shared_ptr<client_impl> impl, std::string_view app, 
                        const get_messages_query& query, const call_options& opts);
 call make_post_message(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user,
                        const message_post& body, const call_options& opts);
+call make_post_message(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user,
+                       const prepared_message_post& body, const call_options& opts);
 call make_reset_unread_count(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user,
                              const call_options& opts);
 call make_walk(std::shared_ptr<client_impl> impl, std::string_view app, std::string_view user, walk_direction d,

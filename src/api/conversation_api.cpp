@@ -152,6 +152,12 @@ conversation_api::prepared conversation_api::prepare_post_message(std::string_vi
 {
     return std::make_shared<prepared_call>(detail::make_post_message(impl_, app, user, body, opts));
 }
+conversation_api::prepared conversation_api::prepare_post_message(std::string_view app, std::string_view user,
+                                                                  const prepared_message_post& body,
+                                                                  const call_options& opts) const
+{
+    return std::make_shared<prepared_call>(detail::make_post_message(impl_, app, user, body, opts));
+}
 conversation_api::prepared conversation_api::prepare_reset_unread_count(std::string_view app, std::string_view user,
                                                                         const call_options& opts) const
 {
@@ -191,6 +197,11 @@ asio::awaitable<get_messages_response> conversation_api::get_messages(std::strin
 }
 asio::awaitable<message_response> conversation_api::post_message(std::string_view app_id, std::string_view user_id,
                                                                  const message_post& body, call_options opts)
+{
+    return perform_or_throw<message_response>(detail::make_post_message(impl_, app_id, user_id, body, opts));
+}
+asio::awaitable<message_response> conversation_api::post_message(std::string_view app_id, std::string_view user_id,
+                                                                 const prepared_message_post& body, call_options opts)
 {
     return perform_or_throw<message_response>(detail::make_post_message(impl_, app_id, user_id, body, opts));
 }

@@ -229,17 +229,16 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
     diagnostics diag;
     auto body = from_json<message_post>(*message, diag);
     if (!body) return reject("message." + diag.message);
-    p.body = std::move(*body);
-    if (!p.body.metadata) p.body.metadata.emplace();
-    if (p.body.metadata->contains(key_field))
+    if (!body->metadata) body->metadata.emplace();
+    if (body->metadata->contains(key_field))
         return reject("message.metadata." + std::string(key_field) + ": reserved for the dispatch key");
     p.key_derived = !key;
     p.key = key ? std::move(*key) : default_key(campaign_id, line);
-    (*p.body.metadata)[key_field] = p.key;
+    (*body->metadata)[key_field] = p.key;
     diag.clear();
-    // The fields only: the text was valid JSON, so its strings are valid UTF-8 (boost::json checks), and so is the
-    // key added to them. The client checks the serialized body again when it posts.
-    if (smooch::detail::validate_fields(p.body, diag)) return reject("message." + diag.message);
+    auto prepared = prepared_message_post::prepare(*body, diag);
+    if (!prepared) return reject("message." + diag.message);
+    p.body = std::move(*prepared);
     return p;
 }
 

@@ -4,8 +4,10 @@
 
 #include <smooch/dispatch.hpp>
 #include <smooch/models.hpp>
+#include <smooch/validate.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -17,7 +19,8 @@ struct prepared_line {
     std::uint64_t line = 0;
     std::string app, user, key;
     bool key_derived = false;  ///< The line named no key: key is default_key(campaign id, line).
-    message_post body;
+    /// Validated and serialized where the line was parsed (the journal's thread): the sender only sends it.
+    std::optional<prepared_message_post> body;
 };
 
 /// A line that can never be sent, and why (a sentence naming the field).

@@ -9,7 +9,7 @@
 namespace smooch::dispatch::detail {
 
 boost::asio::awaitable<post_result> post_message(conversation_api& api, std::string_view app, std::string_view user,
-                                                 const message_post& body)
+                                                 const prepared_message_post& body)
 {
     diagnostics diag;
     auto [ec, posted] =

@@ -40,7 +40,7 @@ struct page_result {
 };
 
 boost::asio::awaitable<post_result> post_message(conversation_api& api, std::string_view app, std::string_view user,
-                                                 const message_post& body);
+                                                 const prepared_message_post& body);
 /// get_messages with `after` = cursor (exclusive).
 boost::asio::awaitable<page_result> read_page_after(conversation_api& api, std::string_view app, std::string_view user,
                                                     std::string cursor);

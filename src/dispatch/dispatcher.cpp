@@ -396,7 +396,7 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
             ++c.posts;
             ++c.in_flight;
         });
-        const auto r = co_await detail::post_message(api, j.p.app, j.p.user, j.p.body);
+        const auto r = co_await detail::post_message(api, j.p.app, j.p.user, *j.p.body);
         count([](live_counters& c) { --c.in_flight; });
         const auto a = detail::assess(r);
         if (a.verdict == detail::post_verdict::delivered || a.verdict == detail::post_verdict::applied)

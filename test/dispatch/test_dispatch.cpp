@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(a_crashed_run_is_settled_with_one_read_per_user)
         for (std::uint64_t i = 1; i <= 10; ++i) {
             const auto p = std::get<sd::detail::prepared_line>(
                 sd::detail::parse_line(sd::to_json_line(lines[i - 1]), i, "app_1", "campaign-c"));
-            co_await api.post_message(p.app, p.user, p.body);
+            co_await api.post_message(p.app, p.user, *p.body);
         }
     });
     const auto s = run_once(env, *c, params_for(dir.file("j.db")), *src);

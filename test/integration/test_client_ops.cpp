@@ -17,6 +17,32 @@ using namespace smooch::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
+BOOST_AUTO_TEST_CASE(a_prepared_body_is_posted_as_it_is_to_many_users)
+{
+    mock_env env;
+    auto c = env.make_client();
+    diagnostics prep;
+    const auto body = prepared_message_post::prepare(text_message("to all"), prep);
+    BOOST_REQUIRE(body.has_value());
+    env.run([&]() -> asio::awaitable<void> {
+        conversation_api api{*c};
+        for (const char* user : {"u1", "u2", "u3"}) {
+            auto r = co_await api.post_message("app_1", user, *body);
+            BOOST_REQUIRE(r.message);
+            BOOST_TEST(r.message->text.value() == "to all");
+        }
+        diagnostics diag;
+        auto [ec, r] = co_await api.async_post_message("app_1", "", *body, diag, asio::as_tuple(asio::use_awaitable));
+        BOOST_TEST((ec == client_errc::invalid_request));  // the ids are still checked
+        BOOST_TEST(diag.message == "user_id: must not be empty");
+        auto page = co_await api.get_messages("app_1", "u2");
+        BOOST_REQUIRE(page.messages);
+        BOOST_TEST(page.messages->size() == 1u);
+        BOOST_TEST(page.messages->at(0).text.value() == "to all");
+    });
+    BOOST_TEST(env.server->record().operation_count("post_message") == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(every_operation_succeeds)
 {
     mock_env env;

@@ -616,4 +616,29 @@ BOOST_AUTO_TEST_CASE(cursor_is_a_decimal_number)
     }
 }
 
+BOOST_AUTO_TEST_CASE(prepare_validates_once_and_keeps_the_serialized_body)
+{
+    message_post m;
+    m.role = role::app_maker;
+    m.type = message_type::text;
+    m.text = "hi";
+    diagnostics diag;
+    auto p = prepared_message_post::prepare(m, diag);
+    BOOST_REQUIRE(p.has_value());
+    BOOST_TEST(p->json() == serialize(m));
+    const auto copy = *p;  // copyable: one body for many posts
+    BOOST_TEST(copy.json() == p->json());
+
+    m.text.reset();  // a text message needs text or actions: prepare fails as validate() does
+    auto bad = prepared_message_post::prepare(m, diag);
+    BOOST_TEST((bad.error() == client_errc::invalid_request));
+    BOOST_TEST(diag.message.rfind("text: ", 0) == 0u, diag.message);
+
+    m.text = "t\xe9";  // Latin-1: the UTF-8 check runs on the serialized text too
+    diag.clear();
+    auto latin = prepared_message_post::prepare(m, diag);
+    BOOST_TEST((latin.error() == client_errc::invalid_request));
+    BOOST_TEST(diag.message.find("UTF-8") != std::string::npos, diag.message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
