@@ -101,9 +101,10 @@ call make_post_message(std::shared_ptr<client_impl> impl, std::string_view app, 
 {
     auto c = make(std::move(impl), "post_message", app, user, http_method::post, "/messages", opts);
     c.what.idempotent = false;
-    if (c.ec) return c;
-    c.request.body = body.json();  // validated when it was prepared
-    c.request.json_body = true;
+    if (!c.ec) {
+        c.request.body = body.json();  // validated when it was prepared
+        c.request.json_body = true;
+    }
     return c;
 }
 

@@ -283,7 +283,7 @@ void dispatcher::impl::record_intent(job& j)
     submit(std::move(op), j.p.line);
 }
 
-void dispatcher::impl::record_result(job& j, line_state st, const detail::post_result* r, bool reconciled)
+journal_op dispatcher::impl::result_op(const job& j, line_state st, const detail::post_result* r, bool reconciled) const
 {
     journal_op op;
     op.kind = journal_op::result;
@@ -291,7 +291,6 @@ void dispatcher::impl::record_result(job& j, line_state st, const detail::post_r
     op.state = st;
     op.time_ms = unix_now_ms();
     op.reconciled = reconciled;
-    if (st == line_state::delivered) op.message_id = j.message_id;
     if (st == line_state::unknown && j.applied) {
         op.status = r && r->status >= 200 && r->status < 300 ? r->status : 200;  // survives a crash: never resent
         op.description = "the server applied it (2xx) but its answer could not be read";
@@ -303,27 +302,37 @@ void dispatcher::impl::record_result(job& j, line_state st, const detail::post_r
         op.description = j.last_error;
         op.api_code = "dispatch_gave_up";
     }
-    submit(op, 0);
-    if (st == line_state::pending || st == line_state::unknown) return;
-    count([&](live_counters& c) {
-        if (st == line_state::delivered) ++c.delivered;
-        if (st == line_state::failed) ++c.failed;
-        if (st == line_state::rejected) ++c.rejected;
-    });
+    return op;
+}
+
+void dispatcher::impl::record_result(job& j, line_state st, const detail::post_result* r)
+{
+    submit(result_op(j, st, r, false), 0);
+}
+
+void dispatcher::impl::settle(job& j, line_state st, const detail::post_result* r, bool reconciled)
+{
+    journal_op op = result_op(j, st, r, reconciled);
+    if (st == line_state::delivered) op.message_id = std::move(j.message_id);
+    count([&](live_counters& c) { ++(st == line_state::delivered ? c.delivered : c.failed); });
     if (params.on_line) {
-        line_event e;
+        line_event e;  // the job ends here: its strings move into the event
         e.line = j.p.line;
         e.state = st;
-        e.app = j.p.app;
-        e.user = j.p.user;
-        e.key = j.p.key;
+        e.app = std::move(j.p.app);
+        e.user = std::move(j.p.user);
+        e.key = std::move(j.p.key);
         e.message_id = op.message_id;
         e.reconciled = reconciled;
         e.status = op.status;
         e.api_code = op.api_code;
         e.description = op.description;
+        submit(std::move(op), 0);
         params.on_line(e);
+    } else {
+        submit(std::move(op), 0);
     }
+    finish(j);
 }
 
 void dispatcher::impl::finish(job& j)
@@ -407,13 +416,9 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
         switch (detail::after_post(a.verdict, j.sends, params.max_sends)) {
         case next_step::finish_delivered:
             j.message_id = r.message_id.value_or("");
-            record_result(j, line_state::delivered);
-            finish(j);
+            settle(j, line_state::delivered);
             break;
-        case next_step::finish_failed:
-            record_result(j, line_state::failed, &r);
-            finish(j);
-            break;
+        case next_step::finish_failed: settle(j, line_state::failed, &r); break;
         case next_step::finish_rejected: {
             const std::uint64_t line = j.p.line;
             std::string app = j.p.app, user = j.p.user;
@@ -432,8 +437,7 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
         case next_step::give_up:
             j.last_error = "gave up after " + std::to_string(j.sends) +
                            " posts without a definitive answer; last: " + j.last_error;
-            record_result(j, line_state::failed);
-            finish(j);
+            settle(j, line_state::failed);
             break;
         }
         if (health.stop_reason()) request_stop(run_end::aborted, *health.stop_reason());

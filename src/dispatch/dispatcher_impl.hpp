@@ -96,8 +96,9 @@ struct dispatcher::impl {
     X(total)                                                                                                           \
     X(read)                                                                                                            \
     X(delivered)                                                                                                       \
-    X(failed) X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads)                    \
-        X(reconciled_found) X(reconciled_absent) X(commits) X(done_before)
+    X(failed)                                                                                                          \
+    X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads) X(reconciled_found)          \
+        X(reconciled_absent) X(commits) X(done_before)
 #define SMOOCH_X(f) std::atomic<std::uint64_t> f{0};
         SMOOCH_DISPATCH_COUNTERS(SMOOCH_X)
 #undef SMOOCH_X
@@ -159,7 +160,11 @@ struct dispatcher::impl {
     void record_intent(job& j);
     /// The journal's thread's part of a new line: parse it into the op to write (its intent, or its rejection).
     void prepare_line(job& j, detail::journal_op& op) const;
-    void record_result(job& j, line_state st, const detail::post_result* r = nullptr, bool reconciled = false);
+    detail::journal_op result_op(const job& j, line_state st, const detail::post_result* r, bool reconciled) const;
+    /// Records a state the line leaves again (pending: not sent; unknown: to read back).
+    void record_result(job& j, line_state st, const detail::post_result* r = nullptr);
+    /// Records a final state (delivered or failed), tells on_line and ends the job (its strings move, not copy).
+    void settle(job& j, line_state st, const detail::post_result* r = nullptr, bool reconciled = false);
     void finish(job& j);
 
     // reconciler.cpp

@@ -104,13 +104,9 @@ boost::asio::awaitable<void> dispatcher::impl::check_user(std::pair<std::string,
             case next_step::give_up:
                 j->last_error = "gave up after " + std::to_string(j->sends) +
                                 " posts: reading back showed none stored; last: " + j->last_error;
-                record_result(*j, line_state::failed);
-                finish(*j);
+                settle(*j, line_state::failed);
                 break;
-            default:
-                record_result(*j, line_state::delivered, nullptr, true);
-                finish(*j);
-                break;
+            default: settle(*j, line_state::delivered, nullptr, true); break;
             }
         }
     }

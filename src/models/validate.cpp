@@ -411,8 +411,7 @@ error_code validate(const message_post& m, diagnostics& diag)
     return detail::validate_utf8(serialize(m), diag);
 }
 
-boost::system::result<prepared_message_post> prepared_message_post::prepare(const message_post& body,
-                                                                            diagnostics& diag)
+boost::system::result<prepared_message_post> prepared_message_post::prepare(const message_post& body, diagnostics& diag)
 {
     if (auto ec = detail::validate_fields(body, diag)) return ec;
     std::string json = serialize(body);

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -113,12 +114,18 @@ BOOST_AUTO_TEST_CASE(deadlines_cancellations_and_shutdown_across_four_threads)
                 for (int i = 0; i < calls_each; ++i) {
                     if (t == 0 && i == calls_each * 3 / 4) c.shutdown();  // the rest get client_stopped
                     const auto user = "u" + std::to_string(t % 3);
-                    asio::cancellation_signal cancel;
+                    // Shared with the timer's handler, which may already be queued (expired) when the call ends
+                    // and then runs after this iteration: it must find the signal alive and the call over.
+                    struct canceller_state {
+                        asio::cancellation_signal signal;
+                        bool call_ended = false;
+                    };
+                    auto cancel = std::make_shared<canceller_state>();
                     asio::steady_timer canceller(strand);
                     if (i % 3 == 0) {
                         canceller.expires_after(std::chrono::microseconds(rng() % 1500));
-                        canceller.async_wait([&cancel](error_code e) {
-                            if (!e) cancel.emit(asio::cancellation_type::terminal);
+                        canceller.async_wait([cancel](error_code e) {
+                            if (!e && !cancel->call_ended) cancel->signal.emit(asio::cancellation_type::terminal);
                         });
                     }
                     co_await asio::co_spawn(
@@ -132,7 +139,8 @@ BOOST_AUTO_TEST_CASE(deadlines_cancellations_and_shutdown_across_four_threads)
                                 tally(o.ec);
                             }
                         },
-                        asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
+                        asio::bind_cancellation_slot(cancel->signal.slot(), asio::use_awaitable));
+                    cancel->call_ended = true;
                     canceller.cancel();
                     ++ended;
                 }
