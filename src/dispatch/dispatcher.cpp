@@ -315,23 +315,22 @@ void dispatcher::impl::settle(job& j, line_state st, const detail::post_result* 
     journal_op op = result_op(j, st, r, reconciled);
     if (st == line_state::delivered) op.message_id = std::move(j.message_id);
     count([&](live_counters& c) { ++(st == line_state::delivered ? c.delivered : c.failed); });
+    std::optional<line_event> e;
     if (params.on_line) {
-        line_event e;  // the job ends here: its strings move into the event
-        e.line = j.p.line;
-        e.state = st;
-        e.app = std::move(j.p.app);
-        e.user = std::move(j.p.user);
-        e.key = std::move(j.p.key);
-        e.message_id = op.message_id;
-        e.reconciled = reconciled;
-        e.status = op.status;
-        e.api_code = op.api_code;
-        e.description = op.description;
-        submit(std::move(op), 0);
-        params.on_line(e);
-    } else {
-        submit(std::move(op), 0);
+        e.emplace();  // the job ends here: its strings move into the event
+        e->line = j.p.line;
+        e->state = st;
+        e->app = std::move(j.p.app);
+        e->user = std::move(j.p.user);
+        e->key = std::move(j.p.key);
+        e->message_id = op.message_id;
+        e->reconciled = reconciled;
+        e->status = op.status;
+        e->api_code = op.api_code;
+        e->description = op.description;
     }
+    submit(std::move(op), 0);
+    if (e) params.on_line(*e);
     finish(j);
 }
 

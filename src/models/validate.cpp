@@ -407,8 +407,8 @@ error_code detail::validate_utf8(std::string_view body, diagnostics& diag)
 
 error_code validate(const message_post& m, diagnostics& diag)
 {
-    if (auto ec = detail::validate_fields(m, diag)) return ec;
-    return detail::validate_utf8(serialize(m), diag);
+    const auto prepared = prepared_message_post::prepare(m, diag);
+    return prepared ? error_code{} : prepared.error();
 }
 
 boost::system::result<prepared_message_post> prepared_message_post::prepare(const message_post& body, diagnostics& diag)

@@ -84,7 +84,10 @@ BOOST_AUTO_TEST_CASE(every_line_is_delivered_once_and_the_journal_agrees)
     std::size_t events = 0;
     auto p = params_for(dir.file("j.db"));
     p.on_line = [&](const sd::line_event& e) {
-        if (e.state == sd::line_state::delivered && e.message_id.size() == 24) ++events;
+        // Each event names its line's app, user and key (moved out of the finished line, never left empty).
+        if (e.state == sd::line_state::delivered && e.message_id.size() == 24 && e.app == "app_1" &&
+            e.user == lines.at(e.line - 1).user && e.key == sd::detail::default_key("campaign-a", e.line))
+            ++events;
     };
     const auto s = run_once(env, *c, p, *src);
     BOOST_TEST((s.end == sd::run_end::completed));
