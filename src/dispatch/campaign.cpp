@@ -10,6 +10,7 @@
 #include <smooch/json.hpp>
 #include <smooch/validate.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -191,8 +192,12 @@ std::variant<prepared_line, rejection> parse_line(std::string_view text, std::ui
 {
     auto reject = [&](std::string why) { return rejection{line, std::move(why)}; };
     if (text.find_first_not_of(" \t") == std::string_view::npos) return reject("blank line");
+    // The tree lives in a stack arena (heap only beyond it): no allocation per node, and nothing to free one by one.
+    // Declared first, so that it outlives everything below that may share its storage (the body's metadata).
+    alignas(std::max_align_t) unsigned char arena[4096];
+    boost::json::monotonic_resource mr(arena, sizeof arena);
     boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(text, ec);
+    const boost::json::value v = boost::json::parse(text, ec, boost::json::storage_ptr(&mr));
     if (ec) return reject("not valid JSON: " + ec.message());
     const auto* o = v.if_object();
     if (!o) return reject("a campaign line must be a JSON object");

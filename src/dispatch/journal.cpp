@@ -225,6 +225,10 @@ journal::journal(const journal_open_params& p) : path_(p.path), campaign_id_(p.c
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(line) DO UPDATE SET state = excluded.state, "
                               "description = excluded.description, updated_ms = excluded.updated_ms");
         find_key_ = prepare("SELECT line FROM lines WHERE key = ?1");
+        // Prepared once: sqlite3_exec would compile them again for every batch.
+        begin_ = prepare("BEGIN IMMEDIATE");
+        commit_ = prepare("COMMIT");
+        rollback_ = prepare("ROLLBACK");
     } catch (...) {
         close();
         throw;
@@ -235,8 +239,9 @@ journal::~journal() { close(); }
 
 void journal::close() noexcept
 {
-    for (auto* s : {ins_intent_, upd_intent_, upd_result_, ins_result_, find_key_}) sqlite3_finalize(s);
-    ins_intent_ = upd_intent_ = upd_result_ = ins_result_ = find_key_ = nullptr;
+    for (auto* s : {ins_intent_, upd_intent_, upd_result_, ins_result_, find_key_, begin_, commit_, rollback_})
+        sqlite3_finalize(s);
+    ins_intent_ = upd_intent_ = upd_result_ = ins_result_ = find_key_ = begin_ = commit_ = rollback_ = nullptr;
     if (db_) sqlite3_close(db_);
     db_ = nullptr;
     if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
@@ -255,6 +260,13 @@ void journal::exec(const char* sql)
     const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
     sqlite3_free(err);
     if (rc != SQLITE_OK) fail(sql, rc);
+}
+
+void journal::step_once(sqlite3_stmt* s)
+{
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) fail("write", rc);
 }
 
 sqlite3_stmt* journal::prepare(const char* sql)
@@ -306,7 +318,7 @@ std::vector<unsettled_line> journal::load_unsettled()
 void journal::apply(std::span<const journal_op> ops, std::vector<op_outcome>& out)
 {
     out.assign(ops.size(), op_outcome{});
-    exec("BEGIN IMMEDIATE");
+    step_once(begin_);
     try {
         for (std::size_t i = 0; i < ops.size(); ++i) {
             const journal_op& op = ops[i];
@@ -369,9 +381,12 @@ void journal::apply(std::span<const journal_op> ops, std::vector<op_outcome>& ou
                 sqlite3_clear_bindings(find_key_);
             }
         }
-        exec("COMMIT");
+        step_once(commit_);
     } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        if (!sqlite3_get_autocommit(db_)) {  // still in the transaction (a failed COMMIT may have ended it)
+            sqlite3_step(rollback_);
+            sqlite3_reset(rollback_);
+        }
         throw;
     }
 }

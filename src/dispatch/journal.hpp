@@ -106,6 +106,7 @@ private:
     void close() noexcept;
     void exec(const char* sql);
     sqlite3_stmt* prepare(const char* sql);
+    void step_once(sqlite3_stmt* s);  ///< Runs a statement without results; throws journal_error.
     [[noreturn]] void fail(const std::string& doing, int rc);
 
     std::string path_, campaign_id_;
@@ -116,6 +117,9 @@ private:
     sqlite3_stmt* upd_result_ = nullptr;
     sqlite3_stmt* ins_result_ = nullptr;
     sqlite3_stmt* find_key_ = nullptr;
+    sqlite3_stmt* begin_ = nullptr;
+    sqlite3_stmt* commit_ = nullptr;
+    sqlite3_stmt* rollback_ = nullptr;
 };
 
 /// Read-only view used by `status` (works while a run holds the journal) and write_failures.
