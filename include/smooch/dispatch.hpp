@@ -142,8 +142,11 @@ struct dispatch_params {
     /// Posts in flight at once. Default 64 (smooch-bench's default, enough to saturate one origin's pool).
     std::size_t concurrency = 64;
     /// Lines whose intent is recorded ahead of a free sender, so the journal's commits overlap the posts instead
-    /// of delaying each one (a batch gathers for batch_latency, then waits for its fsync). 0 (default): 8 x
-    /// `concurrency`, enough for a batch of 10 ms plus its fsync at 20 000 lines/s with the default concurrency.
+    /// of delaying each one (a batch gathers for batch_latency, then waits for its fsync). 0 (default): 4096 or
+    /// 8 x `concurrency`, whichever is larger: it must hold rate x (batch_latency + fsync), i.e. 4096 covers
+    /// 200 000 lines/s with a 10 ms fsync (8 x 64 starved the senders at 40 000 lines/s: bench/RESULTS.md).
+    /// A line held here costs about 1 KB (peak RSS 18.6 MB at 512, 22.4 MB at 4096). Too small a window shows
+    /// as dispatch_counters::senders_starved.
     /// After a crash these are reconciled like lines in flight (they are recorded as possibly sent); reads are
     /// per user, so a larger window costs few reads on recovery, and never a duplicate.
     std::size_t intent_window = 0;
@@ -200,6 +203,10 @@ struct dispatch_counters {
     std::uint64_t reconciled_absent = 0;  ///< Lines proved not stored by reading back.
     std::uint64_t commits = 0;            ///< Journal transactions committed.
     std::uint64_t done_before = 0;        ///< Lines that had ended in earlier runs (skipped).
+    /// Times a free sender found no line ready (intent durable) while the source had more, after the first post:
+    /// the journal (gathering plus fsync) fell behind the fan-out. Many per 10^4 lines: raise intent_window,
+    /// or lower batch_latency, or the disk's fsync is slow. A few are normal when lines wait to be read back.
+    std::uint64_t senders_starved = 0;
     /// Lines ended (delivered + failed + rejected).
     std::uint64_t done() const noexcept { return delivered + failed + rejected; }
 };

@@ -52,7 +52,7 @@ dispatcher::dispatcher(smooch::client& c, dispatch_params p)
     if (p.max_sends == 0) throw std::invalid_argument("dispatch_params::max_sends: must be at least 1");
     if (p.settle_delay.count() < 0 || p.clock_skew.count() < 0 || p.retry_delay.count() < 0)
         throw std::invalid_argument("dispatch_params: delays must not be negative");
-    if (p.intent_window == 0) p.intent_window = 8 * p.concurrency;
+    if (p.intent_window == 0) p.intent_window = std::max<std::size_t>(4096, 8 * p.concurrency);
     impl_ = std::make_unique<impl>(c, std::move(p));
 }
 
@@ -396,7 +396,11 @@ boost::asio::awaitable<void> dispatcher::impl::send_loop()
 {
     boost::asio::steady_timer idle(ex);
     for (;;) {
-        while (ready.empty() && !stopping && !(reader_done && jobs.empty())) co_await senders.wait(idle);
+        while (ready.empty() && !stopping && !(reader_done && jobs.empty())) {
+            // Idle with lines still to read, once posting has begun: the journal is behind the fan-out.
+            if (!reader_done && counters.posts) count([](live_counters& c) { ++c.senders_starved; });
+            co_await senders.wait(idle);
+        }
         if (ready.empty()) co_return;
         job& j = *ready.front();
         ready.pop_front();

@@ -97,8 +97,9 @@ struct dispatcher::impl {
     X(read)                                                                                                            \
     X(delivered)                                                                                                       \
     X(failed)                                                                                                          \
-    X(rejected) X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads) X(reconciled_found)          \
-        X(reconciled_absent) X(commits) X(done_before)
+    X(rejected)                                                                                                        \
+    X(unknown) X(in_flight) X(posts) X(resends) X(retries) X(reconcile_reads) X(reconciled_found) X(reconciled_absent) \
+        X(commits) X(done_before) X(senders_starved)
 #define SMOOCH_X(f) std::atomic<std::uint64_t> f{0};
         SMOOCH_DISPATCH_COUNTERS(SMOOCH_X)
 #undef SMOOCH_X

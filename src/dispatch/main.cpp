@@ -64,7 +64,7 @@ run options:
   --ca FILE              PEM file of CAs to trust (default: the system store)
   --app APP              app of lines that name none
   --concurrency C        posts in flight (default 64)
-  --intent-window W      lines whose intent is recorded ahead of a free sender (default 8 x C)
+  --intent-window W      lines whose intent is recorded ahead of a free sender (default: 4096 or 8 x C)
   --connections K        connections to the server (default 16)
   --rate R [--burst B]   client-side limit, requests/s per app (default none; burst default max(1, R/10))
   --failures FILE        write failed and rejected lines with their reasons as JSON lines (ready to fix and feed back)
@@ -322,6 +322,7 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
                               {"reconciled_found", c.reconciled_found},
                               {"reconciled_absent", c.reconciled_absent},
                               {"commits", c.commits},
+                              {"senders_starved", c.senders_starved},
                               {"elapsed_ms", s.elapsed.count()},
                               {"posts_per_s", rate},
                               {"recovered", s.recovered},

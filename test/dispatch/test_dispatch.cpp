@@ -95,7 +95,8 @@ BOOST_AUTO_TEST_CASE(every_line_is_delivered_once_and_the_journal_agrees)
     BOOST_TEST(s.counters.posts == 300u);
     BOOST_TEST(s.counters.reconcile_reads == 0u);
     BOOST_TEST(s.counters.commits > 0u);
-    BOOST_TEST(s.journal_cpu.count() > 0);  // the journal's thread's cost is reported
+    BOOST_TEST(s.journal_cpu.count() > 0);         // the journal's thread's cost is reported
+    BOOST_TEST(s.counters.senders_starved == 0u);  // the default window holds the whole campaign ahead
     BOOST_TEST(events == 300u);
     BOOST_TEST(check_exactly_once(env.server->record(), dir.file("j.db"), 300, 10) == 0u);
 
@@ -110,6 +111,25 @@ BOOST_AUTO_TEST_CASE(every_line_is_delivered_once_and_the_journal_agrees)
     BOOST_TEST(st.delivered == 300u);
     BOOST_TEST(st.total == 300u);
     BOOST_TEST(!st.running);
+}
+
+BOOST_AUTO_TEST_CASE(a_window_too_small_for_the_journal_shows_as_starved_senders)
+{
+    // One line ahead at most: every post waits for its own intent's commit, and the counter says so.
+    mock_env env;
+    temp_dir dir;
+    auto c = env.make_client();
+    const auto lines = make_campaign(40, 4);
+    auto src = sd::range_source("campaign-w", lines);
+    auto p = params_for(dir.file("j.db"));
+    p.concurrency = 4;
+    p.intent_window = 1;
+    p.batch_latency = 1ms;
+    const auto s = run_once(env, *c, p, *src);
+    BOOST_TEST((s.end == sd::run_end::completed));
+    BOOST_TEST(s.counters.delivered == 40u);
+    BOOST_TEST(s.counters.senders_starved >= 30u);  // a sender that finished a line finds the next one unrecorded
+    BOOST_TEST(check_exactly_once(env.server->record(), dir.file("j.db"), 40, 4) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(reading_back_finds_an_applied_post_and_sends_again_one_that_was_not)
