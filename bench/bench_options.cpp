@@ -18,58 +18,81 @@ const char* usage_text()
 {
     return R"(Usage: smooch-bench [options]
 
-Fans out post_message calls and prints throughput and latency of the calls that succeeded, the failed ones
-apart (counted by kind), client CPU per message, peak RSS, connections and retries; then checks that every
-delivered message arrived exactly once. With no --url it starts smooch-mock in-process over TLS on its own
+Fans out post_message calls and prints throughput and latency of the calls that
+succeeded, the failed ones apart (counted by kind), client CPU per message, peak
+RSS, connections and retries; then checks that every delivered message arrived
+exactly once. With no --url it starts smooch-mock in-process over TLS on its own
 thread. Durations take units: 500ms, 3s, 2m, 1h (a plain number is seconds).
 
 Server:
-  --url URL              measure this server instead of the in-process mock (https://host[:port])
+  --url URL              measure this server instead of the in-process mock
+                         (https://host[:port])
   --key-id ID            Basic credentials (with --secret)
   --secret S
   --jwt TOKEN            send "Authorization: Bearer TOKEN" instead
   --ca FILE              PEM file of CAs to trust (default: the system store)
-  --insecure             do not verify the server certificate (never against a real server)
+  --insecure             do not verify the server certificate (never against a
+                         real server)
   --app ID               app id to post to (default app_bench)
-  --user-prefix P        user ids are P0..P(M-1) (default bench-, or bench-<time>-<pid>- with --url)
+  --user-prefix P        user ids are P0..P(M-1) (default bench-, or
+                         bench-<time>-<pid>- with --url)
 Load:
-  --messages N           messages to send (default: as many as fit in --duration)
-  --duration D           hard bound: no call starts after D, and every call's deadline is D + grace at the
-                         latest (default 10s when --messages is not given; with both, whichever ends first)
-  --grace D              how long calls in flight at the end of --duration (or at Ctrl-C) may still finish
-                         (default 1s)
+  --messages N           messages to send (default: as many as fit in
+                         --duration)
+  --duration D           hard bound: no call starts after D, and every call's
+                         deadline is D + grace at the latest (default 10s when
+                         --messages is not given; with both, whichever ends
+                         first)
+  --grace D              how long calls in flight at the end of --duration (or
+                         at Ctrl-C) may still finish (default 1s)
   --users M              spread over M users (default 100)
   --concurrency C        calls in flight (default 64)
   --connections K        connection pool size (default 16)
-  --rate R               open loop at R messages/s; latency counts from each message's intended send time
-                         (coordinated omission corrected). Default: closed loop
-  --client-rate R        the client's own rate limit: at most R requests/s per app (rate_limit_params), so
-                         a server's limit of R is never exceeded. Default: none
-  --client-burst B       that limit's bucket size, in requests (default 1; needs --client-rate)
+  --rate R               open loop at R messages/s; latency counts from each
+                         message's intended send time (coordinated omission
+                         corrected). Default: closed loop
+  --client-rate R        the client's own rate limit: at most R requests/s per
+                         app (rate_limit_params), so a server's limit of R is
+                         never exceeded. Default: none
+  --client-burst B       that limit's bucket size, in requests (default 1; needs
+                         --client-rate)
 Calls (the client's knobs):
-  --timeout D            per call: pool wait, every attempt and backoff (default 10s)
-  --connect-timeout D    TCP connect + TLS handshake (default: the client's, 10s)
-  --attempt-timeout D    one request/response exchange (default: the client's, 30s)
-  --attempts N           attempts per call, the first included (default: the client's, 4)
-  --retry-unknown-outcome  also retry a post whose outcome is unknown (may duplicate messages)
+  --timeout D            per call: pool wait, every attempt and backoff (default
+                         10s)
+  --connect-timeout D    TCP connect + TLS handshake (default: the client's,
+                         10s)
+  --attempt-timeout D    one request/response exchange (default: the client's,
+                         30s)
+  --attempts N           attempts per call, the first included (default: the
+                         client's, 4)
+  --retry-unknown-outcome  also retry a post whose outcome is unknown (may
+                           duplicate messages)
 Output:
-  --no-verify-delivery   skip the exactly-once check (for servers that cannot be read back)
-  --json                 print one JSON summary object on stdout and nothing else there
-  --latency              print the latency percentile spectrum (HdrHistogram format) after the summary
-  --hgrm FILE            write that spectrum to FILE (.hgrm, for HdrHistogram's plotter)
+  --no-verify-delivery   skip the exactly-once check (for servers that cannot be
+                         read back)
+  --json                 print one JSON summary object on stdout and nothing
+                         else there
+  --latency              print the latency percentile spectrum (HdrHistogram
+                         format) after the summary
+  --hgrm FILE            write that spectrum to FILE (.hgrm, for HdrHistogram's
+                         plotter)
   --csv FILE             write it as CSV: percentile,latency_ms,total_count
-  --plot FILE.svg        write the latency percentile curve (with the peer's under --compare) as SVG
-  --outcomes FILE        one JSON line per message: seq, status, error, outcome_unknown, attempts,
-                         latency_ms (to audit a server's record against what the client saw)
-  --compare              also run the libcurl peer (smooch-bench-curl-peer, next to this binary) and,
-                         closed loop only, wrk if on PATH, against the same server; print our ratios
+  --plot FILE.svg        write the latency percentile curve (with the peer's
+                         under --compare) as SVG
+  --outcomes FILE        one JSON line per message: seq, status, error,
+                         outcome_unknown, attempts, latency_ms (to audit a
+                         server's record against what the client saw)
+  --compare              also run the libcurl peer (smooch-bench-curl-peer, next
+                         to this binary) and, closed loop only, wrk if on PATH,
+                         against the same server; print our ratios
   --help                 this text
   --version              print "smooch-bench VERSION"
 
-Ctrl-C stops the run: nothing more starts, calls still in flight after the grace are left behind, and the
-summary of what completed is printed (a second Ctrl-C ends the program at once).
-Exit status: 0 every call succeeded and every delivered message arrived once; 1 failed calls or a failed
-verification; 2 bad usage; 130 interrupted.
+Ctrl-C stops the run: nothing more starts, calls still in flight after the grace
+are left behind, and the summary of what completed is printed (a second Ctrl-C
+ends the program at once).
+Exit status: 0 every call succeeded and every delivered message arrived once;
+1 failed calls or a failed verification; 2 bad usage; 130 interrupted.
 )";
 }
 

@@ -22,13 +22,19 @@ int main(int argc, char** argv)
     std::string url = "redis://127.0.0.1:6379";
     long n = 20000;
     unsigned lease = 20;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--redis") url = v;
-        else if (a == "--n") n = std::max(1L, std::atol(v.c_str()));
-        else if (a == "--lease") lease = static_cast<unsigned>(std::max(1L, std::atol(v.c_str())));
-        else {
-            std::fprintf(stderr, "usage: smooch-bench-redis --redis URL [--n N] [--lease L]\n");
+    const char* usage = "usage: smooch-bench-redis [--redis URL] [--n N] [--lease L]\n";
+    for (int i = 1; i < argc; i += 2) {
+        const std::string a = argv[i];
+        if (a == "--help") {
+            std::fputs(usage, stdout);
+            return 0;
+        }
+        const long number = i + 1 < argc ? std::atol(argv[i + 1]) : 0;
+        if (a == "--redis" && i + 1 < argc) url = argv[i + 1];
+        else if (a == "--n" && number > 0) n = number;
+        else if (a == "--lease" && number > 0) lease = static_cast<unsigned>(number);
+        else {  // an unknown flag, a missing value or a number that is not positive
+            std::fprintf(stderr, "smooch-bench-redis: bad argument '%s'\n%s", a.c_str(), usage);
             return 2;
         }
     }

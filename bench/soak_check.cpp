@@ -40,6 +40,10 @@ namespace json = boost::json;
 
 namespace {
 
+struct help_requested {};
+constexpr const char* usage_text = "usage: smooch-soak-check --url MOCK_URL [--ca FILE] --outcomes FILE --messages N\n"
+                                   "           [--users M] [--user-prefix P] [--app A]\n";
+
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -67,6 +71,7 @@ args parse(int argc, char** argv)
     args a;
     for (int i = 1; i < argc; ++i) {
         const std::string f = argv[i];
+        if (f == "--help") throw help_requested{};
         if (i + 1 >= argc) throw usage_error(f + " needs a value");
         const std::string v = argv[++i];
         if (f == "--url") a.url = v;
@@ -297,11 +302,11 @@ int main(int argc, char** argv)
 {
     try {
         return run(parse(argc, argv));
+    } catch (const help_requested&) {
+        std::fputs(usage_text, stdout);
+        return 0;
     } catch (const usage_error& e) {
-        std::fprintf(stderr,
-                     "smooch-soak-check: %s\nusage: smooch-soak-check --url MOCK_URL [--ca FILE] --outcomes FILE "
-                     "--messages N [--users M] [--user-prefix P] [--app A]\n",
-                     e.what());
+        std::fprintf(stderr, "smooch-soak-check: %s\n%s", e.what(), usage_text);
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "smooch-soak-check: %s\n", e.what());

@@ -36,14 +36,17 @@ struct opts {
     std::uint64_t duration_ms = 0, grace_ms = 1000;  // duration 0: no bound but the per-call timeout
 };
 
+constexpr const char* usage_text = "usage: smooch-bench-curl-peer --url URL [--app ID] [--user-prefix P]\n"
+                                   "           [--auth HEADER_VALUE] [--cainfo FILE | --insecure] [--messages N]\n"
+                                   "           [--users M] [--concurrency C] [--connections K] [--rate R]\n"
+                                   "           [--timeout-ms T] [--duration-ms D [--grace-ms G]]\n"
+    "           [--help] [--version]\n"
+                                   "smooch-bench's libcurl peer (run by smooch-bench --compare): the same fan-out\n"
+                                   "over curl_multi, one JSON summary on stdout.\n";
+
 [[noreturn]] void usage(const std::string& why)
 {
-    std::fprintf(stderr,
-                 "smooch-bench-curl-peer: %s\nusage: smooch-bench-curl-peer --url URL [--app ID] [--user-prefix P] "
-                 "[--auth HEADER_VALUE] [--cainfo FILE | --insecure] [--messages N] [--users M] "
-                 "[--concurrency C] [--connections K] [--rate R] [--timeout-ms T] [--duration-ms D [--grace-ms G]] "
-                 "[--version]\n",
-                 why.c_str());
+    std::fprintf(stderr, "smooch-bench-curl-peer: %s\n%s", why.c_str(), usage_text);
     std::exit(2);
 }
 
@@ -115,7 +118,10 @@ int main(int argc, char** argv)
             if (v.empty() || *end || n == 0) usage(a + ": bad number '" + v + "'");
             return n;
         };
-        if (a == "--version") {
+        if (a == "--help") {
+            std::fputs(usage_text, stdout);
+            return 0;
+        } else if (a == "--version") {
             std::printf("smooch-bench-curl-peer %s\n", SMOOCH_VERSION_STRING);
             return 0;
         } else if (a == "--url") o.url = value();

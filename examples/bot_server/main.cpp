@@ -37,20 +37,28 @@ namespace asio = boost::asio;
 
 constexpr const char* usage = R"(usage: example_bot_server --listen HOST:PORT --webhook-secret S [options]
 
-Receives Smooch webhooks and answers each new appUser message: typing:start, "You said: ...", typing:stop.
-The client is configured from the environment: SMOOCH_URL, SMOOCH_KEY_ID, SMOOCH_SECRET, SMOOCH_CA.
+Receives Smooch webhooks and answers each new appUser message: typing:start,
+"You said: ...", typing:stop. The client is configured from the environment:
+SMOOCH_URL, SMOOCH_KEY_ID, SMOOCH_SECRET, SMOOCH_CA.
 
-  --listen HOST:PORT       address to listen on; port 0 lets the OS choose ([::1]:0 for IPv6)
-  --webhook-secret S       the webhook's shared secret (X-API-Key); or set SMOOCH_WEBHOOK_SECRET, which keeps it
-                           out of the process list
-  --max-connections N      connections served at once, more get 503 (default 256)
-  --max-body BYTES         largest webhook body, larger gets 400 (default 524288)
-  --max-replies N          replies in flight at once, more webhooks get 503 and are redelivered (default 10000)
-  --dedup-window S         seconds a message id is remembered against redeliveries (default 900)
+  --listen HOST:PORT       address to listen on; port 0 lets the OS choose
+                           ([::1]:0 for IPv6)
+  --webhook-secret S       the webhook's shared secret (X-API-Key); or set
+                           SMOOCH_WEBHOOK_SECRET, which keeps it out of the
+                           process list
+  --max-connections N      connections served at once, more get 503 (default
+                           256)
+  --max-body BYTES         largest webhook body, larger gets 400 (default
+                           524288)
+  --max-replies N          replies in flight at once, more webhooks get 503 and
+                           are redelivered (default 10000)
+  --dedup-window S         seconds a message id is remembered against
+                           redeliveries (default 900)
   --help                   print this help
 
-When ready it prints "listening on http://HOST:PORT". SIGINT/SIGTERM: stop accepting, finish the replies in
-flight, print "stopped: ..." with the counters, exit 0. Usage errors exit 2.
+When ready it prints "listening on http://HOST:PORT". SIGINT/SIGTERM: stop
+accepting, finish the replies in flight, print "stopped: ..." with the counters,
+exit 0. Usage errors exit 2.
 )";
 
 struct usage_error : std::runtime_error {

@@ -41,49 +41,67 @@ namespace sd = smooch::dispatch;
 namespace {
 
 constexpr const char* usage_text = R"(usage:
-  smooch-dispatch run CAMPAIGN.jsonl --journal FILE --url URL (--key-id ID --secret S | --jwt TOKEN)
-                  [--ca FILE] [--app APP] [--concurrency C] [--connections K] [--intent-window W]
-                  [--rate R] [--burst B]
-                  [--failures FILE] [--json] [--retry-failed] [--settle MS] [--clock-skew MS] [--timeout MS]
-                  [--synchronous full|normal] [--commit-every MS] [--no-progress]
-                  [--shard I/N --redis redis://HOST:PORT[/DB] [--redis-key-prefix P]]
+  smooch-dispatch run CAMPAIGN.jsonl --journal FILE --url URL
+                  (--key-id ID --secret S | --jwt TOKEN)
+                  [--ca FILE] [--app APP] [--concurrency C] [--connections K]
+                  [--intent-window W] [--rate R] [--burst B] [--failures FILE]
+                  [--json] [--retry-failed] [--settle MS] [--clock-skew MS]
+                  [--timeout MS] [--synchronous full|normal] [--commit-every MS]
+                  [--no-progress] [--shard I/N --redis redis://HOST:PORT[/DB]
+                  [--redis-key-prefix P]]
   smooch-dispatch run CAMPAIGN.jsonl --journal FILE --dry-run [options]
   smooch-dispatch status --journal FILE [--journal FILE2 ...] [--json]
   smooch-dispatch --help | --version
 
-Sends one message per campaign line and records each in the journal (SQLite), so that every line ends exactly once
-in delivered, failed or rejected, across crashes and restarts. Run again with the same journal to resume.
-A campaign line: {"user": "...", "message": {MessagePost}, "app": "..." (default --app), "key": "..." (optional)}.
+Sends one message per campaign line and records each in the journal (SQLite),
+so that every line ends exactly once in delivered, failed or rejected, across
+crashes and restarts. Run again with the same journal to resume. A line:
+  {"user": "...", "message": {MessagePost}, "app": "..." (default --app),
+   "key": "..." (optional)}
 
 run options:
-  --journal FILE         the campaign's journal (created on the first run; refuses another campaign's journal)
+  --journal FILE         the campaign's journal (created on the first run;
+                         refuses another campaign's journal)
   --url URL              API base URL, e.g. https://api.smooch.io
-  --dry-run              instead of --url: start smooch-mock in this process and dispatch to it
-  --key-id ID --secret S Basic credentials (the secret may come from SMOOCH_SECRET instead)
+  --dry-run              instead of --url: start smooch-mock in this process
+                         and dispatch to it
+  --key-id ID --secret S Basic credentials (the secret may come from
+                         SMOOCH_SECRET instead)
   --jwt TOKEN            a ready-made JWT, sent as a Bearer token
   --ca FILE              PEM file of CAs to trust (default: the system store)
   --app APP              app of lines that name none
   --concurrency C        posts in flight (default 64)
-  --intent-window W      lines whose intent is recorded ahead of a free sender (default: 4096 or 8 x C)
+  --intent-window W      lines whose intent is recorded ahead of a free sender
+                         (default: 4096 or 8 x C, whichever is larger)
   --connections K        connections to the server (default 16)
-  --rate R [--burst B]   client-side limit, requests/s per app (default none; burst default max(1, R/10))
-  --failures FILE        write failed and rejected lines with their reasons as JSON lines (ready to fix and feed back)
-  --json                 print the summary as one JSON object (and no progress bar)
+  --rate R [--burst B]   client-side limit, requests/s per app (default none;
+                         burst default max(1, R/10))
+  --failures FILE        write failed and rejected lines with their reasons as
+                         JSON lines (ready to fix and feed back)
+  --json                 print the summary as one JSON object (no progress bar)
   --retry-failed         attempt again the lines that failed in earlier runs
-  --settle MS            wait before reading back an unknown outcome (default 3000)
-  --clock-skew MS        read back from this long before the intent (default 60000)
+  --settle MS            wait before reading back an unknown outcome
+                         (default 3000)
+  --clock-skew MS        read back from this long before the intent
+                         (default 60000)
   --timeout MS           deadline of one call, retries included (default 120000)
-  --synchronous MODE     full (default: each commit on disk, survives a power loss) or normal (survives a crash)
-  --commit-every MS      how long the journal gathers intents and results into one transaction (default 10)
+  --synchronous MODE     full (default: each commit on disk, survives a power
+                         loss) or normal (survives a crash)
+  --commit-every MS      how long the journal gathers intents and results into
+                         one transaction (default 10)
   --no-progress          no progress bar even on a terminal
-  --shard I/N            take only the lines whose user hashes to I (0 <= I < N; one user's lines stay in order
-                         in one process); each shard has its own --journal (docs/scale-out.md)
-  --redis URL            share --rate/--burst (the app's whole budget) with the other shards through Redis;
-                         while Redis is unreachable this process sends at most rate/N
+  --shard I/N            take only the lines whose user hashes to I (0 <= I < N;
+                         one user's lines stay in order in one process); each
+                         shard has its own --journal (docs/scale-out.md)
+  --redis URL            share --rate/--burst (the app's whole budget) with the
+                         other shards through Redis; while Redis is unreachable
+                         this process sends at most rate/N
   --redis-key-prefix P   prefix of the Redis keys (default smooch:rate:)
 status: several --journal (one per shard) print each and the campaign's total.
-Ctrl-C once: start nothing new, settle what is in flight, print the summary. Twice: exit at once (resumable).
-Exit status: 0 every line ended, 1 stopped early or error, 2 usage, 130 interrupted.
+Ctrl-C once: start nothing new, settle what is in flight, print the summary.
+Twice: exit at once (resumable).
+Exit status: 0 every line ended, 1 stopped early or error, 2 usage,
+130 interrupted.
 )";
 
 [[noreturn]] void usage_error(const std::string& m)

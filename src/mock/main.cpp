@@ -30,64 +30,91 @@ namespace {
 
 constexpr const char* usage = R"(usage: smooch-mock [options]
 
-A local Smooch-compatible server (REST v1.1 Conversation API) with auth, rate limits and fault injection.
-When ready it prints one line, "listening on https://HOST:PORT" (or http://), and flushes stdout.
-SIGINT/SIGTERM stop it cleanly. See docs/mock.md for every rule.
+A local Smooch-compatible server (REST v1.1 Conversation API) with auth, rate
+limits and fault injection. When ready it prints one line, "listening on
+https://HOST:PORT" (or http://), and flushes stdout. SIGINT/SIGTERM stop it
+cleanly. See docs/mock.md for every rule. Every timeout (MS) is 1..86400000 ms;
+anything else is a usage error.
 
 Network and TLS:
-  --host HOST              address or host name to bind (default 127.0.0.1; IPv6 literals without
-                           brackets; a name is resolved once, its first IPv4 address preferred)
-  --port N                 port (default 0: the OS chooses; read it from the "listening on" line)
+  --host HOST              address or host name to bind (default 127.0.0.1; IPv6
+                           literals without brackets; a name is resolved once,
+                           its first IPv4 address preferred)
+  --port N                 port (default 0: the OS chooses; read it from the
+                           "listening on" line)
   --tls-cert FILE          PEM certificate chain to serve (with --tls-key)
   --tls-key FILE           PEM private key
-  --self-signed            generate a CA and a server certificate at start (the default when neither
-                           --tls-cert nor --plain is given); SANs: localhost, 127.0.0.1, ::1 and --host
-  --write-ca FILE          with --self-signed: write the generated CA certificate (PEM) to FILE
+  --self-signed            generate a CA and a server certificate at start (the
+                           default when neither --tls-cert nor --plain is
+                           given); SANs: localhost, 127.0.0.1, ::1 and --host
+  --write-ca FILE          with --self-signed: write the generated CA
+                           certificate (PEM) to FILE
   --plain                  serve plain HTTP instead of HTTPS
 
-Credentials (repeatable; with none, authentication is off and every request is accepted):
-  --key-id ID --secret S   accept this key (Basic ID:S, or HS256 JWT with kid ID)
-  --key-app APP            bind the preceding key to app APP (an app key); default: account key, any app
+Credentials (repeatable; with none, authentication is off and every request is
+accepted):
+  --key-id ID --secret S   accept this key (Basic ID:S, or HS256 JWT with kid
+                           ID)
+  --key-app APP            bind the preceding key to app APP (an app key);
+                           default: account key, any app
 
 Rate limit, per app (token bucket):
-  --rate-limit RPS         refill rate in requests per second (default: no limit)
+  --rate-limit RPS         refill rate in requests per second (default: no
+                           limit)
   --burst N                bucket size (default: RPS, at least 1)
-  --rate-limit-retry-after send Retry-After with the limiter's 429s (default: none, as Smooch does)
+  --rate-limit-retry-after send Retry-After with the limiter's 429s (default:
+                           none, as Smooch does)
 
 Faults (see docs/mock.md for the grammar):
-  --fault SPEC             add a fault rule, repeatable, e.g. status=503,retry_after=1,count=5,route=post_message
-  --seed N                 seed of the RNG for fault probabilities and ids (default 1)
-  --close-after-requests N close each connection after N requests, without Connection: close (default 0 = never)
-  --idle-timeout MS        close keep-alive connections idle for MS milliseconds, silently (default 60000)
-                           (every timeout: 1..86400000 ms; anything else is a usage error)
+  --fault SPEC             add a fault rule, repeatable, e.g.
+                           status=503,retry_after=1,count=5,route=post_message
+  --seed N                 seed of the RNG for fault probabilities and ids
+                           (default 1)
+  --close-after-requests N close each connection after N requests, without
+                           Connection: close (default 0 = never)
+  --idle-timeout MS        close keep-alive connections idle for MS
+                           milliseconds, silently (default 60000)
 
 Limits against hostile clients:
   --header-timeout MS      time to receive request headers (default 10000)
   --body-timeout MS        time to receive a request body (default 30000)
   --header-limit BYTES     largest request head (default 16384; larger gets 431)
-  --max-connections N      concurrent connections served (default 1024); up to N more get 503 with
-                           Retry-After: 1 and are closed, beyond that they are reset
-  --max-recorded N         requests kept in the record (default 100000; later ones are only counted)
+  --max-connections N      concurrent connections served (default 1024); up to N
+                           more get 503 with Retry-After: 1 and are closed,
+                           beyond that they are reset
+  --max-recorded N         requests kept in the record (default 100000; later
+                           ones are only counted)
 
 Webhooks (docs/mock.md "Webhooks"; off unless --webhook is given):
-  --webhook URL            POST webhooks (v1.1 payloads) to URL, http:// or https://
-  --webhook-secret S       the shared secret, sent as X-API-Key (required with --webhook; never printed)
-  --webhook-triggers LIST  comma-separated triggers (default message: both roles), e.g.
-                           message:appUser,conversation:read; also message:appMaker, *
-  --webhook-ca FILE        PEM CA certificates to trust for an https target (default: the system's)
+  --webhook URL            POST webhooks (v1.1 payloads) to URL, http:// or
+                           https://
+  --webhook-secret S       the shared secret, sent as X-API-Key (required with
+                           --webhook; never printed)
+  --webhook-triggers LIST  comma-separated triggers (default message: both
+                           roles), e.g. message:appUser,conversation:read; also
+                           message:appMaker, *
+  --webhook-ca FILE        PEM CA certificates to trust for an https target
+                           (default: the system's)
   --webhook-timeout MS     time allowed per delivery attempt (default 20000)
   --webhook-retry-base MS  wait before retry n is MS * 2^(n-1) (default 30000)
-  --webhook-retries N      retries of a failed delivery, 0..100 (default 5; never after 400, 401, 403, 404, 406)
-  --webhook-duplicate P    fault: deliver a webhook twice with probability P, 0..1 (seeded by --seed)
-  --webhook-fail P         fault: fail an attempt after sending it (the answer is not read) with probability P
+  --webhook-retries N      retries of a failed delivery, 0..100 (default 5;
+                           never after 400, 401, 403, 404, 406)
+  --webhook-duplicate P    fault: deliver a webhook twice with probability P,
+                           0..1 (seeded by --seed)
+  --webhook-fail P         fault: fail an attempt after sending it (the answer
+                           is not read) with probability P
   --webhook-fail-first N   fault: fail the first N attempts that way
   --webhook-max-in-flight N  deliveries under way at once (default 64)
-  --webhook-queue N        webhooks waiting to be sent (default 10000; more are dropped and recorded)
+  --webhook-queue N        webhooks waiting to be sent (default 10000; more are
+                           dropped and recorded)
 
 Admin:
-  --admin                  serve /_admin/record (GET), /_admin/faults (POST spec lines, DELETE),
-                           /_admin/reset (POST), /_admin/rate-limit (POST "RPS,BURST" or "off"),
-                           /_admin/connections (POST "close_after_requests=N,idle_timeout=MS"),
+  --admin                  serve /_admin/record (GET),
+                           /_admin/faults (POST spec lines, DELETE),
+                           /_admin/reset (POST),
+                           /_admin/rate-limit (POST "RPS,BURST" or "off"),
+                           /_admin/connections (POST
+                             "close_after_requests=N,idle_timeout=MS"),
                            /_admin/webhook (GET, POST JSON settings, DELETE)
   --help                   print this help
   --version                print "smooch-mock VERSION"

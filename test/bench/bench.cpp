@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "hdr_histogram.hpp"
+#include "text.hpp"
 
 #include <smooch/mock/server.hpp>
 #include <smooch/version.hpp>
@@ -54,14 +55,14 @@ struct run_result {
     double seconds = 0;
 };
 
-/// Runs smooch-bench with `args`; sends SIGINT after `sigint_after` if given; kills it after `limit`.
-run_result run_bench(const std::vector<std::string>& args, std::optional<clk::duration> sigint_after = {},
-                     clk::duration limit = 120s)
+/// Runs program `exe` with `args`; sends SIGINT after `sigint_after` if given; kills it after `limit`.
+run_result run_program(const char* exe, const std::vector<std::string>& args,
+                       std::optional<clk::duration> sigint_after = {}, clk::duration limit = 120s)
 {
     int out[2], err[2];
     BOOST_REQUIRE(pipe2(out, O_CLOEXEC) == 0);
     BOOST_REQUIRE(pipe2(err, O_CLOEXEC) == 0);
-    std::vector<std::string> all{SMOOCH_BENCH_EXE};
+    std::vector<std::string> all{exe};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
@@ -72,7 +73,7 @@ run_result run_bench(const std::vector<std::string>& args, std::optional<clk::du
     if (pid == 0) {
         dup2(out[1], 1);
         dup2(err[1], 2);
-        execv(SMOOCH_BENCH_EXE, argv.data());
+        execv(exe, argv.data());
         _exit(127);
     }
     close(out[1]);
@@ -108,6 +109,12 @@ run_result run_bench(const std::vector<std::string>& args, std::optional<clk::du
     r.seconds = std::chrono::duration<double>(clk::now() - t0).count();
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return r;
+}
+
+run_result run_bench(const std::vector<std::string>& args, std::optional<clk::duration> sigint_after = {},
+                     clk::duration limit = 120s)
+{
+    return run_program(SMOOCH_BENCH_EXE, args, sigint_after, limit);
 }
 
 /// The JSON object smooch-bench --json printed (its only stdout line).
@@ -542,6 +549,23 @@ BOOST_AUTO_TEST_CASE(flags_durations_with_units_and_version)
     for (const char* flag : {"--timeout", "--connect-timeout", "--attempt-timeout", "--attempts",
                              "--retry-unknown-outcome", "--grace", "--outcomes", "--hgrm", "--csv", "--latency"})
         BOOST_TEST(help.out.find(flag) != std::string::npos, flag);
+}
+
+BOOST_AUTO_TEST_CASE(every_bench_program_has_help_that_fits_80_columns_and_refuses_unknown_flags)
+{
+    for (const char* exe : {SMOOCH_BENCH_EXE, SMOOCH_CURL_PEER_EXE, SMOOCH_SOAK_CHECK_EXE}) {
+        BOOST_TEST_CONTEXT(exe)
+        {
+            const auto help = run_program(exe, {"--help"}, {}, 30s);
+            BOOST_TEST(help.status == 0);
+            BOOST_TEST(help.out.find("sage: ") != std::string::npos, help.out);  // Usage: or usage:
+            const auto wide = smooch::test::lines_wider_than(help.out);
+            BOOST_TEST(wide.empty(), smooch::test::first_of(wide));
+            const auto bad = run_program(exe, {"--bogus", "1"}, {}, 30s);
+            BOOST_TEST(bad.status == 2);
+            BOOST_TEST(bad.err.find("--bogus") != std::string::npos, bad.err);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(histogram_buckets_round_trip_and_spectrum_counts)

@@ -7,6 +7,7 @@
 
 #include "process.hpp"
 #include "support.hpp"
+#include "text.hpp"
 
 #include <smooch/mock/server.hpp>
 
@@ -39,6 +40,8 @@ BOOST_AUTO_TEST_CASE(help_version_and_usage_errors)
     auto [rc, out] = run_program({exe, "--help"}, dir.file("o"));
     BOOST_TEST(rc == 0);
     BOOST_TEST(out.find("smooch-dispatch run CAMPAIGN.jsonl --journal FILE --url URL") != std::string::npos);
+    const auto wide = smooch::test::lines_wider_than(out);  // fits an 80-column terminal
+    BOOST_TEST(wide.empty(), smooch::test::first_of(wide));
     std::tie(rc, out) = run_program({exe, "--version"}, dir.file("o"));
     BOOST_TEST(rc == 0);
     BOOST_TEST(out.starts_with("smooch-dispatch "));

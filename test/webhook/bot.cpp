@@ -5,6 +5,7 @@
 // exactly one reply each, with the acknowledgement and reply latencies printed.
 
 #include "support.hpp"
+#include "text.hpp"
 
 #include <smooch/conversation_api.hpp>
 
@@ -155,6 +156,8 @@ BOOST_AUTO_TEST_CASE(flags, *boost::unit_test::timeout(guard))
         BOOST_TEST(exited_0(b.wait()));
         BOOST_TEST(b.out().find("--webhook-secret") != std::string::npos);
         BOOST_TEST(b.out().find("listening on http://HOST:PORT") != std::string::npos);
+        const auto wide = smooch::test::lines_wider_than(b.out());  // fits an 80-column terminal
+        BOOST_TEST(wide.empty(), smooch::test::first_of(wide));
     }
     const std::vector<std::string> env{"SMOOCH_KEY_ID=k", "SMOOCH_SECRET=s", "SMOOCH_URL=http://127.0.0.1:1"};
     struct row {

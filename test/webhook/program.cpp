@@ -3,6 +3,7 @@
 // --help, and every bad value refused with exit 2 and an error naming the flag, never echoing the secret.
 
 #include "support.hpp"
+#include "text.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -48,6 +49,9 @@ BOOST_AUTO_TEST_CASE(help_lists_the_webhook_flags, *boost::unit_test::timeout(gu
           "--webhook-retry-base", "--webhook-retries", "--webhook-duplicate", "--webhook-fail ", "--webhook-fail-first",
           "--webhook-max-in-flight", "--webhook-queue", "/_admin/webhook"})
         BOOST_TEST(mock.out().find(flag) != std::string::npos, flag);
+    const std::string out = mock.out();
+    const auto wide = smooch::test::lines_wider_than(out);  // fits an 80-column terminal
+    BOOST_TEST(wide.empty(), smooch::test::first_of(wide));
 }
 
 BOOST_AUTO_TEST_CASE(bad_flags_exit_2_naming_the_flag, *boost::unit_test::timeout(guard))
