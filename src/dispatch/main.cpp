@@ -368,8 +368,8 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
         std::cout << boost::json::serialize(j) << "\n";
         return;
     }
-    std::printf("smooch-dispatch: %s in %.1f s%s%s\n", sd::to_string(s.end), secs, s.reason.empty() ? "" : ": ",
-                s.reason.c_str());
+    std::printf("smooch-dispatch: %s in %.*f s%s%s\n", sd::to_string(s.end), secs < 1 ? 2 : 1, secs,
+                s.reason.empty() ? "" : ": ", s.reason.c_str());
     std::printf("  lines       %llu ended of %llu (%llu in earlier runs)\n", static_cast<unsigned long long>(c.done()),
                 static_cast<unsigned long long>(c.total), static_cast<unsigned long long>(c.done_before));
     std::printf("  delivered   %llu (found by reading back: %llu)\n", static_cast<unsigned long long>(c.delivered),
@@ -381,6 +381,10 @@ void print_summary(const options& o, const sd::run_summary& s, std::uint64_t fai
                 static_cast<unsigned long long>(c.retries));
     std::printf("  reads       %llu (reconciliation), journal commits %llu\n",
                 static_cast<unsigned long long>(c.reconcile_reads), static_cast<unsigned long long>(c.commits));
+    if (c.posts >= 100 && c.senders_starved * 100 > c.posts)  // more than 1 %: the journal held the fan-out back
+        std::printf("  journal     the senders waited for it %llu times: raise --intent-window\n"
+                    "              (or lower --commit-every; or the disk's fsync is slow)\n",
+                    static_cast<unsigned long long>(c.senders_starved));
     if (s.recovered)
         std::printf("  recovery    %llu lines left in flight by an earlier run, settled in %.2f s with %llu reads\n",
                     static_cast<unsigned long long>(s.recovered), static_cast<double>(s.recovery.count()) / 1000.0,

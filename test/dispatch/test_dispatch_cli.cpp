@@ -119,6 +119,28 @@ BOOST_AUTO_TEST_CASE(a_malformed_line_is_reported_with_its_number_and_the_rest_c
     BOOST_TEST(m.server->record().operation_count("post_message") == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_journal_that_holds_the_senders_back_is_pointed_out)
+{
+    temp_dir dir;
+    dispatch_mock m({}, dir);
+    write_campaign_file(dir.file("c.jsonl"), 120, 10);
+    // One line ahead: every post waits for its own intent's commit.
+    auto [rc, out] =
+        run_program(run_args(m, dir, "c.jsonl", {"--intent-window", "1", "--commit-every", "1"}), dir.file("o"));
+    BOOST_TEST(rc == 0, out);
+    BOOST_TEST(out.find("120 ended of 120") != std::string::npos, out);
+    BOOST_TEST(out.find("the senders waited for it") != std::string::npos, out);
+    BOOST_TEST(out.find("raise --intent-window") != std::string::npos, out);
+
+    // The default window keeps ahead of the senders: no such line.
+    write_campaign_file(dir.file("d.jsonl"), 120, 10);
+    std::tie(rc, out) =
+        run_program(m.run_args(exe, dir.file("d.jsonl"), dir.file("d.db"), {"--settle", "50"}), dir.file("o"));
+    BOOST_TEST(rc == 0, out);
+    BOOST_TEST(out.find("120 ended of 120") != std::string::npos, out);
+    BOOST_TEST(out.find("the senders waited") == std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_CASE(a_second_run_on_a_journal_in_use_refuses_and_status_reads_it_meanwhile)
 {
     temp_dir dir;
