@@ -12,16 +12,11 @@ mock=$build/src/smooch-mock bench=$build/bench/smooch-bench
 for b in "$mock" "$bench" "$A" "$B"; do [[ -x $b ]] || { echo "missing $b"; exit 2; }; done
 dir=$(mktemp -d) pid=
 trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
-awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"user\":\"d-%d\",\"message\":{\"role\":\"appMaker\",\"type\":\"text\",\"text\":\"seq %d\",\"metadata\":{\"seq\":%d}}}\n", (i-1)%100, i, i }' >"$dir/c.jsonl"
-mkfifo "$dir/out"
-"$mock" --self-signed --write-ca "$dir/ca.pem" --key-id bench_key --secret bench-secret >"$dir/out" &
-pid=$!
-exec 3<"$dir/out"
-read -r -t 30 line <&3 || { echo "smooch-mock did not start"; exit 1; }
-common=(--url "${line#listening on }" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --concurrency 64
+source "$(dirname "$0")/dispatch_lib.sh"
+dispatch_campaign "$dir/c.jsonl" "$N" 100
+start_mock
+common=(--url "$url" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --concurrency 64
         --connections 16)
-field() { grep -o "\"$1\":[0-9.eE+-]*" | head -1 | cut -d: -f2; }
 run_dispatch() {  # prints: msg/s, CPU us per line, journal CPU us per line
   rm -f "$dir"/j.db*
   local o; o=$("$1" run "$dir/c.jsonl" --journal "$dir/j.db" "${common[@]}" --app app_bench --json)

@@ -28,18 +28,13 @@ burn() {  # busy for HOG_MS, asleep for HOG_SLEEP_MS, until killed
     read -r -t "$sleep_s" -u "$fd" || true
   done
 }
-awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"user\":\"d-%d\",\"message\":{\"role\":\"appMaker\",\"type\":\"text\",\"text\":\"seq %d\",\"metadata\":{\"seq\":%d}}}\n", (i-1)%100, i, i }' >"$dir/c.jsonl"
-mkfifo "$dir/out"
-"$mock" --self-signed --write-ca "$dir/ca.pem" --key-id bench_key --secret bench-secret >"$dir/out" &
-pid=$!
-exec 3<"$dir/out"
-read -r -t 30 line <&3 || { echo "smooch-mock did not start"; exit 1; }
-common=(--url "${line#listening on }" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --concurrency "$C"
+source "$(dirname "$0")/dispatch_lib.sh"
+dispatch_campaign "$dir/c.jsonl" "$N" 100
+start_mock
+common=(--url "$url" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --concurrency "$C"
         --connections "$K")
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime of a live process
-field() { { grep -o "\"$1\":[0-9.eE+-]*" || true; } | head -1 | cut -d: -f2; }
 # measure NAME CMD...: runs CMD, prints NAME, its rate, its CPU per message (bash's `times`:
 # the subshell's children, user + system) and the mock's.
 measure() {

@@ -22,24 +22,12 @@ pid=
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
-campaign() {  # campaign FILE LINES: line i goes to user (i mod USERS), like smooch-bench's message seq
-  awk -v n="$2" -v u="$USERS" 'BEGIN { for (i = 1; i <= n; i++)
-    printf "{\"user\":\"d-%d\",\"message\":{\"role\":\"appMaker\",\"type\":\"text\",\"text\":\"seq %d\",\"metadata\":{\"seq\":%d}}}\n", (i-1)%u, i, i }' >"$1"
-}
-start_mock() {
-  local fault=()
-  ((DELAY_MS > 0)) && fault=(--fault "delay=$DELAY_MS,route=post_message")
-  mkfifo "$dir/out"
-  "$mock" --self-signed --write-ca "$dir/ca.pem" --key-id bench_key --secret bench-secret "${fault[@]}" >"$dir/out" &
-  pid=$!
-  exec 3<"$dir/out"
-  read -r -t 30 line <&3 || { echo "smooch-mock did not start"; exit 1; }
-  url=${line#listening on }
-}
-field() { grep -o "\"$1\":[0-9.eE+-]*" | head -1 | cut -d: -f2; }  # the first: smooch-bench's JSON has a peer's too
+source "$(dirname "$0")/dispatch_lib.sh"
+fault=()
+((DELAY_MS > 0)) && fault=(--fault "delay=$DELAY_MS,route=post_message")
 
-campaign "$dir/c.jsonl" "$N"
-start_mock
+dispatch_campaign "$dir/c.jsonl" "$N" "$USERS"
+start_mock "${fault[@]}"
 common=(--url "$url" --ca "$dir/ca.pem" --key-id bench_key --secret bench-secret --concurrency "$C" --connections "$K")
 echo "server: smooch-mock program at $url (delay ${DELAY_MS} ms); $N messages to $USERS users, C=$C, K=$K; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %12s %12s %7s %12s %14s %14s\n' round "bench msg/s" "disp. msg/s" ratio "bench us/msg" "disp. us/line" "journal us/line"
@@ -66,8 +54,8 @@ if ((MEMORY)); then
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; rm -f "$dir/out"
   echo "peak RSS of smooch-dispatch (the mock in its own process):"
   for n in 100000 1000000; do
-    start_mock
-    campaign "$dir/m.jsonl" "$n"
+    start_mock "${fault[@]}"
+    dispatch_campaign "$dir/m.jsonl" "$n" "$USERS"
     rm -f "$dir"/m.db*
     out=$("$dispatch" run "$dir/m.jsonl" --journal "$dir/m.db" --url "$url" --ca "$dir/ca.pem" --key-id bench_key \
           --secret bench-secret --concurrency "$C" --connections "$K" --app app_bench --json)
