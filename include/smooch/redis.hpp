@@ -11,7 +11,8 @@
 // tells the callback, and probes Redis again; when Redis answers, the shared budget resumes.
 //
 // The Redis client behind it is this library's own minimal RESP2/RESP3 client on Asio (src/redis/), on the
-// executor given here; no TLS to Redis yet (use a loopback or a private network, or a TLS tunnel).
+// executor given here. It authenticates with AUTH (username, password) but has no TLS to Redis yet (use a
+// loopback or a private network, or a TLS tunnel).
 
 #include <smooch/rate_source.hpp>
 
@@ -35,13 +36,21 @@ enum class redis_errc {
     timeout,            ///< Connecting or a command took longer than its timeout.
     connection_closed,  ///< The server closed the connection.
     unexpected_reply,   ///< A well-formed reply of the wrong shape.
+    auth_failed,        ///< Redis refused the credentials (WRONGPASS), or requires some and none were set (NOAUTH).
 };
 const boost::system::error_category& redis_category() noexcept;
 inline error_code make_error_code(redis_errc e) noexcept { return {static_cast<int>(e), redis_category()}; }
 
 struct rate_source_params {
-    /// redis://host:port[/db]. Default redis://127.0.0.1:6379/0. No user/password (none is ever printed).
+    /// redis://host:port[/db]. Default redis://127.0.0.1:6379/0. A url with user info is refused: credentials go
+    /// in `username` and `password`, which are never printed.
     std::string url = "redis://127.0.0.1:6379";
+    /// Sent with AUTH on every connection, before anything else, when `password` is set. Default empty: the
+    /// "default" user (Redis 6 ACLs; with an older server leave it empty: AUTH password).
+    std::string username;
+    /// Default empty: no AUTH (a Redis without requirepass or ACLs). A wrong one is redis_errc::auth_failed:
+    /// the source falls back and says so, like for an unreachable Redis.
+    std::string password;
     /// Prefix of the keys ({prefix}app:{app_id}). Default "smooch:rate:": separates campaigns or tenants
     /// sharing one Redis.
     std::string key_prefix = "smooch:rate:";

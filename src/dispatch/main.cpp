@@ -48,7 +48,7 @@ constexpr const char* usage_text = R"(usage:
                   [--json] [--retry-failed] [--settle MS] [--clock-skew MS]
                   [--timeout MS] [--synchronous full|normal] [--commit-every MS]
                   [--no-progress] [--shard I/N --redis redis://HOST:PORT[/DB]
-                  [--redis-key-prefix P]]
+                  [--redis-key-prefix P] [--redis-user U]]
   smooch-dispatch run CAMPAIGN.jsonl --journal FILE --dry-run [options]
   smooch-dispatch status --journal FILE [--journal FILE2 ...] [--json]
   smooch-dispatch --help | --version
@@ -97,6 +97,8 @@ run options:
                          other shards through Redis; while Redis is unreachable
                          this process sends at most rate/N
   --redis-key-prefix P   prefix of the Redis keys (default smooch:rate:)
+  --redis-user U         Redis ACL user (default: the default user); the
+                         password comes from SMOOCH_REDIS_PASSWORD, never a flag
 status: several --journal (one per shard) print each and the campaign's total.
 Ctrl-C once: start nothing new, settle what is in flight, print the summary.
 Twice: exit at once (resumable).
@@ -123,7 +125,7 @@ T number(const std::string& flag, const std::string& v, T min, T max)
 
 struct options {
     std::vector<std::string> journals;
-    std::string redis_url, redis_prefix = "smooch:rate:";
+    std::string redis_url, redis_prefix = "smooch:rate:", redis_user;
     unsigned shard = 0, shards = 1;
     bool sharded = false;
     std::string command, campaign, journal, url, key_id, secret, jwt, ca, app, failures;
@@ -160,6 +162,7 @@ options parse(int argc, char** argv)
             o.journals.push_back(o.journal);
         } else if (a == "--redis") o.redis_url = value(a);
         else if (a == "--redis-key-prefix") o.redis_prefix = value(a);
+        else if (a == "--redis-user") o.redis_user = value(a);
         else if (a == "--shard") {
             const std::string v = value(a);
             const auto slash = v.find('/');
@@ -204,6 +207,9 @@ options parse(int argc, char** argv)
     if (o.journals.size() > 1) usage_error("run takes one --journal (one per shard)");
     if (!o.redis_url.empty() && o.rate <= 0) usage_error("--redis needs --rate R: the app's whole budget, shared");
     if (o.redis_prefix.empty()) usage_error("--redis-key-prefix must not be empty");
+    if (!o.redis_user.empty() && o.redis_url.empty()) usage_error("--redis-user needs --redis URL");
+    if (!o.redis_user.empty() && !std::getenv("SMOOCH_REDIS_PASSWORD"))
+        usage_error("--redis-user needs the user's password in SMOOCH_REDIS_PASSWORD");
     if (o.campaign.empty()) usage_error("run needs a campaign file");
     if (o.url.empty() && !o.dry_run)
         usage_error("--url is required (or --dry-run to dispatch to a smooch-mock started in this process)");
@@ -524,6 +530,8 @@ int run_command(const options& o)
         smooch::redis::rate_source_params rp;
         rp.url = o.redis_url;
         rp.key_prefix = o.redis_prefix;
+        rp.username = o.redis_user;
+        if (const char* pw = std::getenv("SMOOCH_REDIS_PASSWORD")) rp.password = pw;  // never a flag: ps shows those
         rp.rate = o.rate;
         rp.burst = cp.rate_limit.burst;
         rp.fallback_share = 1.0 / o.shards;

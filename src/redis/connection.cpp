@@ -141,6 +141,11 @@ struct connection::state : std::enable_shared_from_this<connection::state> {
         sock.set_option(tcp::no_delay(true), ignored);
         std::vector<std::vector<std::string>> setup = params.setup;
         if (params.where.db != 0) setup.insert(setup.begin(), {"SELECT", std::to_string(params.where.db)});
+        if (!params.auth.empty()) {
+            std::vector<std::string> auth{"AUTH"};
+            auth.insert(auth.end(), params.auth.begin(), params.auth.end());
+            setup.insert(setup.begin(), std::move(auth));
+        }
         for (auto& cmd : setup) {
             resp::value r;
             if (auto ec = co_await roundtrip(cmd, r)) {
@@ -149,7 +154,11 @@ struct connection::state : std::enable_shared_from_this<connection::state> {
             }
             if (r.kind == resp::value::type::error) {
                 timer.cancel();
-                co_return fail(redis_errc::server_error, cmd.front() + " answered " + r.str.substr(0, 200));
+                // Redis's own text (it never echoes the password); the command's name only, not its arguments.
+                const bool auth = r.str.starts_with("WRONGPASS") || r.str.starts_with("NOAUTH") ||
+                                  (cmd.front() == "AUTH" && r.str.starts_with("ERR"));
+                co_return fail(auth ? redis_errc::auth_failed : redis_errc::server_error,
+                               cmd.front() + " answered " + r.str.substr(0, 200));
             }
         }
         generation++;

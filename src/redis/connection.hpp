@@ -30,6 +30,8 @@ struct connection_params {
     std::chrono::milliseconds command_timeout{200};
     /// Run after every (re)connect, before the first command (SELECT, FUNCTION LOAD REPLACE).
     std::vector<std::vector<std::string>> setup;
+    /// AUTH's arguments (username, password; or password alone), sent first; empty: none.
+    std::vector<std::string> auth;
 };
 
 class connection {

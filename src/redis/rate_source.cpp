@@ -42,6 +42,7 @@ public:
         case redis_errc::timeout: return "Redis timed out";
         case redis_errc::connection_closed: return "Redis closed the connection";
         case redis_errc::unexpected_reply: return "Redis reply of an unexpected shape";
+        case redis_errc::auth_failed: return "Redis refused the credentials (or needs some)";
         }
         return "unknown Redis error";
     }
@@ -202,8 +203,10 @@ struct rate_source::impl : std::enable_shared_from_this<impl> {
         }
         if (tell) {
             if (!now_shared)
-                why = "Redis unreachable (" + why + "): falling back to " +
-                      std::to_string(self->p.rate * self->p.fallback_share) + " requests/s";
+                why = std::string(ec == redis_errc::auth_failed ? "Redis refused the credentials ("
+                                                                : "Redis unreachable (") +
+                      why + "): falling back to " + std::to_string(self->p.rate * self->p.fallback_share) +
+                      " requests/s";
             tell(now_shared, why);
         }
     }
@@ -222,6 +225,13 @@ std::shared_ptr<rate_source> rate_source::create(asio::any_io_executor ex, rate_
     cp.connect_timeout = p.connect_timeout;
     cp.command_timeout = p.command_timeout;
     cp.setup.push_back({"FUNCTION", "LOAD", "REPLACE", std::string(library)});
+    if (!p.password.empty()) {
+        if (!p.username.empty()) cp.auth.push_back(p.username);
+        cp.auth.push_back(p.password);
+    } else if (!p.username.empty()) {
+        ec = client_errc::invalid_configuration;  // a user without a password would silently not authenticate
+        return nullptr;
+    }
     return std::make_shared<rate_source>(std::make_shared<impl>(ex, std::move(p), std::move(cp)));
 }
 

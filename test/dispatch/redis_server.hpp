@@ -27,7 +27,8 @@ inline unsigned free_port()
     return ntohs(a.sin_port);
 }
 
-/// PING answered with +PONG (a blocking loopback round trip with a 200 ms receive timeout).
+/// PING answered (+PONG, or -NOAUTH from a server that wants a password): a blocking loopback round trip with
+/// a 200 ms receive timeout.
 inline bool pong(unsigned port)
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -40,7 +41,8 @@ inline bool pong(unsigned port)
     bool ok = false;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::write(fd, "PING\r\n", 6) == 6) {
         char b[16] = {};
-        ok = ::read(fd, b, sizeof b - 1) >= 5 && std::string_view(b).starts_with("+PONG");
+        ok = ::read(fd, b, sizeof b - 1) >= 5 &&
+             (std::string_view(b).starts_with("+PONG") || std::string_view(b).starts_with("-NOAUTH"));
     }
     ::close(fd);
     return ok;
@@ -50,13 +52,19 @@ struct redis_server {
     unsigned port = free_port();
     child proc;
     const temp_dir& dir;
-    explicit redis_server(const temp_dir& d) : dir(d) { start(); }
+    std::string password;  // requirepass, if set
+    explicit redis_server(const temp_dir& d, std::string requirepass = {}) : dir(d), password(std::move(requirepass))
+    {
+        start();
+    }
     ~redis_server() { stop(); }
     void start()
     {
-        proc = spawn_program({REDIS_SERVER_EXE, "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", dir.path.string()},
-                             dir.file("redis.out"));
+        std::vector<std::string> args{REDIS_SERVER_EXE, "--port", std::to_string(port), "--bind", "127.0.0.1",
+                                      "--save",         "",       "--appendonly",       "no",     "--dir",
+                                      dir.path.string()};
+        if (!password.empty()) args.insert(args.end(), {"--requirepass", password});
+        proc = spawn_program(args, dir.file("redis.out"));
         bool up = false;
         for (int i = 0; i < 500 && !up; ++i) {  // bounded: 500 x (<= 200 ms)
             up = pong(port);

@@ -241,3 +241,46 @@ BOOST_AUTO_TEST_CASE(a_dispatcher_killed_and_restarted_resumes_its_shard)
     BOOST_TEST(c.mock->server->record().rate_limited <= 10u);
     (void)rate;
 }
+
+BOOST_AUTO_TEST_CASE(a_redis_with_a_password_gets_it_from_the_environment_and_never_prints_it)
+{
+    temp_dir dir;
+    write_campaign_file(dir.file("c.jsonl"), 100, 10);
+    dispatch_mock m({}, dir);
+    redis_server r(dir, "pw-7f3a");
+    // Through env(1): the password is in the child's environment only, as an operator would set it.
+    auto run = [&](const std::string& journal, std::vector<std::string> env, std::vector<std::string> more = {}) {
+        std::vector<std::string> a{"/usr/bin/env", "-u", "SMOOCH_REDIS_PASSWORD"};
+        a.insert(a.end(), env.begin(), env.end());
+        more.insert(more.end(), {"--redis", r.url(), "--redis-key-prefix", "pw:", "--rate", "1000", "--json",
+                                 "--no-progress", "--settle", "50"});
+        const auto rest = m.run_args(SMOOCH_DISPATCH_EXE, dir.file("c.jsonl"), dir.file(journal), more);
+        a.insert(a.end(), rest.begin(), rest.end());
+        return run_program(a, dir.file(journal + ".out"));
+    };
+    auto [rc, out] = run("a.db", {"SMOOCH_REDIS_PASSWORD=pw-7f3a"});
+    BOOST_TEST(rc == 0, out);
+    BOOST_TEST(out.find(R"("end":"completed")") != std::string::npos, out);
+    BOOST_TEST(json_number(out, "granted_shared") > 0u, out);
+    BOOST_TEST(json_number(out, "granted_fallback") == 0u, out);
+    BOOST_TEST(out.find("pw-7f3a") == std::string::npos, out);
+
+    // None: Redis's refusal is said, and the run finishes on its own share.
+    std::tie(rc, out) = run("b.db", {});
+    BOOST_TEST(rc == 0, out);
+    BOOST_TEST(out.find("Redis refused the credentials") != std::string::npos, out);
+    BOOST_TEST(out.find("NOAUTH") != std::string::npos, out);
+    BOOST_TEST(json_number(out, "granted_fallback") > 0u, out);
+
+    // A wrong one: the same, and neither password appears anywhere.
+    std::tie(rc, out) = run("c.db", {"SMOOCH_REDIS_PASSWORD=not-it"});
+    BOOST_TEST(rc == 0, out);
+    BOOST_TEST(out.find("WRONGPASS") != std::string::npos, out);
+    BOOST_TEST(out.find("not-it") == std::string::npos, out);
+    BOOST_TEST(out.find("pw-7f3a") == std::string::npos, out);
+
+    // A user needs a password.
+    std::tie(rc, out) = run("d.db", {}, {"--redis-user", "bob"});
+    BOOST_TEST(rc == 2, out);
+    BOOST_TEST(out.find("SMOOCH_REDIS_PASSWORD") != std::string::npos, out);
+}

@@ -30,7 +30,8 @@ struct source {
 };
 
 std::unique_ptr<source> make_source(asio::io_context& io, const std::string& url, double rate, double burst,
-                                    std::string prefix, double share = 1)
+                                    std::string prefix, double share = 1, std::string password = {},
+                                    std::string username = {})
 {
     auto s = std::make_unique<source>();
     redis::rate_source_params p;
@@ -41,6 +42,8 @@ std::unique_ptr<source> make_source(asio::io_context& io, const std::string& url
     p.lease = 5;
     p.fallback_share = share;
     p.probe_interval = 100ms;
+    p.password = std::move(password);
+    p.username = std::move(username);
     p.on_mode_change = [m = &s->modes](bool shared, std::string_view why) { m->emplace_back(shared, why); };
     error_code ec;
     s->rs = redis::rate_source::create(io.get_executor(), p, ec);
@@ -156,6 +159,39 @@ BOOST_AUTO_TEST_CASE(a_redis_that_never_answers_times_out_into_the_fallback)
     BOOST_TEST(!a->modes.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_redis_with_a_password_is_shared_with_the_right_one_only)
+{
+    temp_dir dir;
+    redis_server r(dir, "s3cret-pass");
+    asio::io_context io;
+    auto good = make_source(io, r.url(), 400, 20, "t6:", 0.25, "s3cret-pass");
+    auto named = make_source(io, r.url(), 400, 20, "t6:", 0.25, "s3cret-pass", "default");  // Redis 6 ACL form
+    auto none = make_source(io, r.url(), 400, 20, "t6:", 0.25);
+    auto wrong = make_source(io, r.url(), 400, 20, "t6:", 0.25, "not-it");
+    take_for(io, {good->rs.get(), named->rs.get(), none->rs.get(), wrong->rs.get()}, 500ms);
+    for (auto* ok : {good.get(), named.get()}) {
+        BOOST_TEST(ok->rs->stats().shared);
+        BOOST_TEST(ok->rs->stats().granted_shared > 0u);
+        BOOST_TEST(ok->rs->stats().granted_fallback == 0u);
+        BOOST_TEST(ok->modes.empty());
+    }
+    // Refused: the fallback share, said plainly, with Redis's reason and neither password.
+    for (auto [s, reason] : {std::pair{none.get(), "NOAUTH"}, std::pair{wrong.get(), "WRONGPASS"}}) {
+        BOOST_TEST_CONTEXT(reason)
+        {
+            BOOST_TEST(!s->rs->stats().shared);
+            BOOST_TEST(s->rs->stats().granted_fallback > 0u);
+            BOOST_REQUIRE(!s->modes.empty());
+            const auto& why = s->modes.front().second;
+            BOOST_TEST(why.find("Redis refused the credentials") != std::string::npos, why);
+            BOOST_TEST(why.find(reason) != std::string::npos, why);
+            BOOST_TEST(why.find("falling back to 100") != std::string::npos, why);
+            BOOST_TEST(why.find("s3cret") == std::string::npos, why);
+            BOOST_TEST(why.find("not-it") == std::string::npos, why);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(bad_parameters_are_refused)
 {
     asio::io_context io;
@@ -172,4 +208,8 @@ BOOST_AUTO_TEST_CASE(bad_parameters_are_refused)
     p.url = "redis://127.0.0.1:1";
     p.fallback_share = 2;
     BOOST_TEST(!redis::rate_source::create(io.get_executor(), p, ec));
+    p.fallback_share = 1;
+    p.username = "someone";  // a user without a password would not authenticate at all
+    BOOST_TEST(!redis::rate_source::create(io.get_executor(), p, ec));
+    BOOST_TEST(ec == error_code(client_errc::invalid_configuration));
 }
