@@ -124,9 +124,11 @@ BOOST_AUTO_TEST_CASE(a_journal_that_holds_the_senders_back_is_pointed_out)
     temp_dir dir;
     dispatch_mock m({}, dir);
     write_campaign_file(dir.file("c.jsonl"), 120, 10);
-    // One line ahead: every post waits for its own intent's commit.
+    // Four senders, one line ahead: each line's intent becomes durable a batch (20 ms) after it is read, which
+    // is when an earlier line ended; the senders wait for it again and again (the hint needs 2 waits in 120).
     auto [rc, out] =
-        run_program(run_args(m, dir, "c.jsonl", {"--intent-window", "1", "--commit-every", "1"}), dir.file("o"));
+        run_program(run_args(m, dir, "c.jsonl", {"--concurrency", "4", "--intent-window", "1", "--commit-every", "20"}),
+                    dir.file("o"));
     BOOST_TEST(rc == 0, out);
     BOOST_TEST(out.find("120 ended of 120") != std::string::npos, out);
     BOOST_TEST(out.find("the senders waited for it") != std::string::npos, out);
