@@ -11,10 +11,11 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 int main(int argc, char** argv)
@@ -29,7 +30,11 @@ int main(int argc, char** argv)
             std::fputs(usage, stdout);
             return 0;
         }
-        const long number = i + 1 < argc ? std::atol(argv[i + 1]) : 0;
+        long number = 0;  // stays 0 (refused) unless the whole value is a number
+        if (i + 1 < argc) {
+            const std::string_view v = argv[i + 1];
+            if (std::from_chars(v.data(), v.data() + v.size(), number).ptr != v.data() + v.size()) number = 0;
+        }
         if (a == "--redis" && i + 1 < argc) url = argv[i + 1];
         else if (a == "--n" && number > 0) n = number;
         else if (a == "--lease" && number > 0) lease = static_cast<unsigned>(number);

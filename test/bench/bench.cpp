@@ -553,7 +553,7 @@ BOOST_AUTO_TEST_CASE(flags_durations_with_units_and_version)
 
 BOOST_AUTO_TEST_CASE(every_bench_program_has_help_that_fits_80_columns_and_refuses_unknown_flags)
 {
-    for (const char* exe : {SMOOCH_BENCH_EXE, SMOOCH_CURL_PEER_EXE, SMOOCH_SOAK_CHECK_EXE}) {
+    for (const char* exe : {SMOOCH_BENCH_EXE, SMOOCH_CURL_PEER_EXE, SMOOCH_SOAK_CHECK_EXE, SMOOCH_BENCH_REDIS_EXE}) {
         BOOST_TEST_CONTEXT(exe)
         {
             const auto help = run_program(exe, {"--help"}, {}, 30s);
@@ -566,6 +566,10 @@ BOOST_AUTO_TEST_CASE(every_bench_program_has_help_that_fits_80_columns_and_refus
             BOOST_TEST(bad.err.find("--bogus") != std::string::npos, bad.err);
         }
     }
+    // A value that is not wholly a number is refused, not read as its leading digits.
+    const auto half = run_program(SMOOCH_BENCH_REDIS_EXE, {"--n", "5x"}, {}, 30s);
+    BOOST_TEST(half.status == 2);
+    BOOST_TEST(half.err.find("--n") != std::string::npos, half.err);
 }
 
 BOOST_AUTO_TEST_CASE(histogram_buckets_round_trip_and_spectrum_counts)
